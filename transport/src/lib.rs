@@ -1,0 +1,10 @@
+//! kactor's IO shell. Everything here touches the outside world: UDP sockets (QUIC), TLS,
+//! files (the WAL) and the tokio clock. Protocol decisions live in `kactor-actors`; this
+//! crate only turns bytes into actor inputs and actor effects into IO.
+
+pub mod codec;
+pub mod frame;
+pub mod mesh;
+pub mod pki;
+pub mod sync;
+pub mod wal;
