@@ -1,1 +1,11 @@
-//! placeholder
+//! kactor's actors: what each component decides, as pure deterministic state machines.
+//!
+//! Architecture Invariant: nothing in this crate does IO, reads a clock, spawns a thread
+//! or draws a random number. Time arrives as timer inputs; randomness is the host's choice
+//! of a point inside a [`kernel::TimerSpan`]. The same code runs under the stateright model
+//! checker (`kactor-model`) and in production (`kactor-transport`'s actix host).
+
+pub mod kernel;
+pub mod kv;
+pub mod sim;
+pub mod raft;
