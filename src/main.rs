@@ -1,1 +1,47 @@
-fn main() {}
+//! `kactor`: the one binary. Subcommands are thin: they parse flags and hand over to the
+//! library crates (`kactor-transport` hosts actors, `kactor-model` checks them).
+
+mod check_cmd;
+mod server;
+mod store_cmd;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "kactor", version, about = "A Kubernetes-style orchestrator of model-checked actors")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a server: the replicated store (and, later, the control plane).
+    Server(server::ServerArgs),
+    /// Operate the store of a running server.
+    Store(store_cmd::StoreArgs),
+    /// Model-check the actors.
+    Check(check_cmd::CheckArgs),
+}
+
+fn main() -> std::process::ExitCode {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KACTOR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Server(args) => server::run(args),
+        Command::Store(args) => store_cmd::run(args),
+        Command::Check(args) => check_cmd::run(args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -134,6 +134,11 @@ pub trait Actor: Sized + Clone + Debug + PartialEq + Hash {
     /// True when the record replaces the whole durable image (a checkpoint), so the WAL
     /// may start afresh from it and drop everything older.
     fn is_checkpoint(record: &Self::Persist) -> bool;
+
+    /// A short name of a message's kind, for tracing spans.
+    fn message_kind(_msg: &Self::Msg) -> &'static str {
+        "message"
+    }
 }
 
 /// Actors whose messages carry no container work use this for `Operation`/`Completion`.

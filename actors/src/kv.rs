@@ -9,26 +9,26 @@ use crate::raft::StateMachine;
 /// Keys a scan returns at most: bounds one reply under the frame limit.
 pub const SCAN_KEYS_MAX: usize = 10_000;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct KvMap {
     pub entries: BTreeMap<String, Vec<u8>>,
     /// Count of applied mutations: a cheap fingerprint for tests and status.
     pub revision: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum KvCommand {
     Put { key: String, value: Vec<u8> },
     Delete { key: String },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum KvQuery {
     Get { key: String },
     Prefix { prefix: String, limit: u32 },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum KvOutput {
     /// A mutation applied at this revision; `previous` is the value it replaced.
     Applied {

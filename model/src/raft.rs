@@ -12,7 +12,9 @@ use kactor_actors::raft::{
     RaftPersist, RaftTimer, Refusal, RequestId, Role, StateMachine, Term,
 };
 use serde::{Deserialize, Serialize};
-use stateright::actor::{ActorModel, ActorModelState, Envelope, Id, LossyNetwork, Network, Out};
+use stateright::actor::{
+    ActorModel, ActorModelAction, ActorModelState, Envelope, Id, LossyNetwork, Network, Out,
+};
 use stateright::semantics::register::{Register, RegisterOp, RegisterRet};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::Property;
@@ -444,4 +446,26 @@ impl RaftModelCfg {
 /// grow the network without end; the depth bound is the checker's.
 fn within_depth<R: Replica>(cfg: &RaftModelCfg, state: &RaftState<R>) -> bool {
     state.network.len() <= cfg.network_messages_max
+}
+
+/// How likely a random walk takes each kind of step: mostly deliveries, so protocols make
+/// progress between the faults (elections, losses, crashes) that make them interesting.
+pub fn action_weight(action: &ActorModelAction<CellMsg, RaftTimer, ()>) -> u32 {
+    match action {
+        ActorModelAction::Deliver { .. } => 100,
+        ActorModelAction::Drop(_) => 8,
+        ActorModelAction::Timeout(_, RaftTimer::Heartbeat) => 20,
+        ActorModelAction::Timeout(_, RaftTimer::Election) => 6,
+        ActorModelAction::Crash(_) => 2,
+        _ => 20,
+    }
+}
+
+/// Checks the Raft model built around replica `R`.
+pub fn check<R: Replica>(
+    cfg: RaftModelCfg,
+    options: &crate::check::CheckOptions,
+) -> crate::check::CheckReport {
+    let model = cfg.into_model::<R>();
+    crate::check::run_weighted("raft", model, options, action_weight)
 }

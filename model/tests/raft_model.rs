@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use kactor_model::check::{run, CheckOptions, Strategy, Verdict};
-use kactor_model::raft::{property, CellRaft, RaftModelCfg};
+use kactor_model::raft::{check, property, CellRaft, RaftModelCfg};
 
 fn options(strategy: Strategy, seconds: u64) -> CheckOptions {
     CheckOptions {
@@ -29,8 +29,7 @@ fn real_raft_holds_every_property_bfs() {
 
 #[test]
 fn real_raft_holds_every_property_on_deep_random_walks() {
-    let model = RaftModelCfg::default().into_model::<CellRaft>();
-    let report = run("raft", model, &options(Strategy::Simulation { seed: 7 }, 20));
+    let report = check::<CellRaft>(RaftModelCfg::default(), &options(Strategy::Simulation { seed: 7 }, 20));
     report.print_table();
     assert!(report.passed(), "some property failed or was never reached");
 }

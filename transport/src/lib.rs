@@ -2,8 +2,10 @@
 //! files (the WAL) and the tokio clock. Protocol decisions live in `kactor-actors`; this
 //! crate only turns bytes into actor inputs and actor effects into IO.
 
+pub mod client;
 pub mod codec;
 pub mod frame;
+pub mod host;
 pub mod mesh;
 pub mod pki;
 pub mod sync;

@@ -27,19 +27,28 @@ pub type Index = u64;
 pub type ClientId = NodeId;
 pub type RequestId = u64;
 
-/// The application replicated by Raft. `apply` must be deterministic.
-pub trait StateMachine:
-    Clone + Debug + Default + PartialEq + Eq + Hash + Serialize + DeserializeOwned
+/// What every replicated value must be: comparable and hashable (the model checker
+/// stores and orders states) and serializable (the wire and the WAL).
+pub trait Value:
+    Clone + Debug + Eq + Hash + Ord + Serialize + DeserializeOwned + Send + Sync + Unpin + 'static
 {
-    type Command: Clone + Debug + PartialEq + Eq + Hash + Serialize + DeserializeOwned;
-    type Query: Clone + Debug + PartialEq + Eq + Hash + Serialize + DeserializeOwned;
-    type Output: Clone + Debug + PartialEq + Eq + Hash + Serialize + DeserializeOwned;
+}
+impl<T> Value for T where
+    T: Clone + Debug + Eq + Hash + Ord + Serialize + DeserializeOwned + Send + Sync + Unpin + 'static
+{
+}
+
+/// The application replicated by Raft. `apply` must be deterministic.
+pub trait StateMachine: Value + Default {
+    type Command: Value;
+    type Query: Value;
+    type Output: Value;
     fn apply(&mut self, command: &Self::Command) -> Self::Output;
     fn query(&self, query: &Self::Query) -> Self::Output;
 }
 
 /// The voters of the cluster and where to reach them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Membership {
     pub voters: BTreeMap<NodeId, String>,
 }
@@ -53,13 +62,13 @@ impl Membership {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum MembershipChange {
     AddVoter { id: NodeId, address: String },
     RemoveVoter { id: NodeId },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Payload<C> {
     /// Appended by every new leader, so it can commit an entry of its own term.
     Noop,
@@ -71,7 +80,7 @@ pub enum Payload<C> {
     Membership(Membership),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Entry<C> {
     pub term: Term,
     pub payload: Payload<C>,
@@ -82,7 +91,7 @@ pub struct Entry<C> {
 /// in flight and the network reorders them.
 pub type Sessions<O> = BTreeMap<ClientId, Session<O>>;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Session<O> {
     /// Requests at or below this were evicted: a replay of one can no longer be answered.
     pub floor: RequestId,
@@ -138,7 +147,7 @@ pub fn session_lookup<O: Clone>(
 }
 
 /// The applied state at `position`, as a snapshot.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct Snapshot<S: StateMachine> {
     pub position: LogPosition,
@@ -148,14 +157,14 @@ pub struct Snapshot<S: StateMachine> {
 }
 
 /// Term and vote: must be durable before any message that depends on them is sent.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct HardState {
     pub term: Term,
     pub voted_for: Option<NodeId>,
 }
 
 /// Everything a replica persisted, folded from its WAL records.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub struct RaftDurable<S: StateMachine> {
     pub hard: HardState,
@@ -174,7 +183,7 @@ impl<S: StateMachine> Default for RaftDurable<S> {
 }
 
 /// One WAL record of a replica.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub enum RaftPersist<S: StateMachine> {
     HardState(HardState),
@@ -196,7 +205,7 @@ pub enum RaftTimer {
 }
 
 /// The outcome of an AppendEntries or InstallSnapshot at a follower.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum AppendOutcome {
     /// The follower's log matches the leader's up to `index`.
     Match { index: Index },
@@ -209,7 +218,7 @@ pub enum AppendOutcome {
 }
 
 /// Why a client request was not carried out.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Refusal {
     /// Ask this node instead (if known).
     NotLeader { leader: Option<NodeId> },
@@ -219,7 +228,7 @@ pub enum Refusal {
     Invalid { reason: String },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct RaftStatus {
     pub id: NodeId,
     pub role: Role,
@@ -232,7 +241,7 @@ pub struct RaftStatus {
     pub membership: Membership,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub enum ClientRequest<S: StateMachine> {
     Command(S::Command),
@@ -243,7 +252,7 @@ pub enum ClientRequest<S: StateMachine> {
     Status,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub enum ClientReply<S: StateMachine> {
     Output(S::Output),
@@ -253,7 +262,7 @@ pub enum ClientReply<S: StateMachine> {
     Refused(Refusal),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub enum RaftMsg<S: StateMachine> {
     RequestVote {

@@ -144,6 +144,10 @@ impl<S: StateMachine> Actor for Raft<S> {
     fn is_checkpoint(record: &RaftPersist<S>) -> bool {
         matches!(record, RaftPersist::Checkpoint(_))
     }
+
+    fn message_kind(msg: &RaftMsg<S>) -> &'static str {
+        msg.kind()
+    }
 }
 
 impl<S: StateMachine> Raft<S> {

@@ -1,0 +1,339 @@
+//! Every Raft property is shown to catch a deliberately broken replica. Each broken
+//! variant is a mutation of the real `Raft`, built here in the test: production code has
+//! no switch for any of them.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use kactor_actors::kernel::{Actor, Effect, Input, NoOperation, Outbox};
+use kactor_actors::raft::{
+    ClientReply, ClientRequest, Entry, LogPosition, Payload, RaftConfig, RaftDurable, RaftMsg,
+    RaftPersist, RaftTimer, Role,
+};
+use kactor_model::check::{run, CheckOptions, CheckReport, Strategy, Verdict};
+use kactor_model::raft::{property, Cell, CellMsg, CellRaft, RaftModelCfg, Replica};
+use stateright::HasDiscoveries;
+
+/// A change to how the real replica handles one input.
+trait Mutation: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
+    fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
+        raft.handle(input, out)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct Mutant<M: Mutation> {
+    raft: CellRaft,
+    mutation: PhantomData<M>,
+}
+
+fn lift<M: Mutation>(inner: Outbox<CellRaft>, out: &mut Outbox<Mutant<M>>) {
+    for effect in inner.into_effects() {
+        out.push(match effect {
+            Effect::Send { to, msg } => Effect::Send { to, msg },
+            Effect::SetTimer { timer, span } => Effect::SetTimer { timer, span },
+            Effect::CancelTimer { timer } => Effect::CancelTimer { timer },
+            Effect::Persist(record) => Effect::Persist(record),
+            Effect::Run(never) => match never {},
+        });
+    }
+}
+
+impl<M: Mutation> Actor for Mutant<M> {
+    type Config = RaftConfig;
+    type Msg = CellMsg;
+    type Timer = RaftTimer;
+    type Persist = RaftPersist<Cell>;
+    type Durable = RaftDurable<Cell>;
+    type Operation = NoOperation;
+    type Completion = NoOperation;
+
+    fn start(config: RaftConfig, durable: RaftDurable<Cell>, out: &mut Outbox<Self>) -> Self {
+        let mut inner = Outbox::new();
+        let raft = CellRaft::start(config, durable, &mut inner);
+        lift(inner, out);
+        Mutant {
+            raft,
+            mutation: PhantomData,
+        }
+    }
+
+    fn handle(&mut self, input: Input<Self>, out: &mut Outbox<Self>) {
+        let input = match input {
+            Input::Message { from, msg } => Input::Message { from, msg },
+            Input::Timer(timer) => Input::Timer(timer),
+            Input::Completion(never) => match never {},
+        };
+        let mut inner = Outbox::new();
+        M::handle(&mut self.raft, input, &mut inner);
+        lift(inner, out);
+    }
+
+    fn apply_persist(durable: &mut RaftDurable<Cell>, record: &RaftPersist<Cell>) {
+        CellRaft::apply_persist(durable, record)
+    }
+
+    fn is_checkpoint(record: &RaftPersist<Cell>) -> bool {
+        CellRaft::is_checkpoint(record)
+    }
+}
+
+impl<M: Mutation> Replica for Mutant<M> {
+    fn raft(&self) -> &CellRaft {
+        &self.raft
+    }
+}
+
+/// Checks the mutant until `name` is discovered (or the budget runs out).
+fn check<M: Mutation>(cfg: RaftModelCfg, strategy: Strategy, seconds: u64, name: &'static str) -> CheckReport {
+    let options = CheckOptions {
+        strategy,
+        budget: Duration::from_secs(seconds),
+        progress: false,
+        finish_when: Some(HasDiscoveries::AnyOf(BTreeSet::from([name]))),
+        ..CheckOptions::default()
+    };
+    let report = kactor_model::raft::check::<Mutant<M>>(cfg, &options);
+    report.print_table();
+    report
+}
+
+fn assert_violated(report: &CheckReport, name: &str) {
+    let found = report.property(name);
+    assert_eq!(found.verdict, Verdict::Violated, "{name} was not caught");
+    assert!(found.trace.as_ref().is_some_and(|t| !t.is_empty()), "a readable trace");
+}
+
+fn elections_only() -> RaftModelCfg {
+    RaftModelCfg {
+        clients: 0,
+        lossy: false,
+        ..RaftModelCfg::default()
+    }
+}
+
+/// Answers a vote before (indeed without) persisting it: after a crash the voter forgets
+/// and votes again in the same term.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct VotesBeforePersisting;
+impl Mutation for VotesBeforePersisting {
+    fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
+        let is_vote = matches!(
+            input,
+            Input::Message { msg: RaftMsg::RequestVote { pre_vote: false, .. }, .. }
+        );
+        raft.handle(input, out);
+        if is_vote {
+            out.retain(|e| !matches!(e, Effect::Persist(RaftPersist::HardState(_))));
+        }
+    }
+}
+
+#[test]
+fn election_safety_catches_a_vote_answered_before_it_is_persisted() {
+    let report = check::<VotesBeforePersisting>(
+        elections_only(),
+        Strategy::Simulation { seed: 1 },
+        120,
+        property::ELECTION_SAFETY,
+    );
+    assert_violated(&report, property::ELECTION_SAFETY);
+}
+
+/// Grants votes without the "candidate's log is at least as up to date" check.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct VotesForStaleLogs;
+impl Mutation for VotesForStaleLogs {
+    fn handle(raft: &mut CellRaft, mut input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
+        if let Input::Message { msg: RaftMsg::RequestVote { last, .. }, .. } = &mut input {
+            *last = LogPosition { index: u64::MAX, term: u64::MAX };
+        }
+        raft.handle(input, out)
+    }
+}
+
+#[test]
+fn leader_completeness_catches_votes_for_candidates_with_stale_logs() {
+    let cfg = RaftModelCfg { client_reads: false, ..RaftModelCfg::default() };
+    let report = check::<VotesForStaleLogs>(cfg, Strategy::Simulation { seed: 1 }, 60, property::LEADER_COMPLETENESS);
+    assert_violated(&report, property::LEADER_COMPLETENESS);
+}
+
+/// Skips the AppendEntries consistency check on `prev`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct SkipsConsistencyCheck;
+impl Mutation for SkipsConsistencyCheck {
+    fn handle(raft: &mut CellRaft, mut input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
+        if let Input::Message { msg: RaftMsg::AppendEntries { prev, .. }, .. } = &mut input {
+            if let Some(term) = raft.log.term_at(prev.index) {
+                prev.term = term;
+            }
+        }
+        raft.handle(input, out)
+    }
+}
+
+#[test]
+fn log_matching_catches_appends_without_the_consistency_check() {
+    let cfg = RaftModelCfg { client_reads: false, ..RaftModelCfg::default() };
+    let report = check::<SkipsConsistencyCheck>(cfg, Strategy::Simulation { seed: 1 }, 60, property::LOG_MATCHING);
+    assert_violated(&report, property::LOG_MATCHING);
+}
+
+/// Commits an entry of an earlier term as soon as a quorum stores it (Raft's Figure 8).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct CommitsEarlierTermsByCounting;
+impl Mutation for CommitsEarlierTermsByCounting {
+    fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
+        raft.handle(input, out);
+        if raft.role != Role::Leader {
+            return;
+        }
+        if let Some(index) = raft.quorum_match_index() {
+            if index > raft.commit {
+                raft.commit = index;
+                raft.apply_committed(out);
+            }
+        }
+    }
+}
+
+#[test]
+fn state_machine_safety_catches_commits_of_earlier_terms_by_counting() {
+    let cfg = RaftModelCfg { clients: 3, client_reads: false, snapshot_entries_threshold: 100, ..RaftModelCfg::default() };
+    let report = check_any_failure::<CommitsEarlierTermsByCounting>(cfg, 90);
+    assert_violated(&report, property::STATE_MACHINE_SAFETY);
+}
+
+/// A leader that serves reads from its own state, without confirming leadership.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ReadsWithoutReadIndex;
+impl Mutation for ReadsWithoutReadIndex {
+    fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
+        if let Input::Message { from, msg: RaftMsg::Request { request, body: ClientRequest::Read(()) } } = &input {
+            if raft.role == Role::Leader {
+                let body = ClientReply::Output(raft.machine.0);
+                return out.send(*from, RaftMsg::Reply { request: *request, body });
+            }
+        }
+        raft.handle(input, out)
+    }
+}
+
+#[test]
+fn linearizability_catches_reads_served_without_read_index() {
+    let report = check::<ReadsWithoutReadIndex>(RaftModelCfg::default(), Strategy::Simulation { seed: 1 }, 60, property::LINEARIZABLE);
+    assert_violated(&report, property::LINEARIZABLE);
+}
+
+/// A leader that, given a new command, overwrites its last uncommitted command instead of
+/// appending after it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct LeaderOverwritesItsLog;
+impl Mutation for LeaderOverwritesItsLog {
+    fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
+        let is_command = matches!(input, Input::Message { msg: RaftMsg::Request { body: ClientRequest::Command(_), .. }, .. });
+        let last = raft.log.last_index();
+        raft.handle(input, out);
+        let grew = raft.log.last_index() == last + 1;
+        let overwritable = last > raft.commit
+            && matches!(raft.log.entry(last).map(|e| &e.payload), Some(Payload::Command { .. }));
+        if raft.role == Role::Leader && is_command && grew && overwritable {
+            let entry: Entry<u8> = raft.log.entry(last + 1).expect("just appended").clone();
+            raft.log.truncate_from(last);
+            raft.log.push(entry.clone());
+            out.persist(RaftPersist::Append { first: last, entries: vec![entry] });
+            for progress in raft.progress.values_mut() {
+                progress.next = progress.next.min(last);
+            }
+            let peers: Vec<u64> = raft.progress.keys().copied().collect();
+            for peer in peers {
+                let prev_index = last - 1;
+                let prev = LogPosition { index: prev_index, term: raft.log.term_at(prev_index).unwrap_or(0) };
+                let entries = raft.log.slice(last, 2);
+                let msg = RaftMsg::AppendEntries { term: raft.hard.term, prev, entries, commit: raft.commit, read_round: raft.read_round };
+                out.send(peer, msg);
+            }
+        }
+    }
+}
+
+#[test]
+fn leader_append_only_catches_a_leader_that_overwrites_its_log() {
+    let cfg = RaftModelCfg { client_reads: false, max_crashes: 0, ..RaftModelCfg::default() };
+    let report = check::<LeaderOverwritesItsLog>(cfg, Strategy::Simulation { seed: 1 }, 60, property::LEADER_APPEND_ONLY);
+    assert_violated(&report, property::LEADER_APPEND_ONLY);
+}
+
+/// Accepts AppendEntries from a leader of an older term as if it were current.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct AcceptsStaleTermAppends;
+impl Mutation for AcceptsStaleTermAppends {
+    fn handle(raft: &mut CellRaft, mut input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
+        if let Input::Message { msg: RaftMsg::AppendEntries { term, .. }, .. } = &mut input {
+            *term = (*term).max(raft.hard.term);
+        }
+        raft.handle(input, out)
+    }
+}
+
+#[test]
+fn safety_catches_appends_accepted_from_a_stale_term() {
+    let cfg = RaftModelCfg { clients: 3, client_reads: false, ..RaftModelCfg::default() };
+    let report = check_any_failure::<AcceptsStaleTermAppends>(cfg, 60);
+    let caught = SAFETY.iter().filter(|name| report.property(name).verdict == Verdict::Violated);
+    assert!(caught.count() > 0, "no safety property caught stale-term appends");
+}
+
+/// Every `Always` property of the Raft model.
+const SAFETY: [&str; 7] = [
+    property::ELECTION_SAFETY,
+    property::LEADER_APPEND_ONLY,
+    property::LOG_MATCHING,
+    property::LEADER_COMPLETENESS,
+    property::STATE_MACHINE_SAFETY,
+    property::LINEARIZABLE,
+    property::ASSERTIONS_HOLD,
+];
+
+fn check_any_failure<M: Mutation>(cfg: RaftModelCfg, seconds: u64) -> CheckReport {
+    let options = CheckOptions {
+        strategy: Strategy::Simulation { seed: 1 },
+        budget: Duration::from_secs(seconds),
+        progress: false,
+        finish_when: Some(HasDiscoveries::AnyFailures),
+        ..CheckOptions::default()
+    };
+    let report = kactor_model::raft::check::<Mutant<M>>(cfg, &options);
+    report.print_table();
+    report
+}
+
+/// Never asks for votes: the non-vacuity property must notice that nothing ever happens.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct NeverCampaigns;
+impl Mutation for NeverCampaigns {
+    fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
+        raft.handle(input, out);
+        out.retain(|e| !matches!(e, Effect::Send { msg: RaftMsg::RequestVote { .. }, .. }));
+    }
+}
+
+#[test]
+fn non_vacuity_notices_a_cluster_that_never_elects() {
+    let cfg = RaftModelCfg { servers: 3, clients: 1, max_crashes: 0, ..RaftModelCfg::default() };
+    let options = CheckOptions {
+        strategy: Strategy::Bfs,
+        budget: Duration::from_secs(20),
+        progress: false,
+        ..CheckOptions::default()
+    };
+    let report = run("never-campaigns", cfg.into_model::<Mutant<NeverCampaigns>>(), &options);
+    report.print_table();
+    assert_eq!(report.property(property::LEADER_ELECTED).verdict, Verdict::NotReached);
+    assert_eq!(report.property(property::WRITE_COMMITS).verdict, Verdict::NotReached);
+    assert!(!report.passed());
+}

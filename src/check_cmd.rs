@@ -1,0 +1,87 @@
+//! `kactor check`: run the model checks.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::bail;
+use kactor_model::check::{CheckOptions, CheckReport, Strategy};
+use kactor_model::raft::{self, CellRaft, RaftModelCfg};
+use stateright::Model;
+
+/// Every model `kactor check` knows.
+pub const MODELS: &[&str] = &["raft"];
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Models to check (default: all).
+    models: Vec<String>,
+    #[arg(long)]
+    all: bool,
+    /// Print one JSON report per model instead of tables.
+    #[arg(long)]
+    json: bool,
+    /// Seconds per model, split between exhaustive search and random walks.
+    #[arg(long, default_value_t = 60)]
+    budget: u64,
+    /// Serve the stateright Explorer for the (first) model at this address instead.
+    #[arg(long)]
+    explore: Option<String>,
+    /// Seed of the random walks.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// bfs, dfs, sim, or both (bfs then sim).
+    #[arg(long, default_value = "both")]
+    strategy: String,
+}
+
+pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let models: Vec<String> = if args.all || args.models.is_empty() {
+        MODELS.iter().map(|m| m.to_string()).collect()
+    } else {
+        args.models.clone()
+    };
+    if let Some(address) = &args.explore {
+        let model = RaftModelCfg::default().into_model::<CellRaft>();
+        eprintln!("serving the stateright Explorer for raft on http://{address}");
+        model.checker().threads(1).serve(address.as_str());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut passed = true;
+    for name in &models {
+        if !MODELS.contains(&name.as_str()) {
+            bail!("unknown model {name:?}; known: {}", MODELS.join(", "));
+        }
+        for report in check_raft(&args)? {
+            passed &= report.passed();
+            match args.json {
+                true => println!("{}", serde_json::to_string(&report)?),
+                false => report.print_table(),
+            }
+        }
+    }
+    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+fn check_raft(args: &CheckArgs) -> anyhow::Result<Vec<CheckReport>> {
+    let strategies = match args.strategy.as_str() {
+        "bfs" => vec![Strategy::Bfs],
+        "dfs" => vec![Strategy::Dfs],
+        "sim" => vec![Strategy::Simulation { seed: args.seed }],
+        "both" => vec![Strategy::Bfs, Strategy::Simulation { seed: args.seed }],
+        other => bail!("unknown strategy {other:?}"),
+    };
+    let share = Duration::from_secs(args.budget) / strategies.len() as u32;
+    Ok(strategies
+        .into_iter()
+        .map(|strategy| {
+            let options = CheckOptions {
+                strategy,
+                budget: share,
+                depth_max: matches!(strategy, Strategy::Dfs).then_some(40),
+                ..CheckOptions::default()
+            };
+            eprintln!("checking raft ({strategy:?}, {} s)", share.as_secs());
+            raft::check::<CellRaft>(RaftModelCfg::default(), &options)
+        })
+        .collect())
+}

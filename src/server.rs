@@ -1,0 +1,158 @@
+//! `kactor server`: one member of the cluster, with its store replica embedded.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{bail, Context as _};
+use kactor_actors::kernel::NodeId;
+use kactor_actors::kv::KvMap;
+use kactor_actors::raft::{Membership, Raft, RaftConfig};
+use kactor_transport::host::{recover, Host};
+use kactor_transport::mesh::{Mesh, MeshConfig};
+use kactor_transport::pki::{node_id_from_name, ClusterCa, NodeIdentity};
+use kactor_transport::wal::Wal;
+use serde::{Deserialize, Serialize};
+
+pub type StoreReplica = Raft<KvMap>;
+
+#[derive(clap::Args)]
+pub struct ServerArgs {
+    /// Where the WAL, certificates and kubeconfig live.
+    #[arg(long)]
+    data_dir: PathBuf,
+    /// This member's name, unique in the cluster.
+    #[arg(long, default_value = "n1")]
+    name: String,
+    /// The QUIC mesh address (UDP).
+    #[arg(long, default_value = "127.0.0.1:7400")]
+    listen: SocketAddr,
+    /// The Kubernetes API address (HTTPS; served from a later release on).
+    #[arg(long, default_value = "127.0.0.1:6443")]
+    api_listen: SocketAddr,
+    /// All founding members: `n1=HOST:PORT,n2=HOST:PORT,...`. Empty: a one-member cluster.
+    #[arg(long, default_value = "")]
+    initial_cluster: String,
+    /// A directory holding (or to hold) the cluster CA, shared by founding members that
+    /// start on one machine. Default: a new CA in the data dir.
+    #[arg(long)]
+    ca_dir: Option<PathBuf>,
+    /// Join a running cluster through this member (not yet supported).
+    #[arg(long)]
+    join: Option<String>,
+    #[arg(long)]
+    token: Option<String>,
+    /// Snapshot after this many applied entries.
+    #[arg(long, default_value_t = 10_000)]
+    snapshot_entries: u64,
+}
+
+/// What `kactor store` reads to find the local server.
+#[derive(Serialize, Deserialize)]
+pub struct ServerInfo {
+    pub name: String,
+    pub id: NodeId,
+    pub listen: SocketAddr,
+}
+
+pub fn admin_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("pki").join("admin")
+}
+
+pub fn info_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("server.json")
+}
+
+pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
+    if args.join.is_some() || args.token.is_some() {
+        bail!("--join is not supported yet: start founding members with --initial-cluster");
+    }
+    let _ = args.api_listen; // the HTTPS API arrives with the gateway
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating {}", args.data_dir.display()))?;
+    let id = node_id_from_name(&args.name);
+    let identity = load_or_issue_identity(&args, id)?;
+    let membership = initial_membership(&args)?;
+    if !membership.contains(id) {
+        bail!("--initial-cluster does not name this member ({})", args.name);
+    }
+    let (wal, recovered) = Wal::open(&args.data_dir.join("wal")).context("opening the WAL")?;
+    if recovered.truncated_tail_bytes > 0 {
+        tracing::warn!(bytes = recovered.truncated_tail_bytes, "WAL had a torn tail; truncated");
+    }
+    let durable = recover::<StoreReplica>(&recovered.records).context("replaying the WAL")?;
+    let mut config = RaftConfig::new(id, membership);
+    config.snapshot_entries_threshold = args.snapshot_entries;
+    let info = ServerInfo {
+        name: args.name.clone(),
+        id,
+        listen: args.listen,
+    };
+    let system = actix::System::new();
+    system.block_on(async move {
+        let mesh_config = MeshConfig {
+            node_id: id,
+            listen: args.listen,
+            identity,
+        };
+        let (mesh, inbound) = Mesh::bind(mesh_config).await?;
+        let _host = Host::<StoreReplica>::launch("store", config, durable, mesh.clone(), Arc::new(wal), inbound);
+        std::fs::write(info_path(&args.data_dir), serde_json::to_vec_pretty(&info)?)?;
+        tracing::info!(name = %args.name, id, listen = %args.listen, "server up");
+        wait_for_shutdown().await;
+        tracing::info!("shutting down");
+        mesh.shutdown().await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn wait_for_shutdown() {
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .expect("installing a SIGTERM handler");
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+    }
+}
+
+/// Loads this member's certificate, or issues it (and an admin client certificate for
+/// `kactor store`) from the cluster CA on first start.
+fn load_or_issue_identity(args: &ServerArgs, id: NodeId) -> anyhow::Result<NodeIdentity> {
+    let pki = args.data_dir.join("pki");
+    if pki.join("node.crt").exists() {
+        return NodeIdentity::load(&pki);
+    }
+    let ca_dir = args.ca_dir.clone().unwrap_or_else(|| args.data_dir.join("ca"));
+    let ca = ClusterCa::load_or_create(&ca_dir).context("loading the cluster CA")?;
+    let sans = vec![args.listen.ip().to_string()];
+    let identity = ca.issue(&args.name, id, &sans)?;
+    std::fs::create_dir_all(&pki)?;
+    identity.save(&pki)?;
+    let admin_name = format!("admin@{}", args.name);
+    let admin = ca.issue(&admin_name, node_id_from_name(&admin_name), &[])?;
+    std::fs::create_dir_all(admin_dir(&args.data_dir))?;
+    admin.save(&admin_dir(&args.data_dir))?;
+    Ok(identity)
+}
+
+fn initial_membership(args: &ServerArgs) -> anyhow::Result<Membership> {
+    let mut membership = Membership::default();
+    if args.initial_cluster.trim().is_empty() {
+        membership
+            .voters
+            .insert(node_id_from_name(&args.name), args.listen.to_string());
+        return Ok(membership);
+    }
+    for member in args.initial_cluster.split(',') {
+        let Some((name, address)) = member.split_once('=') else {
+            bail!("--initial-cluster member {member:?} is not NAME=HOST:PORT");
+        };
+        address
+            .parse::<SocketAddr>()
+            .with_context(|| format!("member {name} has a bad address {address:?}"))?;
+        membership.voters.insert(node_id_from_name(name), address.to_string());
+    }
+    Ok(membership)
+}

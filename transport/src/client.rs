@@ -1,0 +1,208 @@
+//! A client of a Raft-replicated actor over the mesh: leader discovery, retries with the
+//! same request id (so sessions apply a retried command once), and many requests in flight.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{anyhow, bail, Context as _};
+use kactor_actors::kernel::NodeId;
+use kactor_actors::raft::{ClientReply, ClientRequest, RaftMsg, RaftStatus, Refusal, RequestId, StateMachine};
+use tokio::sync::{mpsc, oneshot};
+use tracing::debug;
+
+use crate::codec;
+use crate::mesh::{Inbound, Mesh, MeshConfig};
+use crate::pki::NodeIdentity;
+
+/// How long one attempt waits for its reply before it is retried.
+pub const REQUEST_ATTEMPT_MS_MAX: u64 = 2_000;
+/// Attempts per request: enough to ride out an election (a few seconds) and no more.
+pub const REQUEST_ATTEMPTS_MAX: u32 = 20;
+/// Pause before retrying a refused request (Busy, or no leader known yet).
+pub const RETRY_PAUSE_MS: u64 = 150;
+
+type Waiters<S> = Arc<Mutex<HashMap<RequestId, oneshot::Sender<(NodeId, ClientReply<S>)>>>>;
+
+pub struct RaftClient<S: StateMachine> {
+    mesh: Mesh,
+    waiters: Waiters<S>,
+    state: Arc<Mutex<ClientState>>,
+}
+
+impl<S: StateMachine> Clone for RaftClient<S> {
+    fn clone(&self) -> Self {
+        RaftClient {
+            mesh: self.mesh.clone(),
+            waiters: self.waiters.clone(),
+            state: self.state.clone(),
+        }
+    }
+}
+
+struct ClientState {
+    next_request: RequestId,
+    target: NodeId,
+    addresses: BTreeMap<NodeId, SocketAddr>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl<S: StateMachine> RaftClient<S> {
+    /// Binds a client endpoint on loopback and points it at one server.
+    pub async fn connect(identity: NodeIdentity, server: NodeId, addr: SocketAddr) -> anyhow::Result<Self> {
+        let node_id = identity.node_id().context("client certificate has no node id")?;
+        let listen = if addr.is_ipv4() { "127.0.0.1:0" } else { "[::1]:0" };
+        let config = MeshConfig {
+            node_id,
+            listen: listen.parse().expect("literal address"),
+            identity,
+        };
+        let (mesh, inbound) = Mesh::bind(config).await?;
+        mesh.set_peer(server, addr);
+        let waiters: Waiters<S> = Arc::default();
+        tokio::spawn(dispatch(inbound, waiters.clone()));
+        // Request ids grow across runs of the same identity, as sessions require.
+        let epoch_ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+        let state = ClientState {
+            next_request: epoch_ns,
+            target: server,
+            addresses: BTreeMap::from([(server, addr)]),
+        };
+        Ok(RaftClient {
+            mesh,
+            waiters,
+            state: Arc::new(Mutex::new(state)),
+        })
+    }
+
+    /// Sends one request to `node` and waits for its reply (no retry, no redirection).
+    pub async fn ask(&self, node: NodeId, body: ClientRequest<S>) -> anyhow::Result<ClientReply<S>> {
+        let request = {
+            let mut state = lock(&self.state);
+            state.next_request += 1;
+            state.next_request
+        };
+        self.attempt(node, request, &body).await
+    }
+
+    async fn attempt(&self, node: NodeId, request: RequestId, body: &ClientRequest<S>) -> anyhow::Result<ClientReply<S>> {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.waiters).insert(request, tx);
+        let frame = codec::encode(&RaftMsg::<S>::Request { request, body: body.clone() })?;
+        if let Err(e) = self.mesh.send(node, frame) {
+            lock(&self.waiters).remove(&request);
+            bail!("cannot send to {node}: {e:?}");
+        }
+        let waited = tokio::time::timeout(Duration::from_millis(REQUEST_ATTEMPT_MS_MAX), rx).await;
+        lock(&self.waiters).remove(&request);
+        match waited {
+            Ok(Ok((_, reply))) => Ok(reply),
+            Ok(Err(_)) => bail!("client shut down"),
+            Err(_) => bail!("no reply from {node} within {REQUEST_ATTEMPT_MS_MAX} ms"),
+        }
+    }
+
+    /// Sends a request to the leader, following redirections and retrying with the same
+    /// request id until it is answered or the attempts run out.
+    pub async fn request(&self, body: ClientRequest<S>) -> anyhow::Result<ClientReply<S>> {
+        let request = {
+            let mut state = lock(&self.state);
+            state.next_request += 1;
+            state.next_request
+        };
+        let mut last_error = anyhow!("no attempt made");
+        for attempt in 0..REQUEST_ATTEMPTS_MAX {
+            let target = lock(&self.state).target;
+            match self.attempt(target, request, &body).await {
+                Ok(ClientReply::Refused(Refusal::NotLeader { leader })) => {
+                    debug!(target, ?leader, attempt, "redirected");
+                    self.redirect(leader).await;
+                    last_error = anyhow!("{target} is not the leader");
+                }
+                Ok(ClientReply::Refused(Refusal::Busy { reason })) => {
+                    tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
+                    last_error = anyhow!("busy: {reason}");
+                }
+                Ok(reply) => return Ok(reply),
+                Err(e) => {
+                    self.redirect(None).await;
+                    last_error = e;
+                }
+            }
+        }
+        Err(last_error.context(format!("gave up after {REQUEST_ATTEMPTS_MAX} attempts")))
+    }
+
+    /// Points the client at `leader`, or at the next known server if none is named.
+    async fn redirect(&self, leader: Option<NodeId>) {
+        if leader.is_none() {
+            tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
+        }
+        let (addresses, current) = {
+            let state = lock(&self.state);
+            (state.addresses.clone(), state.target)
+        };
+        if let Some(leader) = leader {
+            if !addresses.contains_key(&leader) {
+                self.learn_addresses(current).await;
+            }
+        }
+        let mut state = lock(&self.state);
+        let next = match leader {
+            Some(leader) if state.addresses.contains_key(&leader) => leader,
+            _ => {
+                let ids: Vec<NodeId> = state.addresses.keys().copied().collect();
+                let at = ids.iter().position(|id| *id == current).map_or(0, |i| i + 1);
+                ids[at % ids.len()]
+            }
+        };
+        state.target = next;
+    }
+
+    /// Learns member addresses from a server's status.
+    async fn learn_addresses(&self, from: NodeId) {
+        if let Ok(status) = self.status(from).await {
+            self.remember(&status);
+        }
+    }
+
+    pub fn remember(&self, status: &RaftStatus) {
+        let mut state = lock(&self.state);
+        for (id, address) in &status.membership.voters {
+            if let Ok(addr) = address.parse::<SocketAddr>() {
+                state.addresses.insert(*id, addr);
+                self.mesh.set_peer(*id, addr);
+            }
+        }
+    }
+
+    pub async fn status(&self, node: NodeId) -> anyhow::Result<RaftStatus> {
+        match self.ask(node, ClientRequest::Status).await? {
+            ClientReply::Status(status) => Ok(status),
+            other => bail!("unexpected reply to status: {other:?}"),
+        }
+    }
+
+    /// The servers this client knows of.
+    pub fn servers(&self) -> BTreeMap<NodeId, SocketAddr> {
+        lock(&self.state).addresses.clone()
+    }
+}
+
+async fn dispatch<S: StateMachine>(mut inbound: mpsc::Receiver<Inbound>, waiters: Waiters<S>) {
+    while let Some(Inbound { from, frame, .. }) = inbound.recv().await {
+        match codec::decode::<RaftMsg<S>>(&frame) {
+            Ok(RaftMsg::Reply { request, body }) => {
+                if let Some(waiter) = lock(&waiters).remove(&request) {
+                    let _ = waiter.send((from, body));
+                }
+            }
+            Ok(other) => debug!(from, kind = other.kind(), "ignored non-reply"),
+            Err(e) => debug!(from, error = %e, "undecodable reply"),
+        }
+    }
+}

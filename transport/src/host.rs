@@ -1,0 +1,355 @@
+//! The actix host: runs one sans-IO actor for real.
+//!
+//! It turns mesh frames into `Input::Message`, tokio timers into `Input::Timer`, and carries
+//! out effects in etcd's `Ready` order: records go to the WAL (one append per handler call,
+//! group-committed with other calls by the WAL's writer thread), and every `Send` that
+//! follows a record is held until that record is durable. The host decides nothing about
+//! the protocol.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use kactor_actors::kernel::{Actor as Kernel, Effect, Input, NodeId, Outbox};
+use kactor_actors::raft::{Raft, StateMachine};
+use rand::Rng;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::mpsc;
+use tracing::{debug, error, warn};
+
+use crate::codec;
+use crate::mesh::{Inbound, Mesh};
+use crate::wal::{Wal, WalError};
+
+/// Messages waiting in the host's mailbox; past this, inbound frames are dropped (the
+/// protocols above tolerate loss) instead of growing memory.
+pub const MAILBOX_MESSAGES_MAX: usize = 8192;
+/// Sends held for durability; past this the host stops taking inputs until the WAL
+/// catches up (it is a bug for it to be reached: the WAL queue blocks first).
+pub const HELD_SENDS_MAX: usize = 65_536;
+
+/// What crosses the wire or lands in the WAL.
+pub trait Wire: Serialize + DeserializeOwned + Send + Unpin + 'static {}
+impl<T: Serialize + DeserializeOwned + Send + Unpin + 'static> Wire for T {}
+
+/// What the host needs beyond the kernel contract: wire-encodable messages and records,
+/// and where the actor's peers live.
+pub trait Hostable:
+    Kernel<Msg: Wire, Persist: Wire, Timer: Unpin + 'static> + Unpin + 'static
+{
+    /// Peers this actor talks to, with addresses (`host:port`).
+    fn peer_addresses(&self) -> BTreeMap<NodeId, String>;
+}
+
+impl<S: StateMachine> Hostable for Raft<S> {
+    fn peer_addresses(&self) -> BTreeMap<NodeId, String> {
+        let mut voters = self.membership.voters.clone();
+        voters.remove(&self.id());
+        voters
+    }
+}
+
+/// Folds a WAL's records into the durable image an actor restarts from.
+pub fn recover<A>(records: &[Vec<u8>]) -> Result<A::Durable, codec::CodecError>
+where
+    A: Kernel,
+    A::Persist: DeserializeOwned,
+{
+    let mut durable = A::Durable::default();
+    for bytes in records {
+        let record: A::Persist = codec::decode(bytes)?;
+        A::apply_persist(&mut durable, &record);
+    }
+    Ok(durable)
+}
+
+/// A message that arrived for the hosted actor.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Deliver<M: Send + 'static> {
+    pub from: NodeId,
+    pub msg: M,
+}
+
+/// Host statistics, for status and benchmarks.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HostStats {
+    pub inputs: u64,
+    pub wal_appends: u64,
+    pub sends: u64,
+    pub sends_failed: u64,
+    pub inbound_dropped: u64,
+}
+
+pub struct Host<A: Hostable> {
+    actor: A,
+    name: &'static str,
+    mesh: Mesh,
+    wal: Arc<Wal>,
+    timers: HashMap<A::Timer, u64>,
+    timer_generation: u64,
+    /// WAL appends issued and made durable, counted; a held send waits for its number.
+    appends_issued: u64,
+    appends_durable: u64,
+    held_sends: VecDeque<(u64, NodeId, A::Msg)>,
+    peers: BTreeMap<NodeId, String>,
+    /// Set when the WAL failed: nothing more can be made durable, so the actor stops.
+    failed: Option<WalError>,
+    pub stats: HostStats,
+}
+
+impl<A> Host<A>
+where
+    A: Hostable,
+{
+    /// Starts `A` from the WAL's recovered image and hosts it on the current actix system.
+    pub fn launch(
+        name: &'static str,
+        config: A::Config,
+        durable: A::Durable,
+        mesh: Mesh,
+        wal: Arc<Wal>,
+        inbound: mpsc::Receiver<Inbound>,
+    ) -> Addr<Host<A>> {
+        let mut outbox = Outbox::new();
+        let actor = A::start(config, durable, &mut outbox);
+        let host = Host {
+            actor,
+            name,
+            mesh: mesh.clone(),
+            wal,
+            timers: HashMap::new(),
+            timer_generation: 0,
+            appends_issued: 0,
+            appends_durable: 0,
+            held_sends: VecDeque::new(),
+            peers: BTreeMap::new(),
+            failed: None,
+            stats: HostStats::default(),
+        };
+        let addr = Host::create(move |ctx| {
+            ctx.set_mailbox_capacity(MAILBOX_MESSAGES_MAX);
+            let mut host = host;
+            host.carry_out(outbox, ctx);
+            host.sync_peers();
+            host
+        });
+        tokio::spawn(pump_inbound::<A>(inbound, mesh, addr.clone()));
+        addr
+    }
+
+    fn handle_input(&mut self, input: Input<A>, ctx: &mut Context<Self>) {
+        if self.failed.is_some() {
+            return;
+        }
+        assert!(self.held_sends.len() <= HELD_SENDS_MAX, "held sends unbounded");
+        self.stats.inputs += 1;
+        let mut outbox = Outbox::new();
+        self.actor.handle(input, &mut outbox);
+        self.carry_out(outbox, ctx);
+        self.sync_peers();
+    }
+
+    /// Carries out effects in order: records are batched into WAL appends, and each send
+    /// waits for every append issued before it.
+    fn carry_out(&mut self, outbox: Outbox<A>, ctx: &mut Context<Self>) {
+        let mut batch: Vec<Vec<u8>> = Vec::new();
+        let mut batch_rebase = false;
+        for effect in outbox.into_effects() {
+            match effect {
+                Effect::Persist(record) => {
+                    let checkpoint = A::is_checkpoint(&record);
+                    if checkpoint && !batch.is_empty() {
+                        self.append(std::mem::take(&mut batch), batch_rebase, ctx);
+                    }
+                    batch_rebase = checkpoint && batch.is_empty() || batch_rebase;
+                    match codec::encode(&record) {
+                        Ok(bytes) => batch.push(bytes),
+                        Err(e) => panic!("a record of our own must encode: {e}"),
+                    }
+                }
+                Effect::Send { to, msg } => {
+                    if !batch.is_empty() {
+                        self.append(std::mem::take(&mut batch), batch_rebase, ctx);
+                        batch_rebase = false;
+                    }
+                    if self.appends_issued == self.appends_durable {
+                        self.transmit(to, msg);
+                    } else {
+                        self.held_sends.push_back((self.appends_issued, to, msg));
+                    }
+                }
+                Effect::SetTimer { timer, span } => self.set_timer(timer, span, ctx),
+                Effect::CancelTimer { timer } => {
+                    self.timers.remove(&timer);
+                }
+                Effect::Run(operation) => warn!(?operation, "no executor for this operation"),
+            }
+        }
+        if !batch.is_empty() {
+            self.append(batch, batch_rebase, ctx);
+        }
+    }
+
+    fn append(&mut self, records: Vec<Vec<u8>>, rebase: bool, ctx: &mut Context<Self>) {
+        self.appends_issued += 1;
+        self.stats.wal_appends += 1;
+        let sequence = self.appends_issued;
+        let ticket = self.wal.append(records, rebase);
+        let wait = async move { ticket.durable().await };
+        ctx.spawn(wait.into_actor(self).map(move |result, host, _| {
+            host.on_durable(sequence, result);
+        }));
+    }
+
+    fn on_durable(&mut self, sequence: u64, result: Result<(), WalError>) {
+        if let Err(e) = result {
+            error!(actor = self.name, error = %e, "WAL append failed: the actor stops taking inputs");
+            self.held_sends.clear();
+            self.failed = Some(e);
+            return;
+        }
+        // The WAL completes appends in order, so a later one implies the earlier ones.
+        self.appends_durable = self.appends_durable.max(sequence);
+        assert!(self.appends_durable <= self.appends_issued);
+        while let Some((needed, _, _)) = self.held_sends.front() {
+            if *needed > self.appends_durable {
+                break;
+            }
+            let (needed, to, msg) = self.held_sends.pop_front().expect("front exists");
+            assert!(needed <= self.appends_durable, "a send overtook its record");
+            self.transmit(to, msg);
+        }
+    }
+
+    fn transmit(&mut self, to: NodeId, msg: A::Msg) {
+        let kind = A::message_kind(&msg);
+        let _span = tracing::debug_span!("send", actor = self.name, peer = to, kind).entered();
+        self.stats.sends += 1;
+        let frame = match codec::encode(&msg) {
+            Ok(frame) => frame,
+            Err(e) => {
+                error!(error = %e, "message does not encode; dropped");
+                self.stats.sends_failed += 1;
+                return;
+            }
+        };
+        if let Err(e) = self.mesh.send(to, frame) {
+            debug!(error = ?e, "send failed");
+            self.stats.sends_failed += 1;
+        }
+    }
+
+    fn set_timer(&mut self, timer: A::Timer, span: kactor_actors::kernel::TimerSpan, ctx: &mut Context<Self>) {
+        self.timer_generation += 1;
+        let generation = self.timer_generation;
+        self.timers.insert(timer.clone(), generation);
+        let ms = rand::thread_rng().gen_range(span.ms_min..=span.ms_max);
+        ctx.run_later(Duration::from_millis(ms.into()), move |host, ctx| {
+            if host.timers.get(&timer) != Some(&generation) {
+                return; // cancelled or re-set since
+            }
+            host.timers.remove(&timer);
+            let _span = tracing::debug_span!("timer", actor = host.name, ?timer).entered();
+            host.handle_input(Input::Timer(timer), ctx);
+        });
+    }
+
+    /// Keeps the mesh's peer table in step with the actor's membership.
+    fn sync_peers(&mut self) {
+        let wanted = self.actor.peer_addresses();
+        if wanted == self.peers {
+            return;
+        }
+        for (id, address) in &wanted {
+            match resolve(address) {
+                Some(addr) => self.mesh.set_peer(*id, addr),
+                None => warn!(peer = id, address, "cannot resolve peer address"),
+            }
+        }
+        self.peers = wanted;
+    }
+}
+
+fn resolve(address: &str) -> Option<std::net::SocketAddr> {
+    use std::net::ToSocketAddrs;
+    address.to_socket_addrs().ok()?.next()
+}
+
+/// Decodes inbound frames and hands them to the host; an undecodable frame closes the
+/// sender's connection. A sender we have no address for (a client) is answered at the
+/// address its frames came from.
+async fn pump_inbound<A>(mut inbound: mpsc::Receiver<Inbound>, mesh: Mesh, addr: Addr<Host<A>>)
+where
+    A: Hostable,
+{
+    while let Some(Inbound { from, addr: peer_addr, frame }) = inbound.recv().await {
+        let msg: A::Msg = match codec::decode(&frame) {
+            Ok(msg) => msg,
+            Err(e) => {
+                warn!(peer = from, error = %e, "undecodable frame; closing the connection");
+                mesh.report_bad_frame(from, "undecodable frame");
+                continue;
+            }
+        };
+        if !mesh.has_peer(from) {
+            mesh.set_peer(from, peer_addr);
+        }
+        match addr.try_send(Deliver { from, msg }) {
+            Ok(()) => {}
+            Err(SendError::Full(_)) => debug!(peer = from, "mailbox full; frame dropped"),
+            Err(SendError::Closed(_)) => return,
+        }
+    }
+}
+
+impl<A> Actor for Host<A>
+where
+    A: Hostable,
+{
+    type Context = Context<Self>;
+}
+
+impl<A> Handler<Deliver<A::Msg>> for Host<A>
+where
+    A: Hostable,
+{
+    type Result = ();
+
+    fn handle(&mut self, deliver: Deliver<A::Msg>, ctx: &mut Context<Self>) {
+        let kind = A::message_kind(&deliver.msg);
+        let span = tracing::debug_span!("message", actor = self.name, peer = deliver.from, kind);
+        let _entered = span.entered();
+        let input = Input::Message {
+            from: deliver.from,
+            msg: deliver.msg,
+        };
+        self.handle_input(input, ctx);
+    }
+}
+
+/// Asks the host for a clone of the actor's state (status pages, tests).
+#[derive(Message)]
+#[rtype(result = "A")]
+pub struct Inspect<A: 'static>(std::marker::PhantomData<A>);
+
+impl<A: 'static> Default for Inspect<A> {
+    fn default() -> Self {
+        Inspect(std::marker::PhantomData)
+    }
+}
+
+impl<A> Handler<Inspect<A>> for Host<A>
+where
+    A: Hostable,
+{
+    type Result = MessageResult<Inspect<A>>;
+
+    fn handle(&mut self, _: Inspect<A>, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.actor.clone())
+    }
+}
+
