@@ -102,7 +102,10 @@ async fn run_async(args: StoreArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn status(client: &RaftClient<KvMap>) -> anyhow::Result<ExitCode> {
-    println!("{:<20} {:<22} {:<10} {:>6} {:>8} {:>8} {:>8}  LEADER", "ID", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LAST");
+    println!(
+        "{:<20} {:<22} {:<12} {:>6} {:>8} {:>8} {:>8} {:>8}  LEADER",
+        "ID", "ADDRESS", "ROLE", "TERM", "COMMIT", "APPLIED", "LAST", "SNAPSHOT"
+    );
     let mut reachable = 0;
     for (id, addr) in client.servers() {
         match client.status(id).await {
@@ -115,7 +118,10 @@ async fn status(client: &RaftClient<KvMap>) -> anyhow::Result<ExitCode> {
                     Role::PreCandidate => "precandidate",
                 };
                 let leader = s.leader.map_or("-".to_string(), |l| l.to_string());
-                println!("{:<20} {:<22} {:<10} {:>6} {:>8} {:>8} {:>8}  {leader}", id, addr, role, s.term, s.commit, s.applied, s.last.index);
+                println!(
+                    "{:<20} {:<22} {:<12} {:>6} {:>8} {:>8} {:>8} {:>8}  {leader}",
+                    id, addr, role, s.term, s.commit, s.applied, s.last.index, s.snapshot.index
+                );
             }
             Err(e) => println!("{:<20} {:<22} unreachable: {e}", id, addr),
         }

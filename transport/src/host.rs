@@ -280,8 +280,7 @@ fn resolve(address: &str) -> Option<std::net::SocketAddr> {
 }
 
 /// Decodes inbound frames and hands them to the host; an undecodable frame closes the
-/// sender's connection. A sender we have no address for (a client) is answered at the
-/// address its frames came from.
+/// sender's connection.
 async fn pump_inbound<A>(mut inbound: mpsc::Receiver<Inbound>, mesh: Mesh, addr: Addr<Host<A>>)
 where
     A: Hostable,
@@ -295,9 +294,9 @@ where
                 continue;
             }
         };
-        if !mesh.has_peer(from) {
-            mesh.set_peer(from, peer_addr);
-        }
+        // Replies go where the sender's frames come from: a client that restarted on a new
+        // port is answered there (set_peer does nothing when the address is unchanged).
+        mesh.set_peer(from, peer_addr);
         match addr.try_send(Deliver { from, msg }) {
             Ok(()) => {}
             Err(SendError::Full(_)) => debug!(peer = from, "mailbox full; frame dropped"),
