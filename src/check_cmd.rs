@@ -59,7 +59,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
-    Ok(if passed { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn check_raft(args: &CheckArgs) -> anyhow::Result<Vec<CheckReport>> {

@@ -8,7 +8,11 @@ mod store_cmd;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "kactor", version, about = "A Kubernetes-style orchestrator of model-checked actors")]
+#[command(
+    name = "kactor",
+    version,
+    about = "A Kubernetes-style orchestrator of model-checked actors"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

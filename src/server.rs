@@ -75,11 +75,17 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
     let identity = load_or_issue_identity(&args, id)?;
     let membership = initial_membership(&args)?;
     if !membership.contains(id) {
-        bail!("--initial-cluster does not name this member ({})", args.name);
+        bail!(
+            "--initial-cluster does not name this member ({})",
+            args.name
+        );
     }
     let (wal, recovered) = Wal::open(&args.data_dir.join("wal")).context("opening the WAL")?;
     if recovered.truncated_tail_bytes > 0 {
-        tracing::warn!(bytes = recovered.truncated_tail_bytes, "WAL had a torn tail; truncated");
+        tracing::warn!(
+            bytes = recovered.truncated_tail_bytes,
+            "WAL had a torn tail; truncated"
+        );
     }
     let durable = recover::<StoreReplica>(&recovered.records).context("replaying the WAL")?;
     let mut config = RaftConfig::new(id, membership);
@@ -97,7 +103,14 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             identity,
         };
         let (mesh, inbound) = Mesh::bind(mesh_config).await?;
-        let _host = Host::<StoreReplica>::launch("store", config, durable, mesh.clone(), Arc::new(wal), inbound);
+        let _host = Host::<StoreReplica>::launch(
+            "store",
+            config,
+            durable,
+            mesh.clone(),
+            Arc::new(wal),
+            inbound,
+        );
         std::fs::write(info_path(&args.data_dir), serde_json::to_vec_pretty(&info)?)?;
         tracing::info!(name = %args.name, id, listen = %args.listen, "server up");
         wait_for_shutdown().await;
@@ -124,7 +137,10 @@ fn load_or_issue_identity(args: &ServerArgs, id: NodeId) -> anyhow::Result<NodeI
     if pki.join("node.crt").exists() {
         return NodeIdentity::load(&pki);
     }
-    let ca_dir = args.ca_dir.clone().unwrap_or_else(|| args.data_dir.join("ca"));
+    let ca_dir = args
+        .ca_dir
+        .clone()
+        .unwrap_or_else(|| args.data_dir.join("ca"));
     let ca = ClusterCa::load_or_create(&ca_dir).context("loading the cluster CA")?;
     let sans = vec![args.listen.ip().to_string()];
     let identity = ca.issue(&args.name, id, &sans)?;
@@ -152,7 +168,9 @@ fn initial_membership(args: &ServerArgs) -> anyhow::Result<Membership> {
         address
             .parse::<SocketAddr>()
             .with_context(|| format!("member {name} has a bad address {address:?}"))?;
-        membership.voters.insert(node_id_from_name(name), address.to_string());
+        membership
+            .voters
+            .insert(node_id_from_name(name), address.to_string());
     }
     Ok(membership)
 }

@@ -29,21 +29,28 @@ pub struct StoreArgs {
 enum StoreCommand {
     /// Members, leader, term and commit index, as each member sees them.
     Status,
-    Put { key: String, value: String },
+    Put {
+        key: String,
+        value: String,
+    },
     Get {
         key: String,
         /// Every key with this prefix.
         #[arg(long)]
         prefix: bool,
     },
-    Del { key: String },
+    Del {
+        key: String,
+    },
     /// List members, or add or remove one voter.
     Members {
         #[command(subcommand)]
         change: Option<MembersCommand>,
     },
     /// Hand leadership to another member.
-    TransferLeader { name: String },
+    TransferLeader {
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -53,15 +60,19 @@ enum MembersCommand {
 }
 
 pub fn run(args: StoreArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(run_async(args))
 }
 
 async fn run_async(args: StoreArgs) -> anyhow::Result<ExitCode> {
     let info: ServerInfo = serde_json::from_slice(
-        &std::fs::read(info_path(&args.data_dir)).context("reading server.json (is a server using this data dir?)")?,
+        &std::fs::read(info_path(&args.data_dir))
+            .context("reading server.json (is a server using this data dir?)")?,
     )?;
-    let identity = NodeIdentity::load(&admin_dir(&args.data_dir)).context("loading the admin certificate")?;
+    let identity =
+        NodeIdentity::load(&admin_dir(&args.data_dir)).context("loading the admin certificate")?;
     let address = args.endpoint.unwrap_or(info.listen);
     let client = RaftClient::<KvMap>::connect(identity, info.id, address).await?;
     if let Ok(status) = client.status(info.id).await {
@@ -70,33 +81,53 @@ async fn run_async(args: StoreArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         StoreCommand::Status => status(&client).await,
         StoreCommand::Put { key, value } => {
-            let command = KvCommand::Put { key, value: value.into_bytes() };
+            let command = KvCommand::Put {
+                key,
+                value: value.into_bytes(),
+            };
             print_reply(client.request(ClientRequest::Command(command)).await?)
         }
-        StoreCommand::Del { key } => {
-            print_reply(client.request(ClientRequest::Command(KvCommand::Delete { key })).await?)
-        }
+        StoreCommand::Del { key } => print_reply(
+            client
+                .request(ClientRequest::Command(KvCommand::Delete { key }))
+                .await?,
+        ),
         StoreCommand::Get { key, prefix } => {
             let query = match prefix {
-                true => KvQuery::Prefix { prefix: key, limit: u32::MAX },
+                true => KvQuery::Prefix {
+                    prefix: key,
+                    limit: u32::MAX,
+                },
                 false => KvQuery::Get { key },
             };
             print_reply(client.request(ClientRequest::Read(query)).await?)
         }
         StoreCommand::Members { change: None } => status(&client).await,
-        StoreCommand::Members { change: Some(change) } => {
+        StoreCommand::Members {
+            change: Some(change),
+        } => {
             let change = match change {
                 MembersCommand::Add { name, address } => MembershipChange::AddVoter {
                     id: node_id_from_name(&name),
                     address: address.to_string(),
                 },
-                MembersCommand::Remove { name } => MembershipChange::RemoveVoter { id: node_id_from_name(&name) },
+                MembersCommand::Remove { name } => MembershipChange::RemoveVoter {
+                    id: node_id_from_name(&name),
+                },
             };
-            print_reply(client.request(ClientRequest::ChangeMembership(change)).await?)
+            print_reply(
+                client
+                    .request(ClientRequest::ChangeMembership(change))
+                    .await?,
+            )
         }
         StoreCommand::TransferLeader { name } => {
             let target = node_id_from_name(&name);
-            print_reply(client.request(ClientRequest::TransferLeadership { target }).await?)
+            print_reply(
+                client
+                    .request(ClientRequest::TransferLeadership { target })
+                    .await?,
+            )
         }
     }
 }
@@ -134,8 +165,12 @@ async fn status(client: &RaftClient<KvMap>) -> anyhow::Result<ExitCode> {
 
 fn print_reply(reply: ClientReply<KvMap>) -> anyhow::Result<ExitCode> {
     match reply {
-        ClientReply::Output(KvOutput::Applied { revision, .. }) => println!("OK revision={revision}"),
-        ClientReply::Output(KvOutput::Value(Some(value))) => println!("{}", String::from_utf8_lossy(&value)),
+        ClientReply::Output(KvOutput::Applied { revision, .. }) => {
+            println!("OK revision={revision}")
+        }
+        ClientReply::Output(KvOutput::Value(Some(value))) => {
+            println!("{}", String::from_utf8_lossy(&value))
+        }
         ClientReply::Output(KvOutput::Value(None)) => {
             eprintln!("not found");
             return Ok(ExitCode::from(1));

@@ -13,7 +13,11 @@ const KACTOR: &str = env!("CARGO_BIN_EXE_kactor");
 const SETTLE_MAX: Duration = Duration::from_secs(30);
 
 fn free_port() -> u16 {
-    UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 struct Member {
@@ -40,7 +44,11 @@ impl Cluster {
                 process: None,
             })
             .collect();
-        let mut cluster = Cluster { root, members, snapshot_entries };
+        let mut cluster = Cluster {
+            root,
+            members,
+            snapshot_entries,
+        };
         for i in 0..size {
             cluster.boot(i);
         }
@@ -52,8 +60,17 @@ impl Cluster {
     }
 
     fn boot(&mut self, i: usize) {
-        let initial: Vec<String> = self.members.iter().map(|m| format!("{}={}", m.name, m.addr)).collect();
-        let log = std::fs::File::create(self.root.path().join(format!("{}.log", self.members[i].name))).unwrap();
+        let initial: Vec<String> = self
+            .members
+            .iter()
+            .map(|m| format!("{}={}", m.name, m.addr))
+            .collect();
+        let log = std::fs::File::create(
+            self.root
+                .path()
+                .join(format!("{}.log", self.members[i].name)),
+        )
+        .unwrap();
         let m = &self.members[i];
         let child = Command::new(KACTOR)
             .args(["server", "--data-dir"])
@@ -78,7 +95,12 @@ impl Cluster {
     }
 
     fn log(&self, i: usize) -> String {
-        std::fs::read_to_string(self.root.path().join(format!("{}.log", self.members[i].name))).unwrap_or_default()
+        std::fs::read_to_string(
+            self.root
+                .path()
+                .join(format!("{}.log", self.members[i].name)),
+        )
+        .unwrap_or_default()
     }
 
     fn store(&self, via: usize, args: &[&str]) -> Output {
@@ -106,18 +128,27 @@ impl Cluster {
         let via = self.members.iter().position(|m| m.process.is_some())?;
         let status = self.status(via)?;
         let leader = status.iter().find(|row| row.role == "leader")?;
-        self.members.iter().position(|m| m.addr.to_string() == leader.address && m.process.is_some())
+        self.members
+            .iter()
+            .position(|m| m.addr.to_string() == leader.address && m.process.is_some())
     }
 
     fn status(&self, via: usize) -> Option<Vec<StatusRow>> {
         let out = self.store(via, &["status"]);
         let text = String::from_utf8_lossy(&out.stdout);
-        let rows = text.lines().skip(1).filter(|l| !l.contains("unreachable")).filter_map(StatusRow::parse).collect();
+        let rows = text
+            .lines()
+            .skip(1)
+            .filter(|l| !l.contains("unreachable"))
+            .filter_map(StatusRow::parse)
+            .collect();
         Some(rows)
     }
 
     fn logs(&self) -> String {
-        (0..self.members.len()).map(|i| format!("--- {}\n{}", self.members[i].name, self.log(i))).collect()
+        (0..self.members.len())
+            .map(|i| format!("--- {}\n{}", self.members[i].name, self.log(i)))
+            .collect()
     }
 }
 
@@ -159,7 +190,9 @@ fn put(cluster: &Cluster, via: usize, key: &str, value: &str) -> bool {
 
 fn get(cluster: &Cluster, via: usize, key: &str) -> Option<String> {
     let out = cluster.store(via, &["get", key]);
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 #[test]
@@ -171,17 +204,36 @@ fn killing_the_leader_elects_another_and_loses_no_acknowledged_write() {
         .filter(|key| put(&cluster, 0, key, &format!("v-{key}")))
         .collect();
     assert_eq!(acknowledged.len(), 15, "{}", cluster.logs());
-    let old_term = cluster.status(leader).unwrap().iter().map(|r| r.term).max().unwrap();
+    let old_term = cluster
+        .status(leader)
+        .unwrap()
+        .iter()
+        .map(|r| r.term)
+        .max()
+        .unwrap();
     cluster.kill(leader);
     let via = (leader + 1) % 3;
     let new_leader = cluster.await_leader();
     assert_ne!(new_leader, leader);
-    let new_term = cluster.status(via).unwrap().iter().map(|r| r.term).max().unwrap();
+    let new_term = cluster
+        .status(via)
+        .unwrap()
+        .iter()
+        .map(|r| r.term)
+        .max()
+        .unwrap();
     assert!(new_term > old_term, "a new term began");
     for key in &acknowledged {
-        assert_eq!(get(&cluster, via, key).as_deref(), Some(format!("v-{key}").as_str()), "{key} lost");
+        assert_eq!(
+            get(&cluster, via, key).as_deref(),
+            Some(format!("v-{key}").as_str()),
+            "{key} lost"
+        );
     }
-    assert!(put(&cluster, via, "after", "failover"), "the cluster still takes writes");
+    assert!(
+        put(&cluster, via, "after", "failover"),
+        "the cluster still takes writes"
+    );
 }
 
 #[test]
@@ -192,7 +244,11 @@ fn a_restarted_member_catches_up_from_a_snapshot() {
     let via = (leader + 2) % 3;
     cluster.kill(lagging);
     for i in 0..25 {
-        assert!(put(&cluster, via, &format!("k{i}"), "v"), "{}", cluster.logs());
+        assert!(
+            put(&cluster, via, &format!("k{i}"), "v"),
+            "{}",
+            cluster.logs()
+        );
     }
     cluster.boot(lagging);
     let deadline = Instant::now() + SETTLE_MAX;
@@ -205,10 +261,18 @@ fn a_restarted_member_catches_up_from_a_snapshot() {
                 break;
             }
         }
-        assert!(Instant::now() < deadline, "member did not catch up: {rows:?}\n{}", cluster.logs());
+        assert!(
+            Instant::now() < deadline,
+            "member did not catch up: {rows:?}\n{}",
+            cluster.logs()
+        );
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(cluster.log(lagging).contains("installing snapshot"), "{}", cluster.log(lagging));
+    assert!(
+        cluster.log(lagging).contains("installing snapshot"),
+        "{}",
+        cluster.log(lagging)
+    );
     assert_eq!(get(&cluster, lagging, "k24").as_deref(), Some("v"));
 }
 
@@ -220,7 +284,10 @@ fn a_peer_from_another_ca_is_refused_and_a_garbage_frame_does_not_stop_the_membe
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime.block_on(async {
         // A certificate from another CA: the handshake is refused.
-        let foreign = ClusterCa::create("elsewhere").unwrap().issue("intruder", 99, &[]).unwrap();
+        let foreign = ClusterCa::create("elsewhere")
+            .unwrap()
+            .issue("intruder", 99, &[])
+            .unwrap();
         let refused = connect(&foreign, member.addr, node_id_from_name(&member.name)).await;
         let stream = match refused {
             Ok(conn) => conn.open_uni().await.map(|_| ()).map_err(|e| e.to_string()),
@@ -229,8 +296,13 @@ fn a_peer_from_another_ca_is_refused_and_a_garbage_frame_does_not_stop_the_membe
         assert!(stream.is_err(), "a foreign certificate was accepted");
         // A valid certificate that sends a 16 MiB frame header and garbage: that
         // connection is closed.
-        let insider = ClusterCa::load(&cluster.ca_dir()).unwrap().issue("mallory", 98, &[]).unwrap();
-        let conn = connect(&insider, member.addr, node_id_from_name(&member.name)).await.unwrap();
+        let insider = ClusterCa::load(&cluster.ca_dir())
+            .unwrap()
+            .issue("mallory", 98, &[])
+            .unwrap();
+        let conn = connect(&insider, member.addr, node_id_from_name(&member.name))
+            .await
+            .unwrap();
         let mut stream = conn.open_uni().await.unwrap();
         let header = (16u32 * 1024 * 1024).to_be_bytes();
         let _ = stream.write_all(&header).await;
@@ -238,8 +310,15 @@ fn a_peer_from_another_ca_is_refused_and_a_garbage_frame_does_not_stop_the_membe
         let closed = tokio::time::timeout(Duration::from_secs(10), conn.closed()).await;
         assert!(closed.is_ok(), "the bad connection stays open");
     });
-    assert!(cluster.log(0).contains("malformed frame"), "{}", cluster.log(0));
-    assert!(put(&cluster, 0, "still", "serving"), "the member kept serving");
+    assert!(
+        cluster.log(0).contains("malformed frame"),
+        "{}",
+        cluster.log(0)
+    );
+    assert!(
+        put(&cluster, 0, "still", "serving"),
+        "the member kept serving"
+    );
     assert_eq!(get(&cluster, 0, "still").as_deref(), Some("serving"));
 }
 
@@ -249,14 +328,17 @@ async fn connect(
     server_id: u64,
 ) -> Result<quinn::Connection, String> {
     let tls = identity.client_config().map_err(|e| e.to_string())?;
-    let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| e.to_string())?;
-    let mut endpoint = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).map_err(|e| e.to_string())?;
+    let crypto =
+        quinn::crypto::rustls::QuicClientConfig::try_from(tls).map_err(|e| e.to_string())?;
+    let mut endpoint =
+        quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).map_err(|e| e.to_string())?;
     endpoint.set_default_client_config(quinn::ClientConfig::new(Arc::new(crypto)));
-    let connecting = endpoint.connect(server, &format!("kactor-node-{server_id}")).map_err(|e| e.to_string())?;
+    let connecting = endpoint
+        .connect(server, &format!("kactor-node-{server_id}"))
+        .map_err(|e| e.to_string())?;
     match tokio::time::timeout(Duration::from_secs(10), connecting).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => Err(e.to_string()),
         Err(_) => Err("handshake timed out".to_string()),
     }
 }
-

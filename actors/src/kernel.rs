@@ -22,7 +22,10 @@ pub struct TimerSpan {
 
 impl TimerSpan {
     pub fn new(ms_min: u32, ms_max: u32) -> TimerSpan {
-        assert!(ms_min <= ms_max, "timer span {ms_min}..{ms_max} is inverted");
+        assert!(
+            ms_min <= ms_max,
+            "timer span {ms_min}..{ms_max} is inverted"
+        );
         assert!(ms_max > 0, "a timer must not fire immediately");
         TimerSpan { ms_min, ms_max }
     }
@@ -43,9 +46,17 @@ pub enum Input<A: Actor> {
 /// One thing the host must do for an actor.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Effect<A: Actor> {
-    Send { to: NodeId, msg: A::Msg },
-    SetTimer { timer: A::Timer, span: TimerSpan },
-    CancelTimer { timer: A::Timer },
+    Send {
+        to: NodeId,
+        msg: A::Msg,
+    },
+    SetTimer {
+        timer: A::Timer,
+        span: TimerSpan,
+    },
+    CancelTimer {
+        timer: A::Timer,
+    },
     /// Make a record durable. Records are incremental; [`Actor::apply_persist`] folds them
     /// into the durable image, both in the model and when the host replays its WAL.
     Persist(A::Persist),

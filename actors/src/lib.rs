@@ -7,5 +7,5 @@
 
 pub mod kernel;
 pub mod kv;
-pub mod sim;
 pub mod raft;
+pub mod sim;

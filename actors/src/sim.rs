@@ -44,8 +44,16 @@ pub struct SimFaults {
 pub const SIM_EVENTS_MAX: usize = 1_000_000;
 
 enum Event<A: Actor> {
-    Deliver { to: NodeId, from: NodeId, msg: A::Msg },
-    Timer { node: NodeId, timer: A::Timer, generation: u64 },
+    Deliver {
+        to: NodeId,
+        from: NodeId,
+        msg: A::Msg,
+    },
+    Timer {
+        node: NodeId,
+        timer: A::Timer,
+        generation: u64,
+    },
 }
 
 pub struct SimNode<A: Actor> {
@@ -98,7 +106,10 @@ where
             durable: A::Durable::default(),
             timers: BTreeMap::new(),
         };
-        assert!(self.nodes.insert(id, node).is_none(), "node {id} added twice");
+        assert!(
+            self.nodes.insert(id, node).is_none(),
+            "node {id} added twice"
+        );
         self.restart(id);
     }
 
@@ -161,7 +172,11 @@ where
                 if current != Some(&generation) {
                     return; // cancelled or re-set since
                 }
-                self.nodes.get_mut(&node).expect("known").timers.remove(&timer);
+                self.nodes
+                    .get_mut(&node)
+                    .expect("known")
+                    .timers
+                    .remove(&timer);
                 (node, Input::Timer(timer))
             }
         };
@@ -197,7 +212,11 @@ where
                     self.push(self.now_ms + delay, event);
                 }
                 Effect::CancelTimer { timer } => {
-                    self.nodes.get_mut(&id).expect("known").timers.remove(&timer);
+                    self.nodes
+                        .get_mut(&id)
+                        .expect("known")
+                        .timers
+                        .remove(&timer);
                 }
                 Effect::Persist(record) => {
                     let node = self.nodes.get_mut(&id).expect("known");

@@ -105,7 +105,11 @@ impl CheckReport {
             self.unique_states,
             self.depth_reached,
             self.seconds,
-            if self.complete { ", state space exhausted" } else { "" }
+            if self.complete {
+                ", state space exhausted"
+            } else {
+                ""
+            }
         );
         for p in &self.properties {
             println!("  {:<36} {:?}", p.name, p.verdict);
@@ -189,7 +193,9 @@ where
     let seconds = started.elapsed().as_secs_f64();
     let discoveries = checker.discoveries();
     let complete = seconds < options.budget.as_secs_f64()
-        && options.target_states.is_none_or(|t| checker.unique_state_count() < t)
+        && options
+            .target_states
+            .is_none_or(|t| checker.unique_state_count() < t)
         && !matches!(options.strategy, Strategy::Simulation { .. })
         && !expectations.keys().all(|n| discoveries.contains_key(n));
     let properties = expectations

@@ -77,6 +77,13 @@ pub struct RaftModelCfg {
     pub snapshot_entries_threshold: u64,
     /// Whether each client reads after its write.
     pub client_reads: bool,
+    /// Entries per AppendEntries (small, so replication takes several steps).
+    pub append_entries_max: usize,
+    /// Replicas start from these durable images (as if restarting) instead of empty
+    /// ones, so a check can begin near a scenario of interest. Empty: fresh replicas.
+    pub initial_durables: Vec<RaftDurable<Cell>>,
+    /// Messages already in flight at the start, as (from, to, message).
+    pub initial_messages: Vec<(NodeId, NodeId, CellMsg)>,
     /// Distinct messages in flight at most: duplication keeps delivered messages around,
     /// and this keeps the network (and so the state space) finite.
     pub network_messages_max: usize,
@@ -92,6 +99,9 @@ impl Default for RaftModelCfg {
             snapshot_entries_threshold: 2,
             client_reads: true,
             network_messages_max: 24,
+            append_entries_max: 2,
+            initial_durables: Vec::new(),
+            initial_messages: Vec::new(),
         }
     }
 }
@@ -118,8 +128,12 @@ pub enum NodeState<R: Replica> {
 
 #[derive(Clone, Debug)]
 pub enum Node<R: Replica> {
-    Server(RaftConfig, std::marker::PhantomData<R>),
-    Client { servers: usize, value: u8, reads: bool },
+    Server(RaftConfig, RaftDurable<Cell>, std::marker::PhantomData<R>),
+    Client {
+        servers: usize,
+        value: u8,
+        reads: bool,
+    },
 }
 
 impl<R: Replica> stateright::actor::Actor for Node<R> {
@@ -131,11 +145,20 @@ impl<R: Replica> stateright::actor::Actor for Node<R> {
 
     fn on_start(&self, id: Id, storage: &Option<Self::Storage>, o: &mut Out<Self>) -> NodeState<R> {
         match self {
-            Node::Server(config, _) => NodeState::Server(adapter::start(config.clone(), storage, o)),
+            Node::Server(config, initial, _) => {
+                let storage = storage.clone().or_else(|| Some(initial.clone()));
+                NodeState::Server(adapter::start(config.clone(), &storage, o))
+            }
             Node::Client { servers, value, .. } => {
                 let target = (usize::from(id) % servers) as NodeId;
                 let body = ClientRequest::Command(*value);
-                o.send(model_id(target), RaftMsg::Request { request: WRITE, body });
+                o.send(
+                    model_id(target),
+                    RaftMsg::Request {
+                        request: WRITE,
+                        body,
+                    },
+                );
                 NodeState::Client(ClientState {
                     request: WRITE,
                     target,
@@ -161,14 +184,25 @@ impl<R: Replica> stateright::actor::Actor for Node<R> {
                 };
                 adapter::deliver(hosted, input, o);
             }
-            (Node::Client { servers, value, reads }, NodeState::Client(client)) => {
-                client_on_msg(*servers, *value, *reads, client, msg, o)
-            }
+            (
+                Node::Client {
+                    servers,
+                    value,
+                    reads,
+                },
+                NodeState::Client(client),
+            ) => client_on_msg(*servers, *value, *reads, client, msg, o),
             _ => unreachable!("actor and state kinds always match"),
         }
     }
 
-    fn on_timeout(&self, _id: Id, state: &mut Cow<NodeState<R>>, timer: &RaftTimer, o: &mut Out<Self>) {
+    fn on_timeout(
+        &self,
+        _id: Id,
+        state: &mut Cow<NodeState<R>>,
+        timer: &RaftTimer,
+        o: &mut Out<Self>,
+    ) {
         if let NodeState::Server(hosted) = state.to_mut() {
             adapter::deliver(hosted, Input::Timer(*timer), o);
         }
@@ -191,13 +225,19 @@ fn client_on_msg<R: Replica>(
     }
     match body {
         ClientReply::Output(_) => {
-            client.request = if request == WRITE && reads { READ } else { DONE };
+            client.request = if request == WRITE && reads {
+                READ
+            } else {
+                DONE
+            };
             client.attempts = 0;
             if client.request == READ {
                 send_request(client, value, o);
             }
         }
-        ClientReply::Refused(Refusal::NotLeader { leader }) if client.attempts < CLIENT_ATTEMPTS_MAX => {
+        ClientReply::Refused(Refusal::NotLeader { leader })
+            if client.attempts < CLIENT_ATTEMPTS_MAX =>
+        {
             client.target = leader.unwrap_or((client.target + 1) % servers as NodeId);
             send_request(client, value, o);
         }
@@ -236,6 +276,11 @@ pub struct RaftHistory {
     /// Entries each term's leader sent, by index: a leader never changes one.
     pub leader_entries: BTreeMap<(Term, Index), Entry<u8>>,
     pub leader_rewrote_entry: bool,
+    /// The term of each entry some leader announced as committed (it sent the entry, or
+    /// its position, together with a commit index covering it). Replicas that crash
+    /// take what they applied with them; this record does not.
+    pub committed: BTreeMap<Index, Term>,
+    pub commit_contradicted: bool,
 }
 
 impl Default for RaftHistory {
@@ -248,11 +293,17 @@ impl Default for RaftHistory {
             two_leaders_in_a_term: false,
             leader_entries: BTreeMap::new(),
             leader_rewrote_entry: false,
+            committed: BTreeMap::new(),
+            commit_contradicted: false,
         }
     }
 }
 
-fn record_out(cfg: &RaftModelCfg, history: &RaftHistory, env: Envelope<&CellMsg>) -> Option<RaftHistory> {
+fn record_out(
+    cfg: &RaftModelCfg,
+    history: &RaftHistory,
+    env: Envelope<&CellMsg>,
+) -> Option<RaftHistory> {
     let is_client = usize::from(env.src) >= cfg.servers;
     match env.msg {
         RaftMsg::Request { request, body } if is_client => {
@@ -268,14 +319,32 @@ fn record_out(cfg: &RaftModelCfg, history: &RaftHistory, env: Envelope<&CellMsg>
             let _ = next.linearizability.on_invoke(env.src, op);
             Some(next)
         }
-        RaftMsg::AppendEntries { term, prev, entries, .. } => {
+        RaftMsg::AppendEntries {
+            term,
+            prev,
+            entries,
+            commit,
+            ..
+        } => {
             let mut next = history.clone();
             let leader = *next.leaders.entry(*term).or_insert(env.src);
             next.two_leaders_in_a_term |= leader != env.src;
             for (offset, entry) in entries.iter().enumerate() {
                 let key = (*term, prev.index + 1 + offset as Index);
-                let seen = next.leader_entries.entry(key).or_insert_with(|| entry.clone());
+                let seen = next
+                    .leader_entries
+                    .entry(key)
+                    .or_insert_with(|| entry.clone());
                 next.leader_rewrote_entry |= seen != entry;
+            }
+            let positions = entries
+                .iter()
+                .enumerate()
+                .map(|(offset, e)| (prev.index + 1 + offset as Index, e.term))
+                .chain([(prev.index, prev.term)]);
+            for (index, entry_term) in positions.filter(|(i, _)| *i > 0 && *i <= *commit) {
+                let known = *next.committed.entry(index).or_insert(entry_term);
+                next.commit_contradicted |= known != entry_term;
             }
             (next != *history).then_some(next)
         }
@@ -283,9 +352,17 @@ fn record_out(cfg: &RaftModelCfg, history: &RaftHistory, env: Envelope<&CellMsg>
     }
 }
 
-fn record_in(cfg: &RaftModelCfg, history: &RaftHistory, env: Envelope<&CellMsg>) -> Option<RaftHistory> {
+fn record_in(
+    cfg: &RaftModelCfg,
+    history: &RaftHistory,
+    env: Envelope<&CellMsg>,
+) -> Option<RaftHistory> {
     let is_client = usize::from(env.dst) >= cfg.servers;
-    let RaftMsg::Reply { request, body: ClientReply::Output(value) } = env.msg else {
+    let RaftMsg::Reply {
+        request,
+        body: ClientReply::Output(value),
+    } = env.msg
+    else {
         return None;
     };
     let key = (env.dst, *request);
@@ -309,10 +386,14 @@ pub type RaftCheck<R> = Sorted<RaftModel<R>>;
 
 /// The live replicas of a state (crashed or failed ones are skipped).
 pub fn replicas<R: Replica>(state: &RaftState<R>) -> impl Iterator<Item = &CellRaft> {
-    state.actor_states.iter().enumerate().filter_map(|(i, s)| match &**s {
-        NodeState::Server(Hosted { actor: Some(r), .. }) if !state.crashed[i] => Some(r.raft()),
-        _ => None,
-    })
+    state
+        .actor_states
+        .iter()
+        .enumerate()
+        .filter_map(|(i, s)| match &**s {
+            NodeState::Server(Hosted { actor: Some(r), .. }) if !state.crashed[i] => Some(r.raft()),
+            _ => None,
+        })
 }
 
 fn election_safety<R: Replica>(_: &RaftCheck<R>, state: &RaftState<R>) -> bool {
@@ -335,7 +416,9 @@ fn log_matching<R: Replica>(_: &RaftCheck<R>, state: &RaftState<R>) -> bool {
         all.iter().all(|b| {
             let floor = a.log.snapshot.index.max(b.log.snapshot.index);
             let top = a.log.last_index().min(b.log.last_index());
-            let matching = (floor + 1..=top).rev().find(|i| a.log.term_at(*i) == b.log.term_at(*i));
+            let matching = (floor + 1..=top)
+                .rev()
+                .find(|i| a.log.term_at(*i) == b.log.term_at(*i));
             matching.is_none_or(|m| (floor + 1..=m).all(|i| a.log.entry(i) == b.log.entry(i)))
         })
     })
@@ -346,25 +429,35 @@ fn log_matching<R: Replica>(_: &RaftCheck<R>, state: &RaftState<R>) -> bool {
 fn leader_completeness<R: Replica>(_: &RaftCheck<R>, state: &RaftState<R>) -> bool {
     let all: Vec<&CellRaft> = replicas(state).collect();
     all.iter().filter(|l| l.role == Role::Leader).all(|leader| {
-        all.iter().filter(|s| s.hard.term <= leader.hard.term).all(|s| {
-            let from = leader.log.snapshot.index.max(s.log.snapshot.index) + 1;
-            (from..=s.commit).all(|i| leader.log.term_at(i) == s.log.term_at(i))
-        })
+        all.iter()
+            .filter(|s| s.hard.term <= leader.hard.term)
+            .all(|s| {
+                let from = leader.log.snapshot.index.max(s.log.snapshot.index) + 1;
+                (from..=s.commit).all(|i| leader.log.term_at(i) == s.log.term_at(i))
+            })
     })
 }
 
-/// Replicas that applied the same index hold the same state, and agree on every applied
-/// entry both still have.
+/// Replicas that applied the same index hold the same state, agree on every applied
+/// entry both still have, and never commit an entry other than one a leader announced as
+/// committed at that index (which catches a replica that applied and then crashed).
 fn state_machine_safety<R: Replica>(_: &RaftCheck<R>, state: &RaftState<R>) -> bool {
     let all: Vec<&CellRaft> = replicas(state).collect();
-    all.iter().all(|a| {
+    let pairs_agree = all.iter().all(|a| {
         all.iter().all(|b| {
             let same_state = a.applied != b.applied || (a.machine == b.machine);
             let from = a.log.snapshot.index.max(b.log.snapshot.index) + 1;
             let upto = a.applied.min(b.applied);
             same_state && (from..=upto).all(|i| a.log.entry(i) == b.log.entry(i))
         })
-    })
+    });
+    let committed = &state.history.committed;
+    let agrees_with_history = all.iter().all(|r| {
+        committed
+            .range(..=r.commit)
+            .all(|(i, t)| r.log.term_at(*i).is_none_or(|term| term == *t))
+    });
+    pairs_agree && agrees_with_history && !state.history.commit_contradicted
 }
 
 fn linearizable<R: Replica>(_: &RaftCheck<R>, state: &RaftState<R>) -> bool {
@@ -383,7 +476,11 @@ fn leader_elected<R: Replica>(_: &RaftCheck<R>, state: &RaftState<R>) -> bool {
 }
 
 fn write_commits<R: Replica>(_: &RaftCheck<R>, state: &RaftState<R>) -> bool {
-    state.history.returned.iter().any(|(_, request)| *request == WRITE)
+    state
+        .history
+        .returned
+        .iter()
+        .any(|(_, request)| *request == WRITE)
 }
 
 /// Property names, as printed and as used by tests.
@@ -403,27 +500,47 @@ impl RaftModelCfg {
     /// Builds the model around replica type `R` (the real Raft, or a broken wrapper).
     pub fn into_model<R: Replica>(self) -> RaftCheck<R> {
         let membership = Membership {
-            voters: (0..self.servers).map(|i| (i as NodeId, String::new())).collect(),
+            voters: (0..self.servers)
+                .map(|i| (i as NodeId, String::new()))
+                .collect(),
         };
-        let servers = (0..self.servers).map(|i| {
-            let mut config = RaftConfig::new(i as NodeId, membership.clone());
-            config.snapshot_entries_threshold = self.snapshot_entries_threshold;
-            config.append_entries_max = 2;
-            config.inflight_appends_max = 2;
-            Node::Server(config, std::marker::PhantomData)
-        }).collect::<Vec<_>>();
-        let clients = (0..self.clients).map(|c| Node::Client {
-            servers: self.servers,
-            value: c as u8 + 1,
-            reads: self.client_reads,
-        }).collect::<Vec<_>>();
-        let lossy = if self.lossy { LossyNetwork::Yes } else { LossyNetwork::No };
+        let servers = (0..self.servers)
+            .map(|i| {
+                let mut config = RaftConfig::new(i as NodeId, membership.clone());
+                config.snapshot_entries_threshold = self.snapshot_entries_threshold;
+                config.append_entries_max = self.append_entries_max;
+                config.inflight_appends_max = 2;
+                let initial = self.initial_durables.get(i).cloned().unwrap_or_default();
+                Node::Server(config, initial, std::marker::PhantomData)
+            })
+            .collect::<Vec<_>>();
+        let clients = (0..self.clients)
+            .map(|c| Node::Client {
+                servers: self.servers,
+                value: c as u8 + 1,
+                reads: self.client_reads,
+            })
+            .collect::<Vec<_>>();
+        let lossy = if self.lossy {
+            LossyNetwork::Yes
+        } else {
+            LossyNetwork::No
+        };
         let max_crashes = self.max_crashes;
+        let in_flight = self
+            .initial_messages
+            .iter()
+            .map(|(from, to, msg)| Envelope {
+                src: model_id(*from),
+                dst: model_id(*to),
+                msg: msg.clone(),
+            });
+        let network = Network::new_unordered_duplicating(in_flight);
         use property::*;
         let model = ActorModel::new(self, RaftHistory::default())
             .actors(servers)
             .actors(clients)
-            .init_network(Network::new_unordered_duplicating([]))
+            .init_network(network)
             .lossy_network(lossy)
             .max_crashes(max_crashes)
             .record_msg_in(record_in)

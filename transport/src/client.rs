@@ -8,7 +8,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context as _};
 use kactor_actors::kernel::NodeId;
-use kactor_actors::raft::{ClientReply, ClientRequest, RaftMsg, RaftStatus, Refusal, RequestId, StateMachine};
+use kactor_actors::raft::{
+    ClientReply, ClientRequest, RaftMsg, RaftStatus, Refusal, RequestId, StateMachine,
+};
 use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
@@ -53,9 +55,19 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl<S: StateMachine> RaftClient<S> {
     /// Binds a client endpoint on loopback and points it at one server.
-    pub async fn connect(identity: NodeIdentity, server: NodeId, addr: SocketAddr) -> anyhow::Result<Self> {
-        let node_id = identity.node_id().context("client certificate has no node id")?;
-        let listen = if addr.is_ipv4() { "127.0.0.1:0" } else { "[::1]:0" };
+    pub async fn connect(
+        identity: NodeIdentity,
+        server: NodeId,
+        addr: SocketAddr,
+    ) -> anyhow::Result<Self> {
+        let node_id = identity
+            .node_id()
+            .context("client certificate has no node id")?;
+        let listen = if addr.is_ipv4() {
+            "127.0.0.1:0"
+        } else {
+            "[::1]:0"
+        };
         let config = MeshConfig {
             node_id,
             listen: listen.parse().expect("literal address"),
@@ -66,7 +78,9 @@ impl<S: StateMachine> RaftClient<S> {
         let waiters: Waiters<S> = Arc::default();
         tokio::spawn(dispatch(inbound, waiters.clone()));
         // Request ids grow across runs of the same identity, as sessions require.
-        let epoch_ns = SystemTime::now().duration_since(UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64);
+        let epoch_ns = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64);
         let state = ClientState {
             next_request: epoch_ns,
             target: server,
@@ -80,7 +94,11 @@ impl<S: StateMachine> RaftClient<S> {
     }
 
     /// Sends one request to `node` and waits for its reply (no retry, no redirection).
-    pub async fn ask(&self, node: NodeId, body: ClientRequest<S>) -> anyhow::Result<ClientReply<S>> {
+    pub async fn ask(
+        &self,
+        node: NodeId,
+        body: ClientRequest<S>,
+    ) -> anyhow::Result<ClientReply<S>> {
         let request = {
             let mut state = lock(&self.state);
             state.next_request += 1;
@@ -89,10 +107,18 @@ impl<S: StateMachine> RaftClient<S> {
         self.attempt(node, request, &body).await
     }
 
-    async fn attempt(&self, node: NodeId, request: RequestId, body: &ClientRequest<S>) -> anyhow::Result<ClientReply<S>> {
+    async fn attempt(
+        &self,
+        node: NodeId,
+        request: RequestId,
+        body: &ClientRequest<S>,
+    ) -> anyhow::Result<ClientReply<S>> {
         let (tx, rx) = oneshot::channel();
         lock(&self.waiters).insert(request, tx);
-        let frame = codec::encode(&RaftMsg::<S>::Request { request, body: body.clone() })?;
+        let frame = codec::encode(&RaftMsg::<S>::Request {
+            request,
+            body: body.clone(),
+        })?;
         if let Err(e) = self.mesh.send(node, frame) {
             lock(&self.waiters).remove(&request);
             bail!("cannot send to {node}: {e:?}");
@@ -156,7 +182,10 @@ impl<S: StateMachine> RaftClient<S> {
             Some(leader) if state.addresses.contains_key(&leader) => leader,
             _ => {
                 let ids: Vec<NodeId> = state.addresses.keys().copied().collect();
-                let at = ids.iter().position(|id| *id == current).map_or(0, |i| i + 1);
+                let at = ids
+                    .iter()
+                    .position(|id| *id == current)
+                    .map_or(0, |i| i + 1);
                 ids[at % ids.len()]
             }
         };

@@ -145,7 +145,10 @@ where
         if self.failed.is_some() {
             return;
         }
-        assert!(self.held_sends.len() <= HELD_SENDS_MAX, "held sends unbounded");
+        assert!(
+            self.held_sends.len() <= HELD_SENDS_MAX,
+            "held sends unbounded"
+        );
         self.stats.inputs += 1;
         let mut outbox = Outbox::new();
         self.actor.handle(input, &mut outbox);
@@ -243,7 +246,12 @@ where
         }
     }
 
-    fn set_timer(&mut self, timer: A::Timer, span: kactor_actors::kernel::TimerSpan, ctx: &mut Context<Self>) {
+    fn set_timer(
+        &mut self,
+        timer: A::Timer,
+        span: kactor_actors::kernel::TimerSpan,
+        ctx: &mut Context<Self>,
+    ) {
         self.timer_generation += 1;
         let generation = self.timer_generation;
         self.timers.insert(timer.clone(), generation);
@@ -285,7 +293,12 @@ async fn pump_inbound<A>(mut inbound: mpsc::Receiver<Inbound>, mesh: Mesh, addr:
 where
     A: Hostable,
 {
-    while let Some(Inbound { from, addr: peer_addr, frame }) = inbound.recv().await {
+    while let Some(Inbound {
+        from,
+        addr: peer_addr,
+        frame,
+    }) = inbound.recv().await
+    {
         let msg: A::Msg = match codec::decode(&frame) {
             Ok(msg) => msg,
             Err(e) => {
@@ -351,4 +364,3 @@ where
         MessageResult(self.actor.clone())
     }
 }
-

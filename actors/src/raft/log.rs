@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use super::{Entry, Index, Term};
 
 /// A log position: the index of an entry and the term it was created in.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct LogPosition {
     pub index: Index,
     pub term: Term,
@@ -73,13 +75,19 @@ impl<C: Clone> RaftLog<C> {
 
     /// Appends one entry at the end.
     pub fn push(&mut self, entry: Entry<C>) {
-        assert!(entry.term >= self.last().term, "entry terms must not decrease");
+        assert!(
+            entry.term >= self.last().term,
+            "entry terms must not decrease"
+        );
         self.entries.push(entry);
     }
 
     /// Drops every entry at `from` and after.
     pub fn truncate_from(&mut self, from: Index) {
-        assert!(from > self.snapshot.index, "cannot truncate into the snapshot");
+        assert!(
+            from > self.snapshot.index,
+            "cannot truncate into the snapshot"
+        );
         let keep = (from - self.snapshot.index - 1) as usize;
         self.entries.truncate(keep);
     }
@@ -95,7 +103,10 @@ impl<C: Clone> RaftLog<C> {
 
     /// Forgets entries up to and including `upto`, which become part of a snapshot.
     pub fn compact_to(&mut self, upto: LogPosition) {
-        assert!(upto.index >= self.snapshot.index, "compaction goes backwards");
+        assert!(
+            upto.index >= self.snapshot.index,
+            "compaction goes backwards"
+        );
         if upto.index <= self.last_index() && self.term_at(upto.index) == Some(upto.term) {
             let drop = (upto.index - self.snapshot.index) as usize;
             self.entries.drain(..drop);
@@ -135,7 +146,9 @@ impl<C: Clone> RaftLog<C> {
 
     fn assert_terms_monotone(&self) {
         debug_assert!(
-            self.entries.windows(2).all(|pair| pair[0].term <= pair[1].term),
+            self.entries
+                .windows(2)
+                .all(|pair| pair[0].term <= pair[1].term),
             "entry terms decrease"
         );
         debug_assert!(self

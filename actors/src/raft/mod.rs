@@ -34,7 +34,17 @@ pub trait Value:
 {
 }
 impl<T> Value for T where
-    T: Clone + Debug + Eq + Hash + Ord + Serialize + DeserializeOwned + Send + Sync + Unpin + 'static
+    T: Clone
+        + Debug
+        + Eq
+        + Hash
+        + Ord
+        + Serialize
+        + DeserializeOwned
+        + Send
+        + Sync
+        + Unpin
+        + 'static
 {
 }
 
@@ -157,7 +167,9 @@ pub struct Snapshot<S: StateMachine> {
 }
 
 /// Term and vote: must be durable before any message that depends on them is sent.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct HardState {
     pub term: Term,
     pub voted_for: Option<NodeId>,
@@ -248,7 +260,9 @@ pub enum ClientRequest<S: StateMachine> {
     /// A linearizable read, served by ReadIndex.
     Read(S::Query),
     ChangeMembership(MembershipChange),
-    TransferLeadership { target: NodeId },
+    TransferLeadership {
+        target: NodeId,
+    },
     Status,
 }
 
@@ -257,7 +271,9 @@ pub enum ClientRequest<S: StateMachine> {
 pub enum ClientReply<S: StateMachine> {
     Output(S::Output),
     /// A membership change or leadership transfer was carried out at this index.
-    Done { index: Index },
+    Done {
+        index: Index,
+    },
     Status(RaftStatus),
     Refused(Refusal),
 }

@@ -126,7 +126,10 @@ impl<S: StateMachine> Actor for Raft<S> {
     fn apply_persist(durable: &mut RaftDurable<S>, record: &RaftPersist<S>) {
         match record {
             RaftPersist::HardState(hard) => {
-                assert!(hard.term >= durable.hard.term, "persisted term went backwards");
+                assert!(
+                    hard.term >= durable.hard.term,
+                    "persisted term went backwards"
+                );
                 durable.hard = *hard;
             }
             RaftPersist::Append { first, entries } => {
@@ -248,7 +251,11 @@ impl<S: StateMachine> Raft<S> {
         let active = self.progress.values().filter(|p| p.active).count() + self_counts;
         self.transfer_target = None;
         if active < self.membership.quorum() {
-            tracing::info!(id = self.id(), term = self.hard.term, "lost quorum: stepping down");
+            tracing::info!(
+                id = self.id(),
+                term = self.hard.term,
+                "lost quorum: stepping down"
+            );
             self.become_follower(self.hard.term, None, out);
             return;
         }
@@ -377,7 +384,10 @@ impl<S: StateMachine> Raft<S> {
     }
 
     fn has_quorum(&self, ids: &BTreeSet<NodeId>) -> bool {
-        let counted = ids.iter().filter(|id| self.membership.contains(**id)).count();
+        let counted = ids
+            .iter()
+            .filter(|id| self.membership.contains(**id))
+            .count();
         counted >= self.membership.quorum()
     }
 
@@ -456,7 +466,12 @@ impl<S: StateMachine> Raft<S> {
         }
         if self.role == Role::Leader && term == self.hard.term {
             // Two leaders in one term: impossible unless Election Safety is broken.
-            tracing::error!(id = self.id(), term, other = from, "two leaders in one term");
+            tracing::error!(
+                id = self.id(),
+                term,
+                other = from,
+                "two leaders in one term"
+            );
             return false;
         }
         if term > self.hard.term || self.role != Role::Follower {
@@ -505,7 +520,10 @@ impl<S: StateMachine> Raft<S> {
                 hint_term: None,
             };
         }
-        let term = self.log.term_at(prev_index).expect("prev is above our commit");
+        let term = self
+            .log
+            .term_at(prev_index)
+            .expect("prev is above our commit");
         AppendOutcome::Conflict {
             hint_index: self.log.first_index_of_term_at(prev_index),
             hint_term: Some(term),
@@ -566,7 +584,11 @@ impl<S: StateMachine> Raft<S> {
             let outcome = AppendOutcome::Match { index: self.commit };
             return out.send(from, append_reply(term, outcome, read_round));
         }
-        tracing::info!(id = self.id(), index = position.index, "installing snapshot");
+        tracing::info!(
+            id = self.id(),
+            index = position.index,
+            "installing snapshot"
+        );
         self.log.compact_to(position);
         self.machine = snapshot.machine.clone();
         self.sessions = snapshot.sessions.clone();
@@ -687,7 +709,9 @@ impl<S: StateMachine> Raft<S> {
             index: prev_index,
             term: self.log.term_at(prev_index).expect("prev is in the log"),
         };
-        let entries = self.log.slice(progress.next, self.config.append_entries_max);
+        let entries = self
+            .log
+            .slice(progress.next, self.config.append_entries_max);
         progress.next += entries.len() as Index;
         let msg = RaftMsg::AppendEntries {
             term,
@@ -809,11 +833,18 @@ impl<S: StateMachine> Raft<S> {
 
     /// Applies every committed entry not yet applied, answering waiting clients.
     pub fn apply_committed(&mut self, out: &mut Outbox<Self>) {
-        assert!(self.commit <= self.log.last_index(), "commit beyond the log");
+        assert!(
+            self.commit <= self.log.last_index(),
+            "commit beyond the log"
+        );
         while self.applied < self.commit {
             self.applied += 1;
             let index = self.applied;
-            let entry = self.log.entry(index).expect("committed entry present").clone();
+            let entry = self
+                .log
+                .entry(index)
+                .expect("committed entry present")
+                .clone();
             let waiting = self.pending_replies.remove(&index);
             match entry.payload {
                 Payload::Noop => {}
@@ -876,7 +907,10 @@ impl<S: StateMachine> Raft<S> {
         }
         let position = LogPosition {
             index: self.applied,
-            term: self.log.term_at(self.applied).expect("applied entry present"),
+            term: self
+                .log
+                .term_at(self.applied)
+                .expect("applied entry present"),
         };
         self.snapshot = Snapshot {
             position,
@@ -938,7 +972,11 @@ impl<S: StateMachine> Raft<S> {
             }
             SessionLookup::Fresh => {}
         }
-        if self.pending_replies.values().any(|w| *w == (client, request)) {
+        if self
+            .pending_replies
+            .values()
+            .any(|w| *w == (client, request))
+        {
             return; // a duplicate of a proposal in flight
         }
         if self.transfer_target.is_some() {
@@ -964,7 +1002,13 @@ impl<S: StateMachine> Raft<S> {
         }
     }
 
-    fn read(&mut self, client: NodeId, request: RequestId, query: S::Query, out: &mut Outbox<Self>) {
+    fn read(
+        &mut self,
+        client: NodeId,
+        request: RequestId,
+        query: S::Query,
+        out: &mut Outbox<Self>,
+    ) {
         if self.pending_reads.len() >= self.config.pending_reads_max {
             let reason = "too many pending reads".to_string();
             return refuse(client, request, Refusal::Busy { reason }, out);
@@ -1037,9 +1081,7 @@ impl<S: StateMachine> Raft<S> {
         }
         let mut next = self.membership.clone();
         let valid = match change {
-            MembershipChange::AddVoter { id, address } => {
-                next.voters.insert(id, address).is_none()
-            }
+            MembershipChange::AddVoter { id, address } => next.voters.insert(id, address).is_none(),
             MembershipChange::RemoveVoter { id } => {
                 next.voters.remove(&id).is_some() && !next.voters.is_empty()
             }
@@ -1093,11 +1135,21 @@ impl<S: StateMachine> Raft<S> {
     fn assert_invariants(&self) {
         assert!(self.applied <= self.commit, "applied past commit");
         assert!(self.commit <= self.log.last_index(), "commit past the log");
-        assert!(self.snapshot.position == self.log.snapshot, "snapshot out of sync");
-        assert!(self.applied >= self.log.snapshot.index, "applied below the snapshot");
+        assert!(
+            self.snapshot.position == self.log.snapshot,
+            "snapshot out of sync"
+        );
+        assert!(
+            self.applied >= self.log.snapshot.index,
+            "applied below the snapshot"
+        );
         if self.role == Role::Leader {
             assert_eq!(self.leader, Some(self.id()), "a leader knows it leads");
-            assert_eq!(self.hard.voted_for, Some(self.id()), "a leader voted for itself");
+            assert_eq!(
+                self.hard.voted_for,
+                Some(self.id()),
+                "a leader voted for itself"
+            );
             assert!(!self.progress.contains_key(&self.id()));
         } else {
             assert!(self.progress.is_empty(), "only leaders track progress");
@@ -1106,7 +1158,11 @@ impl<S: StateMachine> Raft<S> {
     }
 }
 
-fn append_reply<S: StateMachine>(term: Term, outcome: AppendOutcome, read_round: u64) -> RaftMsg<S> {
+fn append_reply<S: StateMachine>(
+    term: Term,
+    outcome: AppendOutcome,
+    read_round: u64,
+) -> RaftMsg<S> {
     RaftMsg::AppendReply {
         term,
         outcome,

@@ -94,7 +94,11 @@ fn three_nodes_elect_one_leader_and_replicate() {
         put(&mut sim, leader, request, &format!("k{request}"), "v");
     }
     sim.run_until(sim.now_ms + 1000);
-    assert!((1..=20).all(|r| acknowledged(&sim, r)), "{:?}", replies(&sim));
+    assert!(
+        (1..=20).all(|r| acknowledged(&sim, r)),
+        "{:?}",
+        replies(&sim)
+    );
     for id in [1, 2, 3] {
         let raft = sim.actor(id).unwrap();
         assert_eq!(raft.machine.entries.len(), 20, "node {id}");
@@ -132,7 +136,10 @@ fn a_new_leader_keeps_every_acknowledged_write_after_the_old_one_crashes() {
     }
     sim.restart(first);
     sim.run_until(sim.now_ms + 2000);
-    assert_eq!(sim.actor(first).unwrap().machine, sim.actor(second).unwrap().machine);
+    assert_eq!(
+        sim.actor(first).unwrap().machine,
+        sim.actor(second).unwrap().machine
+    );
 }
 
 #[test]
@@ -151,7 +158,10 @@ fn a_lagging_node_catches_up_from_a_snapshot() {
     sim.run_until(sim.now_ms + 3000);
     let caught_up = sim.actor(lagging).unwrap();
     assert_eq!(caught_up.machine.entries.len(), 30);
-    assert!(caught_up.snapshot.position.index >= 25, "it installed a snapshot");
+    assert!(
+        caught_up.snapshot.position.index >= 25,
+        "it installed a snapshot"
+    );
     // It restarts from what it persisted: the snapshot, then the log above it.
     sim.crash(lagging);
     sim.restart(lagging);
@@ -173,7 +183,11 @@ fn read_index_reads_see_the_latest_write() {
     sim.inject(CLIENT, leader, RaftMsg::Request { request: 2, body });
     sim.run_until(sim.now_ms + 100);
     let expected = ClientReply::Output(KvOutput::Value(Some(b"v1".to_vec())));
-    assert!(replies(&sim).contains(&(2, expected)), "{:?}", replies(&sim));
+    assert!(
+        replies(&sim).contains(&(2, expected)),
+        "{:?}",
+        replies(&sim)
+    );
 }
 
 #[test]
@@ -196,7 +210,11 @@ fn membership_changes_add_and_remove_voters_one_at_a_time() {
     let body = ClientRequest::ChangeMembership(remove);
     sim.inject(CLIENT, leader, RaftMsg::Request { request: 2, body });
     sim.run_until(sim.now_ms + 100);
-    assert_ne!(sim.actor(leader).unwrap().role, Role::Leader, "removed leader steps down");
+    assert_ne!(
+        sim.actor(leader).unwrap().role,
+        Role::Leader,
+        "removed leader steps down"
+    );
     let next = await_leader(&mut sim);
     assert_ne!(next, leader);
     assert_eq!(sim.actor(next).unwrap().membership.voters.len(), 3);
@@ -241,7 +259,13 @@ fn seeded_fault_runs_keep_committed_state_agreed() {
         for round in 0..30u64 {
             let target = 1 + (round % 3);
             request += 1;
-            put(&mut sim, target, request, &format!("k{}", request % 5), &format!("{request}"));
+            put(
+                &mut sim,
+                target,
+                request,
+                &format!("k{}", request % 5),
+                &format!("{request}"),
+            );
             if round % 10 == 5 {
                 let victim = 1 + sim.rng.range(0, 2);
                 sim.crash(victim);
@@ -262,7 +286,10 @@ fn seeded_fault_runs_keep_committed_state_agreed() {
         let last = applied.iter().max_by_key(|r| r.applied).unwrap();
         for (r, body) in replies(&sim) {
             if let ClientReply::Output(KvOutput::Applied { revision, .. }) = body {
-                assert!(revision <= last.machine.revision, "seed {seed}: request {r} lost");
+                assert!(
+                    revision <= last.machine.revision,
+                    "seed {seed}: request {r} lost"
+                );
             }
         }
     }
