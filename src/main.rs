@@ -1,6 +1,7 @@
 //! `kactor`: the one binary. Subcommands are thin: they parse flags and hand over to the
 //! library crates (`kactor-transport` hosts actors, `kactor-model` checks them).
 
+mod bench_cmd;
 mod check_cmd;
 mod server;
 mod store_cmd;
@@ -26,6 +27,8 @@ enum Command {
     Store(store_cmd::StoreArgs),
     /// Model-check the actors.
     Check(check_cmd::CheckArgs),
+    /// Measure a real cluster.
+    Bench(bench_cmd::BenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -40,6 +43,7 @@ fn main() -> std::process::ExitCode {
         Command::Server(args) => server::run(args),
         Command::Store(args) => store_cmd::run(args),
         Command::Check(args) => check_cmd::run(args),
+        Command::Bench(args) => bench_cmd::run(args),
     };
     match result {
         Ok(code) => code,
