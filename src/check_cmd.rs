@@ -29,9 +29,16 @@ pub struct CheckArgs {
     /// Seed of the random walks.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// bfs, dfs, sim, or both (bfs then sim).
+    /// bfs, dfs, sim, or both (dfs then sim).
     #[arg(long, default_value = "both")]
     strategy: String,
+    /// Depth bound of exhaustive search.
+    #[arg(long, default_value_t = 30)]
+    depth: usize,
+    /// Stop exhaustive search after this many unique states (BFS keeps its frontier in
+    /// memory: about 10 GiB per few million states of the Raft model).
+    #[arg(long)]
+    states_max: Option<usize>,
 }
 
 pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
@@ -43,8 +50,11 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     if let Some(address) = &args.explore {
         let model = RaftModelCfg::default().into_model::<CellRaft>();
         eprintln!("serving the stateright Explorer for raft on http://{address}");
-        model.checker().threads(1).serve(address.as_str());
-        return Ok(ExitCode::SUCCESS);
+        let _checker = model.checker().threads(1).serve(address.as_str());
+        // The Explorer serves from its own thread; this process only has to stay up.
+        loop {
+            std::thread::park();
+        }
     }
     let mut passed = true;
     for name in &models {
@@ -71,7 +81,7 @@ fn check_raft(args: &CheckArgs) -> anyhow::Result<Vec<CheckReport>> {
         "bfs" => vec![Strategy::Bfs],
         "dfs" => vec![Strategy::Dfs],
         "sim" => vec![Strategy::Simulation { seed: args.seed }],
-        "both" => vec![Strategy::Bfs, Strategy::Simulation { seed: args.seed }],
+        "both" => vec![Strategy::Dfs, Strategy::Simulation { seed: args.seed }],
         other => bail!("unknown strategy {other:?}"),
     };
     let share = Duration::from_secs(args.budget) / strategies.len() as u32;
@@ -81,7 +91,9 @@ fn check_raft(args: &CheckArgs) -> anyhow::Result<Vec<CheckReport>> {
             let options = CheckOptions {
                 strategy,
                 budget: share,
-                depth_max: matches!(strategy, Strategy::Dfs).then_some(40),
+                depth_max: (strategy != Strategy::Simulation { seed: args.seed })
+                    .then_some(args.depth),
+                target_states: args.states_max,
                 ..CheckOptions::default()
             };
             eprintln!("checking raft ({strategy:?}, {} s)", share.as_secs());

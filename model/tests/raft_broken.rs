@@ -17,6 +17,10 @@ use kactor_model::check::{run, CheckOptions, CheckReport, Strategy, Verdict};
 use kactor_model::raft::{property, Cell, CellMsg, CellRaft, RaftModelCfg, Replica};
 use stateright::HasDiscoveries;
 
+/// Seconds a check may search for a violation. Searches stop at the first find (most take
+/// seconds); this only bounds a run where a property stopped catching its broken variant.
+const FIND_BUDGET_S: u64 = 300;
+
 /// A change to how the real replica handles one input.
 trait Mutation: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
     fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
@@ -151,7 +155,7 @@ fn election_safety_catches_a_vote_answered_before_it_is_persisted() {
     let report = check::<VotesBeforePersisting>(
         elections_only(),
         Strategy::Simulation { seed: 1 },
-        120,
+        FIND_BUDGET_S,
         property::ELECTION_SAFETY,
     );
     assert_violated(&report, property::ELECTION_SAFETY);
@@ -185,7 +189,7 @@ fn leader_completeness_catches_votes_for_candidates_with_stale_logs() {
     let report = check::<VotesForStaleLogs>(
         cfg,
         Strategy::Simulation { seed: 1 },
-        60,
+        FIND_BUDGET_S,
         property::LEADER_COMPLETENESS,
     );
     assert_violated(&report, property::LEADER_COMPLETENESS);
@@ -218,7 +222,7 @@ fn log_matching_catches_appends_without_the_consistency_check() {
     let report = check::<SkipsConsistencyCheck>(
         cfg,
         Strategy::Simulation { seed: 1 },
-        60,
+        FIND_BUDGET_S,
         property::LOG_MATCHING,
     );
     assert_violated(&report, property::LOG_MATCHING);
@@ -296,7 +300,7 @@ fn state_machine_safety_catches_commits_of_earlier_terms_by_counting() {
     let report = check::<CommitsEarlierTermsByCounting>(
         figure_8(),
         Strategy::Simulation { seed: 1 },
-        90,
+        FIND_BUDGET_S,
         property::STATE_MACHINE_SAFETY,
     );
     assert_violated(&report, property::STATE_MACHINE_SAFETY);
@@ -345,7 +349,7 @@ fn linearizability_catches_reads_served_without_read_index() {
     let report = check::<ReadsWithoutReadIndex>(
         RaftModelCfg::default(),
         Strategy::Simulation { seed: 1 },
-        60,
+        FIND_BUDGET_S,
         property::LINEARIZABLE,
     );
     assert_violated(&report, property::LINEARIZABLE);
@@ -417,7 +421,7 @@ fn leader_append_only_catches_a_leader_that_overwrites_its_log() {
     let report = check::<LeaderOverwritesItsLog>(
         cfg,
         Strategy::Simulation { seed: 1 },
-        60,
+        FIND_BUDGET_S,
         property::LEADER_APPEND_ONLY,
     );
     assert_violated(&report, property::LEADER_APPEND_ONLY);
@@ -467,7 +471,7 @@ fn state_machine_safety_catches_appends_accepted_from_a_stale_term() {
     let report = check::<AcceptsStaleTermAppends>(
         stale_append_in_flight(),
         Strategy::Simulation { seed: 1 },
-        90,
+        FIND_BUDGET_S,
         property::STATE_MACHINE_SAFETY,
     );
     assert_violated(&report, property::STATE_MACHINE_SAFETY);
