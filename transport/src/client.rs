@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context as _};
@@ -17,6 +17,7 @@ use tracing::debug;
 use crate::codec;
 use crate::mesh::{Inbound, Mesh, MeshConfig};
 use crate::pki::NodeIdentity;
+use crate::sync::{lock, Mutex};
 
 /// How long one attempt waits for its reply before it is retried.
 pub const REQUEST_ATTEMPT_MS_MAX: u64 = 2_000;
@@ -47,10 +48,6 @@ struct ClientState {
     next_request: RequestId,
     target: NodeId,
     addresses: BTreeMap<NodeId, SocketAddr>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 impl<S: StateMachine> RaftClient<S> {

@@ -18,7 +18,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -30,7 +30,9 @@ use tokio::task::{JoinHandle, JoinSet};
 use tracing::{debug, info, warn, Instrument};
 
 use crate::frame::{self, FrameError, FRAME_BYTES_MAX};
+// Every critical section on these maps is a single insert, remove or lookup.
 use crate::pki::{self, NodeIdentity, NODE_CN_PREFIX};
+use crate::sync::{lock, Mutex};
 
 /// Frames queued for one peer before `send` starts dropping: enough to ride out a reconnect
 /// (up to RECONNECT_BACKOFF_MS_MAX) under Raft heartbeat and append load, small enough that a
@@ -156,12 +158,6 @@ struct Inner {
 #[derive(Clone)]
 pub struct Mesh {
     inner: Arc<Inner>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic elsewhere must not take the mesh down with it; the maps stay consistent
-    // because every critical section is a single insert/remove/lookup.
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 fn transport_config() -> quinn::TransportConfig {
