@@ -126,6 +126,8 @@ pub enum NodeState<R: Replica> {
     Client(ClientState),
 }
 
+// One value per actor, built once per model: boxing the big variant would buy nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Node<R: Replica> {
     Server(RaftConfig, RaftDurable<Cell>, std::marker::PhantomData<R>),
