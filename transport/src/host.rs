@@ -164,11 +164,13 @@ where
         for effect in outbox.into_effects() {
             match effect {
                 Effect::Persist(record) => {
-                    let checkpoint = A::is_checkpoint(&record);
-                    if checkpoint && !batch.is_empty() {
-                        self.append(std::mem::take(&mut batch), batch_rebase, ctx);
+                    // A checkpoint must open its WAL append: the WAL rebases on it.
+                    if A::is_checkpoint(&record) {
+                        if !batch.is_empty() {
+                            self.append(std::mem::take(&mut batch), batch_rebase, ctx);
+                        }
+                        batch_rebase = true;
                     }
-                    batch_rebase = checkpoint && batch.is_empty() || batch_rebase;
                     match codec::encode(&record) {
                         Ok(bytes) => batch.push(bytes),
                         Err(e) => panic!("a record of our own must encode: {e}"),
@@ -340,27 +342,5 @@ where
             msg: deliver.msg,
         };
         self.handle_input(input, ctx);
-    }
-}
-
-/// Asks the host for a clone of the actor's state (status pages, tests).
-#[derive(Message)]
-#[rtype(result = "A")]
-pub struct Inspect<A: 'static>(std::marker::PhantomData<A>);
-
-impl<A: 'static> Default for Inspect<A> {
-    fn default() -> Self {
-        Inspect(std::marker::PhantomData)
-    }
-}
-
-impl<A> Handler<Inspect<A>> for Host<A>
-where
-    A: Hostable,
-{
-    type Result = MessageResult<Inspect<A>>;
-
-    fn handle(&mut self, _: Inspect<A>, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.actor.clone())
     }
 }
