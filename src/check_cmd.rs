@@ -4,7 +4,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::bail;
-use kactor_model::check::{CheckOptions, CheckReport, Strategy};
+use kactor_model::check::{CheckOptions, CheckReport, Strategy, Verdict};
 use kactor_model::raft::{self, CellRaft, RaftModelCfg};
 use stateright::Model;
 
@@ -61,18 +61,41 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         if !MODELS.contains(&name.as_str()) {
             bail!("unknown model {name:?}; known: {}", MODELS.join(", "));
         }
-        for report in check_raft(&args)? {
-            passed &= report.passed();
+        let reports = check_raft(&args)?;
+        for report in &reports {
             match args.json {
-                true => println!("{}", serde_json::to_string(&report)?),
+                true => println!("{}", serde_json::to_string(report)?),
                 false => report.print_table(),
             }
         }
+        let verdict = combined_verdict(&reports);
+        if !args.json {
+            println!("{name}: {}", if verdict { "passed" } else { "FAILED" });
+        }
+        passed &= verdict;
     }
     Ok(if passed {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    })
+}
+
+/// A model passes when no search violated a safety property and every non-vacuity
+/// property was reached by some search (exhaustive search to a depth bound may stop short
+/// of a committed write that a random walk reaches).
+fn combined_verdict(reports: &[CheckReport]) -> bool {
+    let Some(first) = reports.first() else {
+        return false;
+    };
+    first.properties.iter().all(|p| {
+        let verdicts: Vec<&Verdict> = reports
+            .iter()
+            .map(|r| &r.property(p.name).verdict)
+            .collect();
+        let violated = verdicts.iter().any(|v| **v == Verdict::Violated);
+        let unreached = verdicts.iter().all(|v| **v == Verdict::NotReached);
+        !violated && !unreached
     })
 }
 
