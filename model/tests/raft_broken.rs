@@ -2,94 +2,27 @@
 //! variant is a mutation of the real `Raft`, built here in the test: production code has
 //! no switch for any of them.
 
+mod common;
+
+use common::{assert_safe, assert_violated, Mutant, Mutation};
+
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::marker::PhantomData;
 use std::time::Duration;
 
-use kactor_actors::kernel::{Actor, Effect, Input, NoOperation, Outbox};
+use kactor_actors::kernel::{Actor, Effect, Input, Outbox};
 use kactor_actors::raft::{
-    ClientReply, ClientRequest, Entry, HardState, LogPosition, Payload, RaftConfig, RaftDurable,
-    RaftMsg, RaftPersist, RaftTimer, Role,
+    ClientReply, ClientRequest, Entry, HardState, LogPosition, Payload, RaftDurable, RaftMsg,
+    RaftPersist, Role,
 };
 use kactor_model::check::{run, CheckOptions, CheckReport, Strategy, Verdict};
-use kactor_model::raft::{property, Cell, CellMsg, CellRaft, RaftModelCfg, Replica};
+use kactor_model::raft::{property, Cell, CellRaft, RaftModelCfg};
 use stateright::HasDiscoveries;
 
 /// Seconds a check may search for a violation. Searches stop at the first find (most take
 /// seconds); this only bounds a run where a property stopped catching its broken variant.
 const FIND_BUDGET_S: u64 = 300;
-
-/// A change to how the real replica handles one input.
-trait Mutation: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
-    fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
-        raft.handle(input, out)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Mutant<M: Mutation> {
-    raft: CellRaft,
-    mutation: PhantomData<M>,
-}
-
-fn lift<M: Mutation>(inner: Outbox<CellRaft>, out: &mut Outbox<Mutant<M>>) {
-    for effect in inner.into_effects() {
-        out.push(match effect {
-            Effect::Send { to, msg } => Effect::Send { to, msg },
-            Effect::SetTimer { timer, span } => Effect::SetTimer { timer, span },
-            Effect::CancelTimer { timer } => Effect::CancelTimer { timer },
-            Effect::Persist(record) => Effect::Persist(record),
-            Effect::Run(never) => match never {},
-        });
-    }
-}
-
-impl<M: Mutation> Actor for Mutant<M> {
-    type Config = RaftConfig;
-    type Msg = CellMsg;
-    type Timer = RaftTimer;
-    type Persist = RaftPersist<Cell>;
-    type Durable = RaftDurable<Cell>;
-    type Operation = NoOperation;
-    type Completion = NoOperation;
-
-    fn start(config: RaftConfig, durable: RaftDurable<Cell>, out: &mut Outbox<Self>) -> Self {
-        let mut inner = Outbox::new();
-        let raft = CellRaft::start(config, durable, &mut inner);
-        lift(inner, out);
-        Mutant {
-            raft,
-            mutation: PhantomData,
-        }
-    }
-
-    fn handle(&mut self, input: Input<Self>, out: &mut Outbox<Self>) {
-        let input = match input {
-            Input::Message { from, msg } => Input::Message { from, msg },
-            Input::Timer(timer) => Input::Timer(timer),
-            Input::Completion(never) => match never {},
-        };
-        let mut inner = Outbox::new();
-        M::handle(&mut self.raft, input, &mut inner);
-        lift(inner, out);
-    }
-
-    fn apply_persist(durable: &mut RaftDurable<Cell>, record: &RaftPersist<Cell>) {
-        CellRaft::apply_persist(durable, record)
-    }
-
-    fn is_checkpoint(record: &RaftPersist<Cell>) -> bool {
-        CellRaft::is_checkpoint(record)
-    }
-}
-
-impl<M: Mutation> Replica for Mutant<M> {
-    fn raft(&self) -> &CellRaft {
-        &self.raft
-    }
-}
 
 /// Checks the mutant until `name` is discovered (or the budget runs out).
 fn check<M: Mutation>(
@@ -108,15 +41,6 @@ fn check<M: Mutation>(
     let report = kactor_model::raft::check::<Mutant<M>>(cfg, &options);
     report.print_table();
     report
-}
-
-fn assert_violated(report: &CheckReport, name: &str) {
-    let found = report.property(name);
-    assert_eq!(found.verdict, Verdict::Violated, "{name} was not caught");
-    assert!(
-        found.trace.as_ref().is_some_and(|t| !t.is_empty()),
-        "a readable trace"
-    );
 }
 
 fn elections_only() -> RaftModelCfg {
@@ -310,9 +234,7 @@ fn state_machine_safety_catches_commits_of_earlier_terms_by_counting() {
 fn the_real_raft_survives_figure_8() {
     let report = kactor_model::raft::check::<CellRaft>(figure_8(), &walk_options(15));
     report.print_table();
-    for name in SAFETY {
-        assert_ne!(report.property(name).verdict, Verdict::Violated, "{name}");
-    }
+    assert_safe(&report);
 }
 
 /// A leader that serves reads from its own state, without confirming leadership.
@@ -481,21 +403,8 @@ fn state_machine_safety_catches_appends_accepted_from_a_stale_term() {
 fn the_real_raft_ignores_a_stale_append() {
     let report = kactor_model::raft::check::<CellRaft>(stale_append_in_flight(), &walk_options(15));
     report.print_table();
-    for name in SAFETY {
-        assert_ne!(report.property(name).verdict, Verdict::Violated, "{name}");
-    }
+    assert_safe(&report);
 }
-
-/// Every `Always` property of the Raft model.
-const SAFETY: [&str; 7] = [
-    property::ELECTION_SAFETY,
-    property::LEADER_APPEND_ONLY,
-    property::LOG_MATCHING,
-    property::LEADER_COMPLETENESS,
-    property::STATE_MACHINE_SAFETY,
-    property::LINEARIZABLE,
-    property::ASSERTIONS_HOLD,
-];
 
 /// Never asks for votes: the non-vacuity property must notice that nothing ever happens.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
