@@ -9,3 +9,4 @@ pub mod kernel;
 pub mod kv;
 pub mod raft;
 pub mod sim;
+pub mod store;
