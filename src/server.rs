@@ -7,15 +7,13 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use kactor_actors::kernel::NodeId;
-use kactor_actors::kv::KvMap;
-use kactor_actors::raft::{Membership, Raft, RaftConfig};
+use kactor_actors::raft::{Membership, RaftConfig};
+use kactor_actors::store::{Store, StoreConfig};
 use kactor_transport::host::{recover, Host};
 use kactor_transport::mesh::{Mesh, MeshConfig};
 use kactor_transport::pki::{node_id_from_name, ClusterCa, NodeIdentity};
 use kactor_transport::wal::Wal;
 use serde::{Deserialize, Serialize};
-
-pub type StoreReplica = Raft<KvMap>;
 
 #[derive(clap::Args)]
 pub struct ServerArgs {
@@ -54,6 +52,14 @@ pub struct ServerInfo {
     pub name: String,
     pub id: NodeId,
     pub listen: SocketAddr,
+    /// Where the cluster CA lives, so local tools can issue themselves client certificates.
+    #[serde(default)]
+    pub ca_dir: Option<PathBuf>,
+}
+
+/// The cluster CA's directory for a server started with `ca_dir` (or none).
+fn ca_dir_of(data_dir: &Path, ca_dir: Option<&PathBuf>) -> PathBuf {
+    ca_dir.cloned().unwrap_or_else(|| data_dir.join("ca"))
 }
 
 pub fn admin_dir(data_dir: &Path) -> PathBuf {
@@ -87,13 +93,15 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             "WAL had a torn tail; truncated"
         );
     }
-    let durable = recover::<StoreReplica>(&recovered.records).context("replaying the WAL")?;
-    let mut config = RaftConfig::new(id, membership);
-    config.snapshot_entries_threshold = args.snapshot_entries;
+    let durable = recover::<Store>(&recovered.records).context("replaying the WAL")?;
+    let mut raft = RaftConfig::new(id, membership);
+    raft.snapshot_entries_threshold = args.snapshot_entries;
+    let config = StoreConfig::new(raft);
     let info = ServerInfo {
         name: args.name.clone(),
         id,
         listen: args.listen,
+        ca_dir: Some(ca_dir_of(&args.data_dir, args.ca_dir.as_ref())),
     };
     let system = actix::System::new();
     system.block_on(async move {
@@ -103,7 +111,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             identity,
         };
         let (mesh, inbound) = Mesh::bind(mesh_config).await?;
-        let _host = Host::<StoreReplica>::launch(
+        let _host = Host::<Store>::launch(
             "store",
             config,
             durable,
@@ -137,10 +145,7 @@ fn load_or_issue_identity(args: &ServerArgs, id: NodeId) -> anyhow::Result<NodeI
     if pki.join("node.crt").exists() {
         return NodeIdentity::load(&pki);
     }
-    let ca_dir = args
-        .ca_dir
-        .clone()
-        .unwrap_or_else(|| args.data_dir.join("ca"));
+    let ca_dir = ca_dir_of(&args.data_dir, args.ca_dir.as_ref());
     let ca = ClusterCa::load_or_create(&ca_dir).context("loading the cluster CA")?;
     let sans = vec![args.listen.ip().to_string()];
     let identity = ca.issue(&args.name, id, &sans)?;

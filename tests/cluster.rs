@@ -342,3 +342,54 @@ async fn connect(
         Err(_) => Err("handshake timed out".to_string()),
     }
 }
+
+/// A watch through the leader resumes on another member when the leader is killed, and
+/// delivers every write once, in order; a lease nobody keeps alive takes its key with it.
+#[test]
+fn a_watch_survives_the_leader_and_an_unkept_lease_expires() {
+    let mut cluster = Cluster::start(3, 10_000);
+    let leader = cluster.await_leader();
+    let watch_out = cluster.root.path().join("watch.out");
+    let mut watch = Command::new(KACTOR)
+        .args(["store", "--data-dir"])
+        .arg(&cluster.members[leader].dir)
+        .args(["watch", "/w/", "--prefix", "--rev", "2", "--count", "12"])
+        .stdout(std::fs::File::create(&watch_out).unwrap())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let other = (leader + 1) % 3;
+    for i in 0..6 {
+        assert!(put(&cluster, other, &format!("/w/{i:02}"), "v"), "put {i}");
+    }
+    cluster.kill(leader);
+    cluster.await_leader();
+    for i in 6..12 {
+        assert!(put(&cluster, other, &format!("/w/{i:02}"), "v"), "put {i}");
+    }
+    let deadline = Instant::now() + SETTLE_MAX;
+    while watch.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = watch.kill();
+    let seen = std::fs::read_to_string(&watch_out).unwrap();
+    let keys: Vec<&str> = seen
+        .lines()
+        .filter_map(|l| l.strip_prefix("PUT "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    let expected: Vec<String> = (0..12).map(|i| format!("/w/{i:02}")).collect();
+    assert_eq!(keys, expected, "watch output:\n{seen}\n{}", cluster.logs());
+
+    let granted = cluster.store(other, &["lease", "grant", "2"]);
+    let text = String::from_utf8_lossy(&granted.stdout).to_string();
+    let id = text
+        .split_whitespace()
+        .nth(1)
+        .expect("lease ID granted ...");
+    let attached = cluster.store(other, &["put", "/leased", "v", "--lease", id]);
+    assert!(attached.status.success());
+    assert_eq!(get(&cluster, other, "/leased").as_deref(), Some("v"));
+    std::thread::sleep(Duration::from_secs(5));
+    assert_eq!(get(&cluster, other, "/leased"), None, "the lease expired");
+}

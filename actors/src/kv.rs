@@ -1,4 +1,4 @@
-//! The key-value state machine that the store replicates (MVCC arrives with the store).
+//! A minimal key-value machine for Raft's own tests (the store replicates `store::Mvcc`).
 
 use std::collections::BTreeMap;
 

@@ -6,7 +6,8 @@
 //! checker (`kactor-model`) and in production (`kactor-transport`'s actix host).
 
 pub mod kernel;
-pub mod kv;
+#[cfg(test)]
+mod kv;
 pub mod raft;
 pub mod sim;
 pub mod store;

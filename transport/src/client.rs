@@ -1,7 +1,11 @@
 //! A client of a Raft-replicated actor over the mesh: leader discovery, retries with the
 //! same request id (so sessions apply a retried command once), and many requests in flight.
+//! An [`Envelope`] says how Raft's client messages travel inside the actor's message type;
+//! messages that are not replies go to the `others` handler (watch events, for one).
 
 use std::collections::{BTreeMap, HashMap};
+use std::fmt::Debug;
+use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -11,6 +15,8 @@ use kactor_actors::kernel::NodeId;
 use kactor_actors::raft::{
     ClientReply, ClientRequest, RaftMsg, RaftStatus, Refusal, RequestId, StateMachine,
 };
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
@@ -28,18 +34,44 @@ pub const RETRY_PAUSE_MS: u64 = 150;
 
 type Waiters<S> = Arc<Mutex<HashMap<RequestId, oneshot::Sender<(NodeId, ClientReply<S>)>>>>;
 
-pub struct RaftClient<S: StateMachine> {
+/// How Raft's client requests and replies travel inside an actor's message type.
+pub trait Envelope<S: StateMachine>:
+    Serialize + DeserializeOwned + Debug + Send + Sync + 'static
+{
+    fn request(request: RequestId, body: ClientRequest<S>) -> Self;
+    /// The reply inside, or the message back when it is something else.
+    fn into_reply(self) -> Result<(RequestId, ClientReply<S>), Self>;
+}
+
+impl<S: StateMachine> Envelope<S> for RaftMsg<S> {
+    fn request(request: RequestId, body: ClientRequest<S>) -> Self {
+        RaftMsg::Request { request, body }
+    }
+    fn into_reply(self) -> Result<(RequestId, ClientReply<S>), Self> {
+        match self {
+            RaftMsg::Reply { request, body } => Ok((request, body)),
+            other => Err(other),
+        }
+    }
+}
+
+/// Where a client's messages that are not replies go.
+pub type OthersHandler<E> = Box<dyn Fn(NodeId, E) + Send + Sync>;
+
+pub struct RaftClient<S: StateMachine, E: Envelope<S> = RaftMsg<S>> {
     mesh: Mesh,
     waiters: Waiters<S>,
     state: Arc<Mutex<ClientState>>,
+    envelope: PhantomData<fn() -> E>,
 }
 
-impl<S: StateMachine> Clone for RaftClient<S> {
+impl<S: StateMachine, E: Envelope<S>> Clone for RaftClient<S, E> {
     fn clone(&self) -> Self {
         RaftClient {
             mesh: self.mesh.clone(),
             waiters: self.waiters.clone(),
             state: self.state.clone(),
+            envelope: PhantomData,
         }
     }
 }
@@ -57,6 +89,22 @@ impl<S: StateMachine> RaftClient<S> {
         server: NodeId,
         addr: SocketAddr,
     ) -> anyhow::Result<Self> {
+        let ignore: OthersHandler<RaftMsg<S>> = Box::new(|from, other| {
+            debug!(from, kind = other.kind(), "ignored non-reply");
+        });
+        Self::connect_with(identity, server, addr, ignore).await
+    }
+}
+
+impl<S: StateMachine, E: Envelope<S>> RaftClient<S, E> {
+    /// Binds a client endpoint on loopback, points it at one server, and hands every
+    /// message that is not a reply to `others`.
+    pub async fn connect_with(
+        identity: NodeIdentity,
+        server: NodeId,
+        addr: SocketAddr,
+        others: OthersHandler<E>,
+    ) -> anyhow::Result<Self> {
         let node_id = identity
             .node_id()
             .context("client certificate has no node id")?;
@@ -73,7 +121,7 @@ impl<S: StateMachine> RaftClient<S> {
         let (mesh, inbound) = Mesh::bind(config).await?;
         mesh.set_peer(server, addr);
         let waiters: Waiters<S> = Arc::default();
-        tokio::spawn(dispatch(inbound, waiters.clone()));
+        tokio::spawn(dispatch::<S, E>(inbound, waiters.clone(), others));
         // Request ids grow across runs of the same identity, as sessions require.
         let epoch_ns = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -87,7 +135,30 @@ impl<S: StateMachine> RaftClient<S> {
             mesh,
             waiters,
             state: Arc::new(Mutex::new(state)),
+            envelope: PhantomData,
         })
+    }
+
+    /// The mesh this client sends on, for messages outside Raft's client protocol.
+    pub fn mesh(&self) -> &Mesh {
+        &self.mesh
+    }
+
+    /// The member requests go to now (the leader, as far as the client knows).
+    pub fn target(&self) -> NodeId {
+        lock(&self.state).target
+    }
+
+    /// A fresh request id (ids grow across runs of one identity, as sessions require).
+    pub fn next_request(&self) -> RequestId {
+        let mut state = lock(&self.state);
+        state.next_request += 1;
+        state.next_request
+    }
+
+    /// Points requests at the named leader, or at the next known member.
+    pub async fn follow(&self, leader: Option<NodeId>) {
+        self.redirect(leader).await
     }
 
     /// Sends one request to `node` and waits for its reply (no retry, no redirection).
@@ -96,11 +167,7 @@ impl<S: StateMachine> RaftClient<S> {
         node: NodeId,
         body: ClientRequest<S>,
     ) -> anyhow::Result<ClientReply<S>> {
-        let request = {
-            let mut state = lock(&self.state);
-            state.next_request += 1;
-            state.next_request
-        };
+        let request = self.next_request();
         self.attempt(node, request, &body).await
     }
 
@@ -112,10 +179,7 @@ impl<S: StateMachine> RaftClient<S> {
     ) -> anyhow::Result<ClientReply<S>> {
         let (tx, rx) = oneshot::channel();
         lock(&self.waiters).insert(request, tx);
-        let frame = codec::encode(&RaftMsg::<S>::Request {
-            request,
-            body: body.clone(),
-        })?;
+        let frame = codec::encode(&E::request(request, body.clone()))?;
         if let Err(e) = self.mesh.send(node, frame) {
             lock(&self.waiters).remove(&request);
             bail!("cannot send to {node}: {e:?}");
@@ -132,11 +196,7 @@ impl<S: StateMachine> RaftClient<S> {
     /// Sends a request to the leader, following redirections and retrying with the same
     /// request id until it is answered or the attempts run out.
     pub async fn request(&self, body: ClientRequest<S>) -> anyhow::Result<ClientReply<S>> {
-        let request = {
-            let mut state = lock(&self.state);
-            state.next_request += 1;
-            state.next_request
-        };
+        let request = self.next_request();
         let mut last_error = anyhow!("no attempt made");
         for attempt in 0..REQUEST_ATTEMPTS_MAX {
             let target = lock(&self.state).target;
@@ -219,15 +279,19 @@ impl<S: StateMachine> RaftClient<S> {
     }
 }
 
-async fn dispatch<S: StateMachine>(mut inbound: mpsc::Receiver<Inbound>, waiters: Waiters<S>) {
+async fn dispatch<S: StateMachine, E: Envelope<S>>(
+    mut inbound: mpsc::Receiver<Inbound>,
+    waiters: Waiters<S>,
+    others: OthersHandler<E>,
+) {
     while let Some(Inbound { from, frame, .. }) = inbound.recv().await {
-        match codec::decode::<RaftMsg<S>>(&frame) {
-            Ok(RaftMsg::Reply { request, body }) => {
+        match codec::decode::<E>(&frame).map(E::into_reply) {
+            Ok(Ok((request, body))) => {
                 if let Some(waiter) = lock(&waiters).remove(&request) {
                     let _ = waiter.send((from, body));
                 }
             }
-            Ok(other) => debug!(from, kind = other.kind(), "ignored non-reply"),
+            Ok(Err(other)) => others(from, other),
             Err(e) => debug!(from, error = %e, "undecodable reply"),
         }
     }

@@ -14,6 +14,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use kactor_actors::kernel::{Actor as Kernel, Effect, Input, NodeId, Outbox};
 use kactor_actors::raft::{Raft, StateMachine};
+use kactor_actors::store::Store;
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -49,6 +50,12 @@ impl<S: StateMachine> Hostable for Raft<S> {
         let mut voters = self.membership.voters.clone();
         voters.remove(&self.id());
         voters
+    }
+}
+
+impl Hostable for Store {
+    fn peer_addresses(&self) -> BTreeMap<NodeId, String> {
+        self.raft.peer_addresses()
     }
 }
 

@@ -8,5 +8,6 @@ pub mod frame;
 pub mod host;
 pub mod mesh;
 pub mod pki;
+pub mod store_client;
 pub mod sync;
 pub mod wal;

@@ -7,10 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
-use kactor_actors::kv::{KvCommand, KvMap};
-use kactor_actors::raft::{ClientReply, ClientRequest, Role};
-use kactor_transport::client::RaftClient;
+use kactor_actors::raft::Role;
+use kactor_actors::store::{PutRequest, StoreCommand, StoreOutput};
 use kactor_transport::pki::{node_id_from_name, NodeIdentity};
+use kactor_transport::store_client::StoreClient;
 
 /// How long the cluster may take to elect its first leader.
 pub const ELECTION_WAIT_MS_MAX: u64 = 20_000;
@@ -92,7 +92,7 @@ fn start_members(cfg: &RaftBenchConfig, root: &Path) -> anyhow::Result<(Members,
     Ok((members, addrs))
 }
 
-async fn connect(root: &Path, addr: SocketAddr) -> anyhow::Result<RaftClient<KvMap>> {
+async fn connect(root: &Path, addr: SocketAddr) -> anyhow::Result<StoreClient> {
     let admin = root.join("n1").join("pki").join("admin");
     let deadline = Instant::now() + Duration::from_millis(ELECTION_WAIT_MS_MAX);
     while !admin.join("node.crt").exists() {
@@ -103,10 +103,10 @@ async fn connect(root: &Path, addr: SocketAddr) -> anyhow::Result<RaftClient<KvM
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
     let identity = NodeIdentity::load(&admin)?;
-    let client = RaftClient::connect(identity, node_id_from_name("n1"), addr).await?;
+    let client = StoreClient::connect(identity, node_id_from_name("n1"), addr).await?;
     while Instant::now() < deadline {
-        if let Ok(status) = client.status(node_id_from_name("n1")).await {
-            client.remember(&status);
+        if let Ok(status) = client.raft().status(node_id_from_name("n1")).await {
+            client.raft().remember(&status);
             if status.leader.is_some() || status.role == Role::Leader {
                 return Ok(client);
             }
@@ -118,7 +118,7 @@ async fn connect(root: &Path, addr: SocketAddr) -> anyhow::Result<RaftClient<KvM
 
 /// Runs `proposals` puts spread over `proposers` concurrent proposers.
 async fn measure(
-    client: &RaftClient<KvMap>,
+    client: &StoreClient,
     proposers: usize,
     proposals: usize,
     value_bytes: usize,
@@ -132,13 +132,15 @@ async fn measure(
                 let mut latencies = Vec::with_capacity(per_proposer);
                 for i in 0..per_proposer {
                     let key = format!("{:08x}", (p * per_proposer + i) as u32);
-                    let command = KvCommand::Put {
-                        key,
+                    let command = StoreCommand::Put(PutRequest {
+                        key: key.into_bytes(),
                         value: vec![b'v'; value_bytes],
-                    };
+                        lease: 0,
+                        prev_kv: false,
+                    });
                     let begun = Instant::now();
-                    match client.request(ClientRequest::Command(command)).await? {
-                        ClientReply::Output(_) => {}
+                    match client.command(command).await? {
+                        StoreOutput::Put { .. } => {}
                         other => bail!("put refused: {other:?}"),
                     }
                     latencies.push(begun.elapsed().as_secs_f64() * 1000.0);

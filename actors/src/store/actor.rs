@@ -483,6 +483,8 @@ impl Store {
 
     fn on_watch(&mut self, from: NodeId, request: WatchRequest, out: &mut Outbox<Self>) {
         let key = (from, request.watch);
+        // A client that reuses a watch id replaces that watch.
+        self.watchers.remove(&key);
         let machine = &self.raft.machine;
         let start = match request.start_revision {
             0 => machine.revision + 1,
@@ -497,7 +499,7 @@ impl Store {
                 out,
             );
         }
-        if !self.watchers.contains_key(&key) && self.watchers.len() >= self.config.watchers_max {
+        if self.watchers.len() >= self.config.watchers_max {
             return self.end_watch(from, request.watch, WatchEnd::TooManyWatchers, out);
         }
         let watcher = Watcher {
@@ -560,7 +562,9 @@ impl Store {
             return self.end_watch(key.0, key.1, WatchEnd::Compacted { compact_revision }, out);
         }
         let window = self.config.watch_unacked_revisions_max;
-        let scan_end = watcher.next_revision + self.config.watch_scan_revisions_max;
+        let scan_end = watcher
+            .next_revision
+            .saturating_add(self.config.watch_scan_revisions_max);
         let mut events = Vec::new();
         while watcher.next_revision <= machine.revision
             && watcher.next_revision < scan_end

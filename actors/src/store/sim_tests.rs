@@ -341,6 +341,43 @@ fn a_watch_from_a_compacted_revision_is_refused_with_the_compaction_revision() {
     assert_eq!(replayed, Some(2), "revisions 5 and 6");
 }
 
+/// Watch requests come from outside: reused ids, far-future and compacted starts are
+/// answered, never a panic.
+#[test]
+fn odd_watch_requests_are_answered_without_harm() {
+    let mut sim = cluster(8, calm());
+    for request in 1..=3 {
+        command(&mut sim, request, put("k", "v", 0));
+    }
+    command(&mut sim, 4, StoreCommand::Compact { revision: 3 });
+    let node = await_leader(&mut sim);
+    sim.inbox.clear();
+    let watch = |start_revision| {
+        StoreMsg::Watch(WatchRequest {
+            watch: 1,
+            span: KeySpan::Prefix(Vec::new()),
+            start_revision,
+            prev_kv: false,
+        })
+    };
+    for start in [0, Revision::MAX, 2, 1, 0] {
+        sim.inject(CLIENT, node, watch(start));
+        let until = sim.now_ms + 50;
+        sim.run_until(until);
+    }
+    let ended = sim
+        .inbox
+        .iter()
+        .filter(|(_, _, msg)| matches!(msg, StoreMsg::WatchEnded { .. }))
+        .count();
+    assert_eq!(ended, 2, "both compacted starts are refused");
+    assert_eq!(
+        sim.actor(node).unwrap().watchers.len(),
+        1,
+        "one id, one watch"
+    );
+}
+
 #[test]
 fn a_watcher_that_stops_acknowledging_is_cut_off() {
     let mut sim = cluster(4, calm());
