@@ -393,3 +393,83 @@ fn a_watch_survives_the_leader_and_an_unkept_lease_expires() {
     std::thread::sleep(Duration::from_secs(5));
     assert_eq!(get(&cluster, other, "/leased"), None, "the lease expired");
 }
+
+/// A tmpfs of a few MiB, so a test can fill a disk for real.
+struct TinyDisk {
+    dir: tempfile::TempDir,
+}
+
+impl TinyDisk {
+    fn mount(size: &str) -> Result<TinyDisk, String> {
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let output = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir.path())
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !output.status.success() {
+            return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
+        }
+        Ok(TinyDisk { dir })
+    }
+}
+
+impl Drop for TinyDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+/// A full disk fails writes with an error that says so, and the member stays up serving
+/// serializable reads and status.
+#[test]
+fn a_full_disk_fails_writes_and_the_member_keeps_serving_reads() {
+    let disk = match TinyDisk::mount("3m") {
+        Ok(disk) => disk,
+        Err(reason) => {
+            eprintln!("skipping the full-disk test: cannot mount a tmpfs ({reason})");
+            return;
+        }
+    };
+    let dir = disk.dir.path().join("n1");
+    let addr = format!("127.0.0.1:{}", free_port());
+    let mut server = Command::new(KACTOR)
+        .args(["server", "--data-dir"])
+        .arg(&dir)
+        .args(["--listen", &addr])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let store = |args: &[&str]| {
+        Command::new(KACTOR)
+            .args(["store", "--data-dir"])
+            .arg(&dir)
+            .args(args)
+            .env("KACTOR_LOG", "error")
+            .output()
+            .unwrap()
+    };
+    let deadline = Instant::now() + SETTLE_MAX;
+    while !store(&["put", "first", "v"]).status.success() {
+        assert!(Instant::now() < deadline, "the server never took a write");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let value = "x".repeat(100 * 1024);
+    let mut failure = None;
+    for i in 0..100 {
+        let out = store(&["put", &format!("big{i}"), &value]);
+        if !out.status.success() {
+            failure = Some(String::from_utf8_lossy(&out.stderr).to_string());
+            break;
+        }
+    }
+    let failure = failure.expect("3 MiB fill up within 10 MB of puts");
+    assert!(failure.contains("cannot write to its disk"), "{failure}");
+    assert!(server.try_wait().unwrap().is_none(), "the member is still up");
+    let read = store(&["get", "first", "--serializable"]);
+    assert_eq!(String::from_utf8_lossy(&read.stdout).trim(), "v");
+    assert!(store(&["status"]).status.success());
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

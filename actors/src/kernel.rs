@@ -146,6 +146,18 @@ pub trait Actor: Sized + Clone + Debug + PartialEq + Hash {
     /// may start afresh from it and drop everything older.
     fn is_checkpoint(record: &Self::Persist) -> bool;
 
+    /// Handles a message while the host can make nothing durable (its WAL failed: a full
+    /// disk, say). The actor answers what needs no write from its current state and
+    /// refuses the rest, naming `reason`; it may only push `Send` effects.
+    fn handle_read_only(
+        &self,
+        _from: NodeId,
+        _msg: &Self::Msg,
+        _reason: &str,
+        _out: &mut Outbox<Self>,
+    ) {
+    }
+
     /// A short name of a message's kind, for tracing spans.
     fn message_kind(_msg: &Self::Msg) -> &'static str {
         "message"

@@ -206,6 +206,11 @@ impl<S: StateMachine, E: Envelope<S>> RaftClient<S, E> {
                     self.redirect(leader).await;
                     last_error = anyhow!("{target} is not the leader");
                 }
+                Ok(ClientReply::Refused(Refusal::Unavailable { reason })) => {
+                    debug!(target, reason, attempt, "member unavailable");
+                    last_error = anyhow!("member {target}: {reason}");
+                    self.redirect(None).await;
+                }
                 Ok(ClientReply::Refused(Refusal::Busy { reason })) => {
                     tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
                     last_error = anyhow!("busy: {reason}");

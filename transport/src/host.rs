@@ -149,7 +149,19 @@ where
     }
 
     fn handle_input(&mut self, input: Input<A>, ctx: &mut Context<Self>) {
-        if self.failed.is_some() {
+        if let Some(failure) = &self.failed {
+            if let Input::Message { from, msg } = &input {
+                let mut outbox = Outbox::new();
+                let reason = format!("this member cannot write to its disk: {failure}");
+                self.actor
+                    .handle_read_only(*from, msg, &reason, &mut outbox);
+                for effect in outbox.into_effects() {
+                    let Effect::Send { to, msg } = effect else {
+                        panic!("a read-only answer may only send");
+                    };
+                    self.transmit(to, msg);
+                }
+            }
             return;
         }
         assert!(

@@ -342,6 +342,7 @@ fn ended(end: WatchEnd) -> Outcome {
         WatchEnd::Cancelled => Outcome::End("cancelled".into()),
         WatchEnd::Slow => Outcome::Resume("the member cut off a slow watch".into()),
         WatchEnd::TooManyWatchers => Outcome::Resume("the member has too many watchers".into()),
+        WatchEnd::Unavailable => Outcome::Resume("the member cannot write to its disk".into()),
     }
 }
 

@@ -238,6 +238,8 @@ pub enum Refusal {
     Busy { reason: String },
     /// The request can never succeed.
     Invalid { reason: String },
+    /// This member cannot serve it at all now (it cannot write to its disk): ask another.
+    Unavailable { reason: String },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

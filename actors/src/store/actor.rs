@@ -21,7 +21,7 @@ use super::mvcc::Mvcc;
 use crate::kernel::{Actor, Effect, Input, NoOperation, NodeId, Outbox, TimerSpan};
 use crate::raft::{
     ClientReply, ClientRequest, Raft, RaftConfig, RaftDurable, RaftMsg, RaftPersist, RaftTimer,
-    RequestId, Role,
+    Refusal, RequestId, Role,
 };
 
 pub type StoreRaft = Raft<Mvcc>;
@@ -49,6 +49,8 @@ pub enum WatchEnd {
     TooManyWatchers,
     /// The client cancelled it.
     Cancelled,
+    /// This member cannot serve watches now (it cannot write to its disk).
+    Unavailable,
 }
 
 /// Requests a member answers from its own state, without a Raft round.
@@ -276,6 +278,44 @@ impl Actor for Store {
 
     fn message_kind(msg: &StoreMsg) -> &'static str {
         msg.kind()
+    }
+
+    /// With no disk to write to, a member still serves serializable reads and status
+    /// from what it has applied; everything else is refused so clients go elsewhere.
+    fn handle_read_only(&self, from: NodeId, msg: &StoreMsg, reason: &str, out: &mut Outbox<Self>) {
+        let unavailable = || Refusal::Unavailable {
+            reason: reason.to_string(),
+        };
+        let reply = match msg {
+            StoreMsg::Local {
+                request,
+                body: LocalRequest::Range(range),
+            } => StoreMsg::LocalReply {
+                request: *request,
+                body: match self.raft.machine.range(range) {
+                    Ok(response) => LocalReply::Range(response),
+                    Err(error) => LocalReply::Error(error),
+                },
+            },
+            StoreMsg::Local { request, .. } => StoreMsg::LocalReply {
+                request: *request,
+                body: LocalReply::NotLeader { leader: None },
+            },
+            StoreMsg::Raft(RaftMsg::Request { request, body }) => StoreMsg::Raft(RaftMsg::Reply {
+                request: *request,
+                body: match body {
+                    ClientRequest::Status => ClientReply::Status(self.raft.status()),
+                    _ => ClientReply::Refused(unavailable()),
+                },
+            }),
+            StoreMsg::Watch(request) => StoreMsg::WatchEnded {
+                watch: request.watch,
+                end: WatchEnd::Unavailable,
+            },
+            // Replication and elections need writes: stay silent, as a crashed member would.
+            _ => return,
+        };
+        out.send(from, reply);
     }
 }
 
