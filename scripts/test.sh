@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # kactor's test command (the README's, and what .ci/run calls): formatting, lints, every
-# test (unit, property, model, end-to-end), the loom checks, and a bounded model check.
+# test (unit, property, model, end-to-end), the loom checks, and bounded model checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +10,12 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# protoc builds etcd's gRPC client (the benchmark drives etcd with it).
+if ! command -v protoc >/dev/null 2>&1; then
+  echo "installing protobuf-compiler (protoc)"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq protobuf-compiler
+fi
 
 step() { printf '\n== %s\n' "$*"; }
 
@@ -22,5 +28,5 @@ cargo test --release --workspace
 step "loom (own target dir: --cfg kactor_loom rebuilds everything)"
 RUSTFLAGS="--cfg kactor_loom" CARGO_TARGET_DIR=target-loom LOOM_MAX_PREEMPTIONS=2 \
   cargo test --release -p kactor-transport --lib loom_tests
-step "bounded model check"
-./target/release/kactor check raft --budget "${KACTOR_CHECK_BUDGET:-60}"
+step "bounded model checks"
+./target/release/kactor check --all --budget "${KACTOR_CHECK_BUDGET:-60}"

@@ -4,12 +4,14 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::bail;
+use kactor_actors::store::Store;
 use kactor_model::check::{CheckOptions, CheckReport, Strategy, Verdict};
 use kactor_model::raft::{self, CellRaft, RaftModelCfg};
+use kactor_model::store::{self as store_model, StoreModelCfg};
 use stateright::Model;
 
 /// Every model `kactor check` knows.
-pub const MODELS: &[&str] = &["raft"];
+pub const MODELS: &[&str] = &["raft", "store"];
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
@@ -48,9 +50,22 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         args.models.clone()
     };
     if let Some(address) = &args.explore {
-        let model = RaftModelCfg::default().into_model::<CellRaft>();
-        eprintln!("serving the stateright Explorer for raft on http://{address}");
-        let _checker = model.checker().threads(1).serve(address.as_str());
+        let name = models.first().map_or("raft", String::as_str);
+        eprintln!("serving the stateright Explorer for {name} on http://{address}");
+        let _checker = match name {
+            "store" => {
+                let model = StoreModelCfg::default().into_model::<Store>();
+                let _keep = model.checker().threads(1).serve(address.as_str());
+                loop {
+                    std::thread::park();
+                }
+            }
+            _ => RaftModelCfg::default()
+                .into_model::<CellRaft>()
+                .checker()
+                .threads(1)
+                .serve(address.as_str()),
+        };
         // The Explorer serves from its own thread; this process only has to stay up.
         loop {
             std::thread::park();
@@ -61,7 +76,7 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
         if !MODELS.contains(&name.as_str()) {
             bail!("unknown model {name:?}; known: {}", MODELS.join(", "));
         }
-        let reports = check_raft(&args)?;
+        let reports = check_model(name, &args)?;
         for report in &reports {
             match args.json {
                 true => println!("{}", serde_json::to_string(report)?),
@@ -99,7 +114,7 @@ fn combined_verdict(reports: &[CheckReport]) -> bool {
     })
 }
 
-fn check_raft(args: &CheckArgs) -> anyhow::Result<Vec<CheckReport>> {
+fn check_model(name: &str, args: &CheckArgs) -> anyhow::Result<Vec<CheckReport>> {
     let strategies = match args.strategy.as_str() {
         "bfs" => vec![Strategy::Bfs],
         "dfs" => vec![Strategy::Dfs],
@@ -119,8 +134,11 @@ fn check_raft(args: &CheckArgs) -> anyhow::Result<Vec<CheckReport>> {
                 target_states: args.states_max,
                 ..CheckOptions::default()
             };
-            eprintln!("checking raft ({strategy:?}, {} s)", share.as_secs());
-            raft::check::<CellRaft>(RaftModelCfg::default(), &options)
+            eprintln!("checking {name} ({strategy:?}, {} s)", share.as_secs());
+            match name {
+                "store" => store_model::check::<Store>(StoreModelCfg::default(), &options),
+                _ => raft::check::<CellRaft>(RaftModelCfg::default(), &options),
+            }
         })
         .collect())
 }

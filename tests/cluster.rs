@@ -466,7 +466,10 @@ fn a_full_disk_fails_writes_and_the_member_keeps_serving_reads() {
     }
     let failure = failure.expect("3 MiB fill up within 10 MB of puts");
     assert!(failure.contains("cannot write to its disk"), "{failure}");
-    assert!(server.try_wait().unwrap().is_none(), "the member is still up");
+    assert!(
+        server.try_wait().unwrap().is_none(),
+        "the member is still up"
+    );
     let read = store(&["get", "first", "--serializable"]);
     assert_eq!(String::from_utf8_lossy(&read.stdout).trim(), "v");
     assert!(store(&["status"]).status.success());

@@ -9,3 +9,4 @@ pub mod adapter;
 pub mod check;
 pub mod raft;
 pub mod sorted;
+pub mod store;

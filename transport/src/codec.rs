@@ -1,21 +1,21 @@
 //! The one codec: every protocol message crosses the wire as bincode 2 (serde API), one
-//! message per frame.
+//! message per frame (or per run of fragments, for messages larger than a frame).
 //!
-//! Invariant: `decode` never allocates more than [`FRAME_BYTES_MAX`] for one message and
-//! refuses trailing bytes, so a frame holds exactly one message.
+//! Invariant: `decode` refuses trailing bytes, and never allocates more than
+//! [`FRAME_BYTES_MAX`] for a message that fits a frame, nor more than
+//! [`MESSAGE_BYTES_MAX`] for any message: what a message may claim follows its real size.
 
 use serde::{de::DeserializeOwned, Serialize};
 
-use crate::frame::FRAME_BYTES_MAX;
+use crate::frame::{FRAME_BYTES_MAX, MESSAGE_BYTES_MAX};
 
-/// Standard bincode config (varint integers, little endian) with a byte limit equal to the
-/// frame maximum: a decoded message can never claim more memory than a frame may carry.
-fn config() -> bincode::config::Configuration<
+/// Standard bincode config (varint integers, little endian) with a byte limit.
+fn config<const LIMIT: usize>() -> bincode::config::Configuration<
     bincode::config::LittleEndian,
     bincode::config::Varint,
-    bincode::config::Limit<FRAME_BYTES_MAX>,
+    bincode::config::Limit<LIMIT>,
 > {
-    bincode::config::standard().with_limit::<FRAME_BYTES_MAX>()
+    bincode::config::standard().with_limit::<LIMIT>()
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -24,19 +24,19 @@ pub enum CodecError {
     Encode(#[from] bincode::error::EncodeError),
     #[error("cannot decode message: {0}")]
     Decode(#[from] bincode::error::DecodeError),
-    #[error("message of {len} bytes exceeds the frame maximum of {max} bytes")]
+    #[error("message of {len} bytes exceeds the maximum of {max} bytes")]
     TooLarge { len: usize, max: usize },
     #[error("message decoded from {consumed} of {len} bytes: {trailing} trailing bytes", trailing = len - consumed)]
     TrailingBytes { consumed: usize, len: usize },
 }
 
-/// Encodes one message. Fails if the encoding would not fit in one frame.
+/// Encodes one message. Fails if the encoding would exceed [`MESSAGE_BYTES_MAX`].
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
-    let bytes = bincode::serde::encode_to_vec(value, config())?;
-    if bytes.len() > FRAME_BYTES_MAX {
+    let bytes = bincode::serde::encode_to_vec(value, config::<MESSAGE_BYTES_MAX>())?;
+    if bytes.len() > MESSAGE_BYTES_MAX {
         return Err(CodecError::TooLarge {
             len: bytes.len(),
-            max: FRAME_BYTES_MAX,
+            max: MESSAGE_BYTES_MAX,
         });
     }
     Ok(bytes)
@@ -44,13 +44,18 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
 
 /// Decodes exactly one message from `bytes`; trailing bytes are an error.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    if bytes.len() > FRAME_BYTES_MAX {
+    if bytes.len() > MESSAGE_BYTES_MAX {
         return Err(CodecError::TooLarge {
             len: bytes.len(),
-            max: FRAME_BYTES_MAX,
+            max: MESSAGE_BYTES_MAX,
         });
     }
-    let (value, consumed) = bincode::serde::decode_from_slice::<T, _>(bytes, config())?;
+    let decoded = if bytes.len() <= FRAME_BYTES_MAX {
+        bincode::serde::decode_from_slice::<T, _>(bytes, config::<FRAME_BYTES_MAX>())
+    } else {
+        bincode::serde::decode_from_slice::<T, _>(bytes, config::<MESSAGE_BYTES_MAX>())
+    };
+    let (value, consumed) = decoded?;
     assert!(consumed <= bytes.len(), "bincode consumed past the input");
     if consumed != bytes.len() {
         return Err(CodecError::TrailingBytes {
@@ -100,7 +105,7 @@ mod tests {
         // variant 1, name = "" then a body claiming u64::MAX - 1 bytes.
         let b = [1u8, 0, 0xFF, 0xFE, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF];
         assert!(matches!(decode::<Msg>(&b), Err(CodecError::Decode(_))));
-        let big = vec![0u8; FRAME_BYTES_MAX + 1];
+        let big = vec![0u8; MESSAGE_BYTES_MAX + 1];
         assert!(matches!(
             decode::<Msg>(&big),
             Err(CodecError::TooLarge { .. })

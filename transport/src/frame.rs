@@ -1,7 +1,10 @@
-//! Length-prefixed frames: a 4-byte big-endian payload length, then the payload.
+//! Length-prefixed frames: a 4-byte big-endian payload length, then the payload. A message
+//! larger than one frame (a snapshot of a big store) travels as consecutive fragments: each
+//! frame's payload starts with a flag saying whether the message continues.
 //!
 //! Invariant: a frame header announcing more than [`FRAME_BYTES_MAX`] is refused from the
 //! header alone, before any allocation or body read, so a peer cannot make us allocate.
+//! Invariant: a reassembled message never exceeds [`MESSAGE_BYTES_MAX`].
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -31,6 +34,75 @@ pub enum FrameError {
     TruncatedBody { got: usize, len: usize },
     #[error("frame io: {0}")]
     Io(#[from] std::io::Error),
+    #[error("frame payload has no fragment flag, or an unknown one")]
+    BadFragment,
+    #[error("fragmented message exceeds the maximum of {MESSAGE_BYTES_MAX} bytes")]
+    MessageTooLarge,
+}
+
+/// Largest message the mesh carries, across fragments: a snapshot of a store at etcd's
+/// default 2 GiB quota would not fit, but Kubernetes clusters of thousands of objects do.
+pub const MESSAGE_BYTES_MAX: usize = 256 * 1024 * 1024;
+/// Fragment flag: the message ends with this frame.
+pub const FRAGMENT_LAST: u8 = 0;
+/// Fragment flag: more frames of this message follow.
+pub const FRAGMENT_MORE: u8 = 1;
+/// Message bytes one frame carries after its flag.
+pub const FRAGMENT_BYTES_MAX: usize = FRAME_BYTES_MAX - 1;
+
+/// Splits a message into frame payloads, each starting with its fragment flag.
+pub fn fragments(message: &[u8]) -> impl Iterator<Item = Vec<u8>> + '_ {
+    assert!(
+        message.len() <= MESSAGE_BYTES_MAX,
+        "message over the maximum"
+    );
+    let count = message.len().div_ceil(FRAGMENT_BYTES_MAX).max(1);
+    (0..count).map(move |i| {
+        let chunk = &message[(i * FRAGMENT_BYTES_MAX).min(message.len())
+            ..((i + 1) * FRAGMENT_BYTES_MAX).min(message.len())];
+        let flag = if i + 1 == count {
+            FRAGMENT_LAST
+        } else {
+            FRAGMENT_MORE
+        };
+        let mut payload = Vec::with_capacity(chunk.len() + 1);
+        payload.push(flag);
+        payload.extend_from_slice(chunk);
+        payload
+    })
+}
+
+/// Joins fragments back into messages, one stream at a time.
+#[derive(Default)]
+pub struct Reassembly {
+    partial: Vec<u8>,
+}
+
+impl Reassembly {
+    /// Takes one frame payload; returns the message it completes, if any.
+    pub fn push(&mut self, payload: Vec<u8>) -> Result<Option<Vec<u8>>, FrameError> {
+        let (&flag, chunk) = payload.split_first().ok_or(FrameError::BadFragment)?;
+        if self.partial.len() + chunk.len() > MESSAGE_BYTES_MAX {
+            return Err(FrameError::MessageTooLarge);
+        }
+        match flag {
+            FRAGMENT_MORE => {
+                self.partial.extend_from_slice(chunk);
+                Ok(None)
+            }
+            FRAGMENT_LAST if self.partial.is_empty() => {
+                // The common case, a message in one frame: drop the flag without copying.
+                let mut message = payload;
+                message.remove(0);
+                Ok(Some(message))
+            }
+            FRAGMENT_LAST => {
+                self.partial.extend_from_slice(chunk);
+                Ok(Some(std::mem::take(&mut self.partial)))
+            }
+            _ => Err(FrameError::BadFragment),
+        }
+    }
 }
 
 /// Reads one frame. `Ok(None)` is a clean end of stream at a frame boundary.
@@ -223,5 +295,54 @@ mod tests {
                 other => panic!("expected TruncatedHeader, got {other:?}"),
             }
         });
+    }
+
+    #[test]
+    fn messages_of_every_size_survive_fragmentation() {
+        let sizes = [
+            0,
+            1,
+            FRAGMENT_BYTES_MAX,
+            FRAGMENT_BYTES_MAX + 1,
+            2 * FRAGMENT_BYTES_MAX + 3,
+        ];
+        for size in sizes {
+            let message: Vec<u8> = (0..size).map(|i| (i % 251) as u8).collect();
+            let frames: Vec<Vec<u8>> = fragments(&message).collect();
+            assert_eq!(frames.len(), size.div_ceil(FRAGMENT_BYTES_MAX).max(1));
+            assert!(frames.iter().all(|f| f.len() <= FRAME_BYTES_MAX));
+            let mut reassembly = Reassembly::default();
+            let mut out = Vec::new();
+            for frame in frames {
+                out.extend(reassembly.push(frame).expect("well-formed"));
+            }
+            assert_eq!(out, vec![message], "size {size}");
+        }
+    }
+
+    #[test]
+    fn bad_flags_and_oversized_messages_are_refused() {
+        let mut reassembly = Reassembly::default();
+        assert!(matches!(
+            reassembly.push(Vec::new()),
+            Err(FrameError::BadFragment)
+        ));
+        assert!(matches!(
+            reassembly.push(vec![7, 1, 2]),
+            Err(FrameError::BadFragment)
+        ));
+        let chunk = vec![FRAGMENT_MORE; FRAGMENT_BYTES_MAX + 1];
+        let mut refused = false;
+        for _ in 0..=MESSAGE_BYTES_MAX / FRAGMENT_BYTES_MAX {
+            match reassembly.push(chunk.clone()) {
+                Ok(None) => continue,
+                Err(FrameError::MessageTooLarge) => {
+                    refused = true;
+                    break;
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(refused, "a message past MESSAGE_BYTES_MAX is refused");
     }
 }

@@ -29,7 +29,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tracing::{debug, info, warn, Instrument};
 
-use crate::frame::{self, FrameError, FRAME_BYTES_MAX};
+use crate::frame::{self, FrameError, Reassembly, MESSAGE_BYTES_MAX};
 // Every critical section on these maps is a single insert, remove or lookup.
 use crate::pki::{self, NodeIdentity, NODE_CN_PREFIX};
 use crate::sync::{lock, Mutex};
@@ -299,12 +299,13 @@ impl Mesh {
         }
     }
 
-    /// Queues `frame` for node `to`. Never blocks: a full queue drops the frame.
+    /// Queues message `frame` for node `to` (sent as one frame, or as fragments when it
+    /// is larger). Never blocks: a full queue drops the message.
     pub fn send(&self, to: u64, frame: Vec<u8>) -> Result<(), SendError> {
-        if frame.len() > FRAME_BYTES_MAX {
+        if frame.len() > MESSAGE_BYTES_MAX {
             return Err(SendError::TooLarge {
                 len: frame.len(),
-                max: FRAME_BYTES_MAX,
+                max: MESSAGE_BYTES_MAX,
             });
         }
         if self.inner.closed.load(Ordering::Acquire) {
@@ -505,8 +506,10 @@ impl PeerWriter {
                 error = conn.closed() => return PumpEnd::Failed(error.to_string()),
                 next = self.queue_rx.recv() => {
                     let Some(payload) = next else { return PumpEnd::QueueClosed };
-                    if let Err(e) = frame::write_frame(&mut stream, &payload).await {
-                        return PumpEnd::Failed(format!("write: {e}"));
+                    for fragment in frame::fragments(&payload) {
+                        if let Err(e) = frame::write_frame(&mut stream, &fragment).await {
+                            return PumpEnd::Failed(format!("write: {e}"));
+                        }
                     }
                     Counters::bump(&self.counters.frames_sent);
                     debug!(bytes = payload.len(), "frame sent");
@@ -661,10 +664,15 @@ struct StreamReader {
 impl StreamReader {
     async fn run(self, mut recv: quinn::RecvStream) {
         // Ends at end of stream, on the first bad frame, or when the caller stops receiving.
+        let mut reassembly = Reassembly::default();
         loop {
-            match frame::read_frame(&mut recv).await {
-                Ok(Some(payload)) => {
-                    assert!(payload.len() <= FRAME_BYTES_MAX);
+            let message = frame::read_frame(&mut recv)
+                .await
+                .and_then(|frame| frame.map(|f| reassembly.push(f)).transpose());
+            match message {
+                Ok(Some(None)) => continue, // a fragment of a larger message
+                Ok(Some(Some(payload))) => {
+                    assert!(payload.len() <= MESSAGE_BYTES_MAX);
                     debug!(bytes = payload.len(), "frame received");
                     Counters::bump(&self.counters.frames_received);
                     let inbound = Inbound {

@@ -38,8 +38,9 @@ use tokio::sync::watch;
 
 use crate::sync::{self, thread, Arc, Condvar, Mutex};
 
-/// Largest record payload: a snapshot (checkpoint) record must fit in one record.
-pub const WAL_RECORD_BYTES_MAX: u32 = 16 * 1024 * 1024;
+/// Largest record payload: a snapshot (checkpoint) record must fit in one record, and a
+/// snapshot is as large as the largest message the mesh carries (`MESSAGE_BYTES_MAX`).
+pub const WAL_RECORD_BYTES_MAX: u32 = 256 * 1024 * 1024;
 /// Bytes of the per-record header: the length word and the CRC.
 pub const WAL_RECORD_HEADER_BYTES: u32 = 8;
 /// Roll to a new segment once the current one reaches this size: bounds the file read at once
@@ -54,8 +55,9 @@ pub const WAL_SEGMENT_BYTES_MAX: u64 =
 pub const GROUP_COMMIT_RECORDS_MAX: u32 = 1024;
 /// Queued, not yet written records: past it `append` blocks, which pushes back on producers.
 pub const GROUP_COMMIT_QUEUE_RECORDS_MAX: u32 = 4 * GROUP_COMMIT_RECORDS_MAX;
-/// Queued, not yet written bytes (headers included): bounds memory; holds a max-sized record.
-pub const GROUP_COMMIT_QUEUE_BYTES_MAX: u64 = 64 * 1024 * 1024;
+/// Queued, not yet written bytes (headers included): bounds memory; holds a max-sized record
+/// and 64 MiB of ordinary records behind it.
+pub const GROUP_COMMIT_QUEUE_BYTES_MAX: u64 = WAL_RECORD_BYTES_MAX as u64 + 64 * 1024 * 1024;
 /// Small records are coalesced into one `write(2)` up to this size; bigger payloads go direct.
 const WAL_WRITE_BUFFER_BYTES_MAX: usize = 1024 * 1024;
 /// Bit 31 of the length word marks the checkpoint record that starts a rebased segment.

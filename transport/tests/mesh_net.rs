@@ -78,6 +78,31 @@ async fn send_until_received(
     }
 }
 
+/// A message larger than one frame (a snapshot of a big store) crosses as fragments and
+/// arrives whole, in order with the small messages around it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_larger_than_a_frame_arrives_whole() {
+    init_tracing();
+    let ca = ClusterCa::create("t").expect("ca");
+    let (a, _a_rx) = bind(&ca, 1, any_port()).await;
+    let (b, mut b_rx) = bind(&ca, 2, any_port()).await;
+    a.set_peer(2, b.local_addr());
+    let big: Vec<u8> = (0..20 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    a.send(2, b"before".to_vec()).expect("small");
+    a.send(2, big.clone()).expect("big");
+    a.send(2, b"after".to_vec()).expect("small");
+    assert_eq!(recv(&mut b_rx).await.frame, b"before");
+    assert_eq!(recv(&mut b_rx).await.frame, big);
+    assert_eq!(recv(&mut b_rx).await.frame, b"after");
+    let too_big = vec![0u8; kactor_transport::frame::MESSAGE_BYTES_MAX + 1];
+    assert!(matches!(
+        a.send(2, too_big),
+        Err(SendError::TooLarge { .. })
+    ));
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_meshes_exchange_frames_in_order_both_ways() {
     init_tracing();
@@ -218,7 +243,9 @@ async fn undecodable_frame_reported_by_caller_closes_that_connection() {
     let (_endpoint, conn) = raw_client(&evil, server.local_addr(), 1).await;
     let mut stream = conn.open_uni().await.expect("stream");
     let garbage: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(151) ^ 0x5a).collect();
-    let framed = kactor_transport::frame::encode_frame(&garbage).expect("frame");
+    // A whole message (the last-fragment flag, then the bytes) that does not decode.
+    let message = [&[kactor_transport::frame::FRAGMENT_LAST][..], &garbage].concat();
+    let framed = kactor_transport::frame::encode_frame(&message).expect("frame");
     stream.write_all(&framed).await.expect("write");
 
     let got = recv(&mut rx).await;

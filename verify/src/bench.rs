@@ -39,8 +39,9 @@ pub struct BenchRow {
     pub p99_ms: f64,
 }
 
-struct Members {
-    children: Vec<Child>,
+/// Running member processes, killed on drop.
+pub struct Members {
+    pub children: Vec<Child>,
 }
 
 impl Drop for Members {
@@ -52,12 +53,17 @@ impl Drop for Members {
     }
 }
 
-fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn start_members(cfg: &RaftBenchConfig, root: &Path) -> anyhow::Result<(Members, Vec<SocketAddr>)> {
-    let addrs: Vec<SocketAddr> = (0..cfg.members)
+/// Starts `count` `kactor server` members of one cluster under `root`.
+pub fn start_members(
+    binary: &Path,
+    count: usize,
+    root: &Path,
+) -> anyhow::Result<(Members, Vec<SocketAddr>)> {
+    let addrs: Vec<SocketAddr> = (0..count)
         .map(|_| Ok(format!("127.0.0.1:{}", free_port()?).parse()?))
         .collect::<anyhow::Result<_>>()?;
     let initial: Vec<String> = addrs
@@ -69,7 +75,7 @@ fn start_members(cfg: &RaftBenchConfig, root: &Path) -> anyhow::Result<(Members,
         children: Vec::new(),
     };
     for (i, addr) in addrs.iter().enumerate() {
-        let child = Command::new(&cfg.binary)
+        let child = Command::new(binary)
             .arg("server")
             .arg("--data-dir")
             .arg(root.join(format!("n{}", i + 1)))
@@ -84,7 +90,7 @@ fn start_members(cfg: &RaftBenchConfig, root: &Path) -> anyhow::Result<(Members,
             .arg(root.join("ca"))
             .env("KACTOR_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(member_log(root, i + 1))?)
             .spawn()
             .context("starting a member")?;
         members.children.push(child);
@@ -92,7 +98,30 @@ fn start_members(cfg: &RaftBenchConfig, root: &Path) -> anyhow::Result<(Members,
     Ok((members, addrs))
 }
 
-async fn connect(root: &Path, addr: SocketAddr) -> anyhow::Result<StoreClient> {
+/// Where member `n` of the cluster under `root` logs.
+pub fn member_log(root: &Path, n: usize) -> PathBuf {
+    root.join(format!("n{n}.log"))
+}
+
+/// The last lines each member logged: printed when a benchmark fails.
+pub fn log_tails(root: &Path, members: usize) -> String {
+    (1..=members)
+        .map(|n| {
+            let text = std::fs::read_to_string(member_log(root, n)).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            // A panic's message, not its backtrace, says what went wrong.
+            let from = match lines.iter().position(|l| l.contains("panicked at")) {
+                Some(at) => at,
+                None => lines.len().saturating_sub(20),
+            };
+            let tail = lines[from..lines.len().min(from + 20)].join("\n");
+            format!("--- n{n}\n{tail}\n")
+        })
+        .collect()
+}
+
+/// A client of the cluster under `root`, once it has a leader.
+pub async fn connect(root: &Path, addr: SocketAddr) -> anyhow::Result<StoreClient> {
     let admin = root.join("n1").join("pki").join("admin");
     let deadline = Instant::now() + Duration::from_millis(ELECTION_WAIT_MS_MAX);
     while !admin.join("node.crt").exists() {
@@ -156,7 +185,7 @@ async fn measure(
     Ok((started.elapsed().as_secs_f64(), all))
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -176,7 +205,7 @@ pub async fn run_raft_bench(cfg: &RaftBenchConfig) -> anyhow::Result<Vec<BenchRo
             cfg.members,
             dir.display()
         );
-        let (members, addrs) = start_members(cfg, root.path())?;
+        let (members, addrs) = start_members(&cfg.binary, cfg.members, root.path())?;
         let client = connect(root.path(), addrs[0]).await?;
         // Warm up connections and the leader's pipeline.
         measure(&client, 4, 200, cfg.value_bytes).await?;

@@ -1,4 +1,5 @@
-//! kactor's checks of the running system: benchmarks now; history checkers and fault
-//! injection arrive with the store (see ARCHITECTURE.md).
+//! kactor's checks of the running system: benchmarks (Raft, and the store beside etcd);
+//! history checkers and fault injection follow (see ARCHITECTURE.md).
 
 pub mod bench;
+pub mod store_bench;

@@ -22,6 +22,12 @@ pub const TXN_OPS_MAX: usize = 128;
 pub const RANGE_KEYS_MAX: usize = 10_000;
 /// Bytes of keys and values one range reply carries at most: under the 8 MiB frame.
 pub const RANGE_REPLY_BYTES_MAX: usize = 4 * 1024 * 1024;
+/// Bytes the keyspace may hold (keys and values of every version kept, plus a fixed cost
+/// per version): etcd's `--quota-backend-bytes`. The whole keyspace travels as one
+/// snapshot, which must stay well inside the mesh's 256 MiB message maximum.
+pub const KEYSPACE_BYTES_MAX: u64 = 128 * 1024 * 1024;
+/// What one version costs beyond its key and value (revisions, version, lease).
+pub const VERSION_OVERHEAD_BYTES: u64 = 48;
 /// Lease TTLs are clamped into this range (etcd's minimum is about 1.5 election timeouts).
 pub const LEASE_TTL_S_MIN: u64 = 2;
 pub const LEASE_TTL_S_MAX: u64 = 9_000_000_000;
@@ -238,6 +244,10 @@ pub enum StoreError {
     Invalid {
         reason: String,
     },
+    /// The keyspace is at its quota: compact, or delete and compact, to make room.
+    NoSpace {
+        bytes: u64,
+    },
 }
 
 impl std::fmt::Display for StoreError {
@@ -256,6 +266,10 @@ impl std::fmt::Display for StoreError {
             StoreError::LeaseNotFound { id } => write!(f, "requested lease {id:x} not found"),
             StoreError::LeaseExists { id } => write!(f, "lease {id:x} already exists"),
             StoreError::Invalid { reason } => write!(f, "invalid request: {reason}"),
+            StoreError::NoSpace { bytes } => write!(
+                f,
+                "database space exceeded ({bytes} of {KEYSPACE_BYTES_MAX} bytes): compact to make room"
+            ),
         }
     }
 }

@@ -70,6 +70,8 @@ pub struct Mvcc {
     pub leases: BTreeMap<LeaseId, Lease>,
     /// The next id `LeaseGrant { id: 0 }` tries.
     pub lease_next: LeaseId,
+    /// What the kept versions cost, against `KEYSPACE_BYTES_MAX`.
+    pub bytes: u64,
 }
 
 impl Default for Mvcc {
@@ -81,8 +83,14 @@ impl Default for Mvcc {
             changes: BTreeMap::new(),
             leases: BTreeMap::new(),
             lease_next: 1,
+            bytes: 0,
         }
     }
+}
+
+fn version_bytes(key: &[u8], version: &Version) -> u64 {
+    let value = version.live.as_ref().map_or(0, |live| live.value.len());
+    (key.len() + value) as u64 + VERSION_OVERHEAD_BYTES
 }
 
 /// A mutation in progress: every write of one command shares one new revision.
@@ -226,6 +234,10 @@ impl Mvcc {
         if put.lease != 0 && !self.leases.contains_key(&put.lease) {
             return Err(StoreError::LeaseNotFound { id: put.lease });
         }
+        let cost = (put.key.len() + put.value.len()) as u64 + VERSION_OVERHEAD_BYTES;
+        if self.bytes + cost > KEYSPACE_BYTES_MAX {
+            return Err(StoreError::NoSpace { bytes: self.bytes });
+        }
         let previous = self.get(&put.key);
         if let Some(old) = previous.as_ref().filter(|old| old.lease != 0) {
             if let Some(lease) = self.leases.get_mut(&old.lease) {
@@ -273,10 +285,12 @@ impl Mvcc {
                 .is_none_or(|v| v.mod_revision < writer.revision),
             "one command writes a key at most once"
         );
-        history.push(Version {
+        let version = Version {
             mod_revision: writer.revision,
             live,
-        });
+        };
+        self.bytes += version_bytes(key, &version);
+        history.push(version);
         self.changes
             .entry(writer.revision)
             .or_default()
@@ -330,10 +344,11 @@ impl Mvcc {
                     Ok(response) => TxnOpResponse::Range(response),
                     Err(error) => return self.abort_txn(writer, error),
                 },
-                TxnOp::Put(put) => {
-                    let prev_kv = self.put(&mut writer, put).expect("leases checked above");
-                    TxnOpResponse::Put { prev_kv }
-                }
+                // Leases were checked above; the quota can still run out midway.
+                TxnOp::Put(put) => match self.put(&mut writer, put) {
+                    Ok(prev_kv) => TxnOpResponse::Put { prev_kv },
+                    Err(error) => return self.abort_txn(writer, error),
+                },
                 TxnOp::Delete(delete) => {
                     let (deleted, prev_kvs) = self.delete(&mut writer, delete);
                     TxnOpResponse::Delete { deleted, prev_kvs }
@@ -365,8 +380,8 @@ impl Mvcc {
         Ok(response)
     }
 
-    /// Transactions that fail midway (a read of a compacted revision) undo their writes,
-    /// so a command is all or nothing.
+    /// Transactions that fail midway (a read of a compacted revision, the quota) undo
+    /// their writes, so a command is all or nothing.
     fn abort_txn(&mut self, writer: Writer, error: StoreError) -> StoreOutput {
         if writer.wrote {
             self.undo(writer.revision);
@@ -380,6 +395,7 @@ impl Mvcc {
             let history = self.histories.get_mut(&key).expect("changed key");
             let undone = history.pop().expect("a version at the revision");
             assert_eq!(undone.mod_revision, revision);
+            self.bytes -= version_bytes(&key, &undone);
             if let Some(live) = &undone.live {
                 if let Some(lease) = self.leases.get_mut(&live.lease) {
                     lease.keys.remove(&key);
@@ -407,16 +423,21 @@ impl Mvcc {
             });
         }
         self.compact_revision = revision;
-        self.histories.retain(|_, history| {
+        let mut freed = 0;
+        self.histories.retain(|key, history| {
             // Keep the newest version at or below the compaction revision if it is live.
             let newer = history.partition_point(|v| v.mod_revision <= revision);
             let keep_from = match newer.checked_sub(1) {
                 Some(at) if history[at].live.is_some() => at,
                 _ => newer,
             };
-            history.drain(..keep_from);
+            freed += history
+                .drain(..keep_from)
+                .map(|v| version_bytes(key, &v))
+                .sum::<u64>();
             !history.is_empty()
         });
+        self.bytes -= freed;
         self.changes = self.changes.split_off(&(revision + 1));
         StoreOutput::Compacted { revision }
     }
@@ -468,6 +489,15 @@ impl Mvcc {
     /// Checks the structure's invariants (tests and debug runs call this; O(keyspace)).
     pub fn assert_invariants(&self) {
         assert!(self.compact_revision <= self.revision);
+        let bytes: u64 = self
+            .histories
+            .iter()
+            .flat_map(|(key, history)| history.iter().map(move |v| version_bytes(key, v)))
+            .sum();
+        assert_eq!(
+            bytes, self.bytes,
+            "the byte count follows the kept versions"
+        );
         for (key, history) in &self.histories {
             assert!(!history.is_empty(), "empty history kept");
             assert!(history

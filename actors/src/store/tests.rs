@@ -492,6 +492,57 @@ fn reads_below_the_compaction_fail_with_its_revision() {
 }
 
 #[test]
+fn the_quota_refuses_puts_until_compaction_frees_room() {
+    let mut mvcc = Mvcc::default();
+    let put = |value: u8| {
+        StoreCommand::Put(PutRequest {
+            key: b"k".to_vec(),
+            value: vec![value; VALUE_BYTES_MAX],
+            lease: 0,
+            prev_kv: false,
+        })
+    };
+    let mut accepted = 0u64;
+    let refused = loop {
+        match mvcc.apply(&put(accepted as u8)) {
+            StoreOutput::Put { .. } => accepted += 1,
+            other => break other,
+        }
+        assert!(accepted < 1000, "the quota never refused");
+    };
+    assert!(
+        matches!(refused, StoreOutput::Error(StoreError::NoSpace { .. })),
+        "{refused:?}"
+    );
+    assert_eq!(
+        accepted,
+        KEYSPACE_BYTES_MAX / (VALUE_BYTES_MAX as u64 + 1 + VERSION_OVERHEAD_BYTES)
+    );
+    // A transaction that runs out midway writes nothing.
+    let revision = mvcc.revision;
+    let txn = StoreCommand::Txn(TxnRequest {
+        compare: vec![],
+        success: vec![TxnOp::Put(PutRequest {
+            key: b"other".to_vec(),
+            value: vec![1; VALUE_BYTES_MAX],
+            lease: 0,
+            prev_kv: false,
+        })],
+        failure: vec![],
+    });
+    assert!(matches!(
+        mvcc.apply(&txn),
+        StoreOutput::Error(StoreError::NoSpace { .. })
+    ));
+    assert_eq!(mvcc.revision, revision);
+    // Compacting away the old versions makes room again.
+    let compacted = mvcc.apply(&StoreCommand::Compact { revision });
+    assert_eq!(compacted, StoreOutput::Compacted { revision });
+    assert!(matches!(mvcc.apply(&put(9)), StoreOutput::Put { .. }));
+    mvcc.assert_invariants();
+}
+
+#[test]
 fn oversized_and_duplicate_writes_are_refused_without_a_revision() {
     let mut mvcc = Mvcc::default();
     let huge = PutRequest {
