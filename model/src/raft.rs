@@ -512,6 +512,8 @@ impl RaftModelCfg {
                 config.snapshot_entries_threshold = self.snapshot_entries_threshold;
                 config.append_entries_max = self.append_entries_max;
                 config.inflight_appends_max = 2;
+                // A lost snapshot is resent after two heartbeats, not fifty: small models.
+                config.snapshot_resend_heartbeats = 2;
                 let initial = self.initial_durables.get(i).cloned().unwrap_or_default();
                 Node::Server(config, initial, std::marker::PhantomData)
             })

@@ -601,6 +601,7 @@ impl StoreModelCfg {
             raft.snapshot_entries_threshold = threshold;
             raft.append_entries_max = 2;
             raft.inflight_appends_max = 2;
+            raft.snapshot_resend_heartbeats = 2;
             Node::Server(StoreConfig::new(raft), std::marker::PhantomData)
         });
         let mut roles = vec![Role::Putter(1), Role::Swapper(2)];

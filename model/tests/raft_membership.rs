@@ -120,13 +120,7 @@ fn sync_progress(raft: &mut CellRaft, next: u64) {
     raft.progress
         .retain(|id, _| *id != me && voters.contains_key(id));
     for id in voters.keys().filter(|id| **id != me) {
-        raft.progress.entry(*id).or_insert(Progress {
-            next,
-            matched: 0,
-            inflight: 0,
-            active: true,
-            read_round: 0,
-        });
+        raft.progress.entry(*id).or_insert(Progress::new(next));
     }
     assert!(!raft.progress.contains_key(&me));
 }

@@ -1,19 +1,14 @@
 //! `kactor bench raft`: commit throughput and latency of a real three-member cluster on
 //! loopback, with the WAL on disk (fsync) and on tmpfs (memory; fsync costs nothing).
 
-use std::net::{SocketAddr, UdpSocket};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::{bail, Context as _};
-use kactor_actors::raft::Role;
 use kactor_actors::store::{PutRequest, StoreCommand, StoreOutput};
-use kactor_transport::pki::{node_id_from_name, NodeIdentity};
 use kactor_transport::store_client::StoreClient;
 
-/// How long the cluster may take to elect its first leader.
-pub const ELECTION_WAIT_MS_MAX: u64 = 20_000;
+use crate::cluster::{connect, LocalCluster};
 
 #[derive(Clone, Debug)]
 pub struct RaftBenchConfig {
@@ -37,112 +32,6 @@ pub struct BenchRow {
     pub per_second: f64,
     pub p50_ms: f64,
     pub p99_ms: f64,
-}
-
-/// Running member processes, killed on drop.
-pub struct Members {
-    pub children: Vec<Child>,
-}
-
-impl Drop for Members {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-pub fn free_port() -> anyhow::Result<u16> {
-    Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
-}
-
-/// Starts `count` `kactor server` members of one cluster under `root`.
-pub fn start_members(
-    binary: &Path,
-    count: usize,
-    root: &Path,
-) -> anyhow::Result<(Members, Vec<SocketAddr>)> {
-    let addrs: Vec<SocketAddr> = (0..count)
-        .map(|_| Ok(format!("127.0.0.1:{}", free_port()?).parse()?))
-        .collect::<anyhow::Result<_>>()?;
-    let initial: Vec<String> = addrs
-        .iter()
-        .enumerate()
-        .map(|(i, a)| format!("n{}={a}", i + 1))
-        .collect();
-    let mut members = Members {
-        children: Vec::new(),
-    };
-    for (i, addr) in addrs.iter().enumerate() {
-        let child = Command::new(binary)
-            .arg("server")
-            .arg("--data-dir")
-            .arg(root.join(format!("n{}", i + 1)))
-            .args([
-                "--name",
-                &format!("n{}", i + 1),
-                "--listen",
-                &addr.to_string(),
-            ])
-            .args(["--initial-cluster", &initial.join(",")])
-            .arg("--ca-dir")
-            .arg(root.join("ca"))
-            .env("KACTOR_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(member_log(root, i + 1))?)
-            .spawn()
-            .context("starting a member")?;
-        members.children.push(child);
-    }
-    Ok((members, addrs))
-}
-
-/// Where member `n` of the cluster under `root` logs.
-pub fn member_log(root: &Path, n: usize) -> PathBuf {
-    root.join(format!("n{n}.log"))
-}
-
-/// The last lines each member logged: printed when a benchmark fails.
-pub fn log_tails(root: &Path, members: usize) -> String {
-    (1..=members)
-        .map(|n| {
-            let text = std::fs::read_to_string(member_log(root, n)).unwrap_or_default();
-            let lines: Vec<&str> = text.lines().collect();
-            // A panic's message, not its backtrace, says what went wrong.
-            let from = match lines.iter().position(|l| l.contains("panicked at")) {
-                Some(at) => at,
-                None => lines.len().saturating_sub(20),
-            };
-            let tail = lines[from..lines.len().min(from + 20)].join("\n");
-            format!("--- n{n}\n{tail}\n")
-        })
-        .collect()
-}
-
-/// A client of the cluster under `root`, once it has a leader.
-pub async fn connect(root: &Path, addr: SocketAddr) -> anyhow::Result<StoreClient> {
-    let admin = root.join("n1").join("pki").join("admin");
-    let deadline = Instant::now() + Duration::from_millis(ELECTION_WAIT_MS_MAX);
-    while !admin.join("node.crt").exists() {
-        if Instant::now() > deadline {
-            bail!("n1 never wrote its admin certificate");
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let identity = NodeIdentity::load(&admin)?;
-    let client = StoreClient::connect(identity, node_id_from_name("n1"), addr).await?;
-    while Instant::now() < deadline {
-        if let Ok(status) = client.raft().status(node_id_from_name("n1")).await {
-            client.raft().remember(&status);
-            if status.leader.is_some() || status.role == Role::Leader {
-                return Ok(client);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    bail!("no leader within {ELECTION_WAIT_MS_MAX} ms")
 }
 
 /// Runs `proposals` puts spread over `proposers` concurrent proposers.
@@ -205,8 +94,8 @@ pub async fn run_raft_bench(cfg: &RaftBenchConfig) -> anyhow::Result<Vec<BenchRo
             cfg.members,
             dir.display()
         );
-        let (members, addrs) = start_members(&cfg.binary, cfg.members, root.path())?;
-        let client = connect(root.path(), addrs[0]).await?;
+        let members = LocalCluster::start(&cfg.binary, cfg.members, root.path())?;
+        let client = connect(root.path(), members.addrs[0]).await?;
         // Warm up connections and the leader's pipeline.
         measure(&client, 4, 200, cfg.value_bytes).await?;
         for &proposers in &cfg.proposers {

@@ -2,4 +2,6 @@
 //! history checkers and fault injection follow (see ARCHITECTURE.md).
 
 pub mod bench;
+pub mod cluster;
+pub mod linearizability;
 pub mod store_bench;

@@ -20,7 +20,8 @@ use kactor_actors::store::{
 use kactor_transport::store_client::{StoreClient, WatchItem};
 use tokio::sync::mpsc;
 
-use crate::bench::{connect, log_tails, percentile, start_members, Members};
+use crate::bench::percentile;
+use crate::cluster::{connect, LocalCluster};
 
 /// How long etcd may take to answer its first request.
 pub const ETCD_START_MS_MAX: u64 = 20_000;
@@ -434,14 +435,12 @@ pub async fn run_store_bench(cfg: &StoreBenchConfig) -> anyhow::Result<Vec<Compa
             cfg.data_dir.display()
         );
         let ours = {
-            let (servers, addrs) = start_members(&cfg.binary, members, root.path())?;
-            let client = connect(root.path(), addrs[0]).await?;
+            let servers = LocalCluster::start(&cfg.binary, members, root.path())?;
+            let client = connect(root.path(), servers.addrs[0]).await?;
             let local = kactor_transport::pki::node_id_from_name("n1");
-            let pids: Vec<u32> = servers.children.iter().map(Child::id).collect();
+            let pids = servers.pids();
             let measured = measure(&Kactor { client, local }, cfg, || rss_mib(&pids)).await;
-            let figures = measured.map_err(|e| e.context(log_tails(root.path(), members)))?;
-            drop::<Members>(servers);
-            figures
+            measured.map_err(|e| e.context(servers.log_tails()))?
         };
         let theirs = match &cfg.etcd {
             Some(binary) => {

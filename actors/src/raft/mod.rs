@@ -362,6 +362,10 @@ pub struct RaftConfig {
     pub inflight_appends_max: u32,
     /// Snapshot once this many applied entries sit above the last snapshot: bounds the log.
     pub snapshot_entries_threshold: u64,
+    /// Heartbeats a leader waits for a follower to answer an InstallSnapshot before it
+    /// sends the snapshot again: long enough to ship a large snapshot, so copies do not
+    /// pile up behind each other.
+    pub snapshot_resend_heartbeats: u32,
     /// Proposals the leader holds uncommitted: past this, proposals are refused as Busy
     /// (etcd's MaxUncommittedEntriesSize), so a partitioned leader cannot grow without bound.
     pub uncommitted_entries_max: u64,
@@ -386,6 +390,7 @@ impl RaftConfig {
             append_entries_max: 256,
             inflight_appends_max: 64,
             snapshot_entries_threshold: 10_000,
+            snapshot_resend_heartbeats: 50,
             uncommitted_entries_max: 8192,
             pending_reads_max: 4096,
             sessions_max: 1024,

@@ -28,6 +28,23 @@ pub struct Progress {
     pub active: bool,
     /// The highest ReadIndex round this follower confirmed.
     pub read_round: u64,
+    /// Heartbeats left before a snapshot in flight may be sent again (0: none in flight).
+    /// A snapshot can be large: one copy travels at a time (etcd's StateSnapshot).
+    pub snapshot_wait: u32,
+}
+
+impl Progress {
+    /// What a leader knows of a follower it has not heard from: send from `next` on.
+    pub fn new(next: Index) -> Progress {
+        Progress {
+            next,
+            matched: 0,
+            inflight: 0,
+            active: true,
+            read_round: 0,
+            snapshot_wait: 0,
+        }
+    }
 }
 
 /// A linearizable read waiting for its ReadIndex to be confirmed and applied.
@@ -631,6 +648,9 @@ impl<S: StateMachine> Raft<S> {
                 assert!(index <= last_index, "follower matched past our log");
                 progress.matched = progress.matched.max(index);
                 progress.next = progress.next.max(index + 1);
+                if progress.matched >= self.log.snapshot.index {
+                    progress.snapshot_wait = 0; // the snapshot arrived, or was not needed
+                }
             }
             AppendOutcome::Conflict {
                 hint_index,
@@ -693,8 +713,14 @@ impl<S: StateMachine> Raft<S> {
             progress.inflight = 0;
             progress.next = progress.matched + 1;
         }
-        progress.inflight += 1;
         if progress.next <= self.log.snapshot.index {
+            if progress.snapshot_wait > 0 {
+                // One in flight: wait for its answer, or for a heartbeat-counted timeout.
+                progress.snapshot_wait -= u32::from(force);
+                return;
+            }
+            progress.snapshot_wait = self.config.snapshot_resend_heartbeats;
+            progress.inflight += 1;
             progress.next = self.log.snapshot.index + 1;
             let snapshot = self.snapshot.clone();
             let msg = RaftMsg::InstallSnapshot {
@@ -704,6 +730,7 @@ impl<S: StateMachine> Raft<S> {
             };
             return out.send(to, msg);
         }
+        progress.inflight += 1;
         let prev_index = progress.next - 1;
         let prev = LogPosition {
             index: prev_index,
@@ -788,13 +815,7 @@ impl<S: StateMachine> Raft<S> {
         let voters = &self.membership.voters;
         self.progress.retain(|id, _| voters.contains_key(id));
         for id in voters.keys().filter(|id| **id != me) {
-            self.progress.entry(*id).or_insert(Progress {
-                next,
-                matched: 0,
-                inflight: 0,
-                active: true,
-                read_round: 0,
-            });
+            self.progress.entry(*id).or_insert(Progress::new(next));
         }
     }
 

@@ -1,0 +1,177 @@
+//! A real cluster of `kactor server` processes on loopback, for benchmarks and the nemesis:
+//! members can be killed (SIGKILL) and restarted from their data dirs, or paused (SIGSTOP)
+//! and resumed.
+
+use std::net::{SocketAddr, UdpSocket};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use kactor_actors::raft::Role;
+use kactor_transport::pki::{node_id_from_name, NodeIdentity};
+use kactor_transport::store_client::StoreClient;
+
+/// How long the cluster may take to elect its first leader.
+pub const ELECTION_WAIT_MS_MAX: u64 = 20_000;
+
+/// Member processes, killed on drop. Member `i` is named `n{i + 1}`.
+pub struct LocalCluster {
+    binary: PathBuf,
+    root: PathBuf,
+    pub addrs: Vec<SocketAddr>,
+    children: Vec<Option<Child>>,
+}
+
+impl Drop for LocalCluster {
+    fn drop(&mut self) {
+        for i in 0..self.children.len() {
+            self.resume(i);
+            self.kill(i);
+        }
+    }
+}
+
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(UdpSocket::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+impl LocalCluster {
+    /// Starts `count` members of one cluster under `root`.
+    pub fn start(binary: &Path, count: usize, root: &Path) -> anyhow::Result<LocalCluster> {
+        let addrs: Vec<SocketAddr> = (0..count)
+            .map(|_| Ok(format!("127.0.0.1:{}", free_port()?).parse()?))
+            .collect::<anyhow::Result<_>>()?;
+        let mut cluster = LocalCluster {
+            binary: binary.to_path_buf(),
+            root: root.to_path_buf(),
+            addrs,
+            children: (0..count).map(|_| None).collect(),
+        };
+        for i in 0..count {
+            cluster.restart(i)?;
+        }
+        Ok(cluster)
+    }
+
+    /// Starts member `i` (again) from its data dir; its log continues.
+    pub fn restart(&mut self, i: usize) -> anyhow::Result<()> {
+        assert!(self.children[i].is_none(), "member {i} is running");
+        let initial: Vec<String> = self
+            .addrs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| format!("n{}={a}", i + 1))
+            .collect();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(member_log(&self.root, i + 1))?;
+        let child = Command::new(&self.binary)
+            .arg("server")
+            .arg("--data-dir")
+            .arg(self.root.join(format!("n{}", i + 1)))
+            .args(["--name", &format!("n{}", i + 1)])
+            .args(["--listen", &self.addrs[i].to_string()])
+            .args(["--initial-cluster", &initial.join(",")])
+            .arg("--ca-dir")
+            .arg(self.root.join("ca"))
+            .env("KACTOR_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting a member")?;
+        self.children[i] = Some(child);
+        Ok(())
+    }
+
+    /// SIGKILL: the member loses everything it did not fsync.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.children[i].take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGSTOP: the member stops mid-whatever, sockets open.
+    pub fn pause(&self, i: usize) {
+        self.signal(i, "-STOP");
+    }
+
+    /// SIGCONT.
+    pub fn resume(&self, i: usize) {
+        self.signal(i, "-CONT");
+    }
+
+    fn signal(&self, i: usize, signal: &str) {
+        if let Some(child) = &self.children[i] {
+            let _ = Command::new("kill")
+                .args([signal, &child.id().to_string()])
+                .status();
+        }
+    }
+
+    pub fn pids(&self) -> Vec<u32> {
+        self.children.iter().flatten().map(Child::id).collect()
+    }
+
+    pub fn len(&self) -> usize {
+        self.children.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.children.is_empty()
+    }
+
+    /// What the members logged last (or their panics).
+    pub fn log_tails(&self) -> String {
+        log_tails(&self.root, self.children.len())
+    }
+}
+
+/// Where member `n` of the cluster under `root` logs.
+pub fn member_log(root: &Path, n: usize) -> PathBuf {
+    root.join(format!("n{n}.log"))
+}
+
+/// The last lines each member logged: printed when a run fails.
+pub fn log_tails(root: &Path, members: usize) -> String {
+    (1..=members)
+        .map(|n| {
+            let text = std::fs::read_to_string(member_log(root, n)).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            // A panic's message, not its backtrace, says what went wrong.
+            let from = match lines.iter().position(|l| l.contains("panicked at")) {
+                Some(at) => at,
+                None => lines.len().saturating_sub(20),
+            };
+            let tail = lines[from..lines.len().min(from + 20)].join("\n");
+            format!("--- n{n}\n{tail}\n")
+        })
+        .collect()
+}
+
+/// A client of the cluster under `root`, once it has a leader.
+pub async fn connect(root: &Path, addr: SocketAddr) -> anyhow::Result<StoreClient> {
+    let admin = root.join("n1").join("pki").join("admin");
+    let deadline = Instant::now() + Duration::from_millis(ELECTION_WAIT_MS_MAX);
+    while !admin.join("node.crt").exists() {
+        if Instant::now() > deadline {
+            bail!("n1 never wrote its admin certificate");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let identity = NodeIdentity::load(&admin)?;
+    let client = StoreClient::connect(identity, node_id_from_name("n1"), addr).await?;
+    while Instant::now() < deadline {
+        if let Ok(status) = client.raft().status(node_id_from_name("n1")).await {
+            client.raft().remember(&status);
+            if status.leader.is_some() || status.role == Role::Leader {
+                return Ok(client);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("no leader within {ELECTION_WAIT_MS_MAX} ms")
+}
