@@ -5,6 +5,7 @@ mod bench_cmd;
 mod check_cmd;
 mod server;
 mod store_cmd;
+mod verify_cmd;
 
 use clap::{Parser, Subcommand};
 
@@ -29,13 +30,15 @@ enum Command {
     Check(check_cmd::CheckArgs),
     /// Measure a real cluster.
     Bench(bench_cmd::BenchArgs),
+    /// Check a real cluster's history under faults.
+    Verify(verify_cmd::VerifyArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     // Model checks run the actors millions of times: their events would drown the report.
     let default_level = match cli.command {
-        Command::Check(_) => "warn",
+        Command::Check(_) | Command::Verify(_) => "warn",
         _ => "info",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("KACTOR_LOG")
@@ -49,6 +52,7 @@ fn main() -> std::process::ExitCode {
         Command::Store(args) => store_cmd::run(args),
         Command::Check(args) => check_cmd::run(args),
         Command::Bench(args) => bench_cmd::run(args),
+        Command::Verify(args) => verify_cmd::run(args),
     };
     match result {
         Ok(code) => code,

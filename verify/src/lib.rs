@@ -5,3 +5,4 @@ pub mod bench;
 pub mod cluster;
 pub mod linearizability;
 pub mod store_bench;
+pub mod store_verify;

@@ -1,0 +1,70 @@
+//! `kactor verify`: checks of the running system under faults (Jepsen-style).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::bail;
+use kactor_verify::store_verify::{self, Fault, VerifyConfig};
+
+#[derive(clap::Args)]
+pub struct VerifyArgs {
+    /// What to verify: `store` (linearizability and watch guarantees under faults).
+    target: String,
+    /// Seconds of load and faults.
+    #[arg(long, default_value_t = 30)]
+    duration: u64,
+    /// Faults to inject, comma-separated: kill (SIGKILL, then restart), pause (SIGSTOP,
+    /// then SIGCONT). Empty: none.
+    #[arg(long, default_value = "kill,pause")]
+    nemesis: String,
+    #[arg(long, default_value_t = 4)]
+    clients: usize,
+    #[arg(long, default_value_t = 4)]
+    keys: usize,
+    /// Seed of the clients' and the nemesis's choices.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Where the members' data dirs live.
+    #[arg(long, default_value = "/var/tmp")]
+    data_dir: PathBuf,
+}
+
+pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    if args.target != "store" {
+        bail!(
+            "unknown verify target {:?}; known: store (gateway arrives with its issue)",
+            args.target
+        );
+    }
+    let faults = args
+        .nemesis
+        .split(',')
+        .filter(|f| !f.trim().is_empty())
+        .map(|f| match f.trim() {
+            "kill" => Ok(Fault::Kill),
+            "pause" => Ok(Fault::Pause),
+            "partition" => bail!("the partition nemesis is not built yet; use kill,pause"),
+            other => bail!("unknown fault {other:?}; known: kill, pause"),
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let cfg = VerifyConfig {
+        binary: std::env::current_exe()?,
+        data_dir: args.data_dir,
+        duration: Duration::from_secs(args.duration),
+        faults,
+        clients: args.clients.max(1),
+        keys: args.keys.max(1),
+        seed: args.seed,
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let report = runtime.block_on(store_verify::run(&cfg))?;
+    report.print();
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
