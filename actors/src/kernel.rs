@@ -65,6 +65,36 @@ pub enum Effect<A: Actor> {
     Run(A::Operation),
 }
 
+impl<A: Actor> Effect<A> {
+    /// The same effect for an actor `B` that wraps `A` (the store wraps Raft; tests wrap
+    /// actors in broken variants): messages and timers are wrapped, records and
+    /// operations carried over as they are.
+    pub fn wrap<B>(
+        self,
+        msg: impl FnOnce(A::Msg) -> B::Msg,
+        timer: impl FnOnce(A::Timer) -> B::Timer,
+    ) -> Effect<B>
+    where
+        B: Actor<Persist = A::Persist, Operation = A::Operation>,
+    {
+        match self {
+            Effect::Send { to, msg: inner } => Effect::Send {
+                to,
+                msg: msg(inner),
+            },
+            Effect::SetTimer { timer: inner, span } => Effect::SetTimer {
+                timer: timer(inner),
+                span,
+            },
+            Effect::CancelTimer { timer: inner } => Effect::CancelTimer {
+                timer: timer(inner),
+            },
+            Effect::Persist(record) => Effect::Persist(record),
+            Effect::Run(operation) => Effect::Run(operation),
+        }
+    }
+}
+
 /// The effects one handler call produced, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Outbox<A: Actor> {

@@ -25,7 +25,7 @@ use stateright::HasDiscoveries;
 const FIND_BUDGET_S: u64 = 300;
 
 /// Checks the mutant until `name` is discovered (or the budget runs out).
-fn check<M: Mutation>(
+fn check<M: Mutation<CellRaft>>(
     cfg: RaftModelCfg,
     strategy: Strategy,
     seconds: u64,
@@ -38,7 +38,7 @@ fn check<M: Mutation>(
         finish_when: Some(HasDiscoveries::AnyOf(BTreeSet::from([name]))),
         ..CheckOptions::default()
     };
-    let report = kactor_model::raft::check::<Mutant<M>>(cfg, &options);
+    let report = kactor_model::raft::check::<Mutant<CellRaft, M>>(cfg, &options);
     report.print_table();
     report
 }
@@ -55,7 +55,7 @@ fn elections_only() -> RaftModelCfg {
 /// and votes again in the same term.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct VotesBeforePersisting;
-impl Mutation for VotesBeforePersisting {
+impl Mutation<CellRaft> for VotesBeforePersisting {
     fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
         let is_vote = matches!(
             input,
@@ -88,7 +88,7 @@ fn election_safety_catches_a_vote_answered_before_it_is_persisted() {
 /// Grants votes without the "candidate's log is at least as up to date" check.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct VotesForStaleLogs;
-impl Mutation for VotesForStaleLogs {
+impl Mutation<CellRaft> for VotesForStaleLogs {
     fn handle(raft: &mut CellRaft, mut input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
         if let Input::Message {
             msg: RaftMsg::RequestVote { last, .. },
@@ -122,7 +122,7 @@ fn leader_completeness_catches_votes_for_candidates_with_stale_logs() {
 /// Skips the AppendEntries consistency check on `prev`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct SkipsConsistencyCheck;
-impl Mutation for SkipsConsistencyCheck {
+impl Mutation<CellRaft> for SkipsConsistencyCheck {
     fn handle(raft: &mut CellRaft, mut input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
         if let Input::Message {
             msg: RaftMsg::AppendEntries { prev, .. },
@@ -155,7 +155,7 @@ fn log_matching_catches_appends_without_the_consistency_check() {
 /// Commits an entry of an earlier term as soon as a quorum stores it (Raft's Figure 8).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct CommitsEarlierTermsByCounting;
-impl Mutation for CommitsEarlierTermsByCounting {
+impl Mutation<CellRaft> for CommitsEarlierTermsByCounting {
     fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
         raft.handle(input, out);
         if raft.role != Role::Leader {
@@ -240,7 +240,7 @@ fn the_real_raft_survives_figure_8() {
 /// A leader that serves reads from its own state, without confirming leadership.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct ReadsWithoutReadIndex;
-impl Mutation for ReadsWithoutReadIndex {
+impl Mutation<CellRaft> for ReadsWithoutReadIndex {
     fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
         if let Input::Message {
             from,
@@ -281,7 +281,7 @@ fn linearizability_catches_reads_served_without_read_index() {
 /// appending after it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct LeaderOverwritesItsLog;
-impl Mutation for LeaderOverwritesItsLog {
+impl Mutation<CellRaft> for LeaderOverwritesItsLog {
     fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
         let is_command = matches!(
             input,
@@ -352,7 +352,7 @@ fn leader_append_only_catches_a_leader_that_overwrites_its_log() {
 /// Accepts AppendEntries from a leader of an older term as if it were current.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct AcceptsStaleTermAppends;
-impl Mutation for AcceptsStaleTermAppends {
+impl Mutation<CellRaft> for AcceptsStaleTermAppends {
     fn handle(raft: &mut CellRaft, mut input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
         if let Input::Message {
             msg: RaftMsg::AppendEntries { term, .. },
@@ -409,7 +409,7 @@ fn the_real_raft_ignores_a_stale_append() {
 /// Never asks for votes: the non-vacuity property must notice that nothing ever happens.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct NeverCampaigns;
-impl Mutation for NeverCampaigns {
+impl Mutation<CellRaft> for NeverCampaigns {
     fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
         raft.handle(input, out);
         out.retain(|e| {
@@ -440,7 +440,7 @@ fn non_vacuity_notices_a_cluster_that_never_elects() {
     };
     let report = run(
         "never-campaigns",
-        cfg.into_model::<Mutant<NeverCampaigns>>(),
+        cfg.into_model::<Mutant<CellRaft, NeverCampaigns>>(),
         &options,
     );
     report.print_table();

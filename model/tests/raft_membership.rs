@@ -38,7 +38,7 @@ const WALK_STEPS_MAX: usize = 120;
 /// one uncommitted change at a time; otherwise it defers to the real replica.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct ChangesMembershipBeforeOwnTermCommit;
-impl Mutation for ChangesMembershipBeforeOwnTermCommit {
+impl Mutation<CellRaft> for ChangesMembershipBeforeOwnTermCommit {
     fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
         let Input::Message {
             from,
@@ -199,7 +199,7 @@ fn walk_options(seconds: u64, finish_when: Option<HasDiscoveries>) -> CheckOptio
 fn safety_catches_a_membership_change_before_an_own_term_commit() {
     let any_safety = HasDiscoveries::AnyOf(BTreeSet::from(SAFETY));
     let options = walk_options(FIND_BUDGET_S, Some(any_safety));
-    let report = kactor_model::raft::check::<Mutant<ChangesMembershipBeforeOwnTermCommit>>(
+    let report = kactor_model::raft::check::<Mutant<CellRaft, ChangesMembershipBeforeOwnTermCommit>>(
         ongaro_2015(),
         &options,
     );

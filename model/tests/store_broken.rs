@@ -2,94 +2,27 @@
 //! variant is a mutation of the real `Store`, built here in the test: production code has
 //! no switch for any of them.
 
+mod common;
+
+use common::{assert_violated, Mutant, Mutation};
+
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::marker::PhantomData;
 use std::time::Duration;
 
-use kactor_actors::kernel::{Actor, Effect, Input, NoOperation, Outbox};
-use kactor_actors::raft::{ClientReply, ClientRequest, RaftDurable, RaftMsg, RaftPersist, Role};
-use kactor_actors::store::{Mvcc, Store, StoreCommand, StoreConfig, StoreMsg, StoreTimer};
-use kactor_model::check::{CheckOptions, CheckReport, Strategy, Verdict};
-use kactor_model::store::{property, StoreModelCfg, StoreReplica};
+use kactor_actors::kernel::{Actor, Effect, Input, Outbox};
+use kactor_actors::raft::{ClientReply, ClientRequest, RaftMsg, Role};
+use kactor_actors::store::{Store, StoreCommand, StoreMsg, StoreTimer};
+use kactor_model::check::{CheckOptions, CheckReport, Strategy};
+use kactor_model::store::{property, StoreModelCfg};
 use stateright::HasDiscoveries;
 
 /// Seconds a check may search for a violation. Searches stop at the first find; this only
 /// bounds a run where a property stopped catching its broken variant.
 const FIND_BUDGET_S: u64 = 120;
 
-/// A change to how the real member handles one input.
-trait Mutation: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
-    fn handle(store: &mut Store, input: Input<Store>, out: &mut Outbox<Store>) {
-        store.handle(input, out)
-    }
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-struct Mutant<M: Mutation> {
-    store: Store,
-    mutation: PhantomData<M>,
-}
-
-fn lift<M: Mutation>(inner: Outbox<Store>, out: &mut Outbox<Mutant<M>>) {
-    for effect in inner.into_effects() {
-        out.push(match effect {
-            Effect::Send { to, msg } => Effect::Send { to, msg },
-            Effect::SetTimer { timer, span } => Effect::SetTimer { timer, span },
-            Effect::CancelTimer { timer } => Effect::CancelTimer { timer },
-            Effect::Persist(record) => Effect::Persist(record),
-            Effect::Run(never) => match never {},
-        });
-    }
-}
-
-impl<M: Mutation> Actor for Mutant<M> {
-    type Config = StoreConfig;
-    type Msg = StoreMsg;
-    type Timer = StoreTimer;
-    type Persist = RaftPersist<Mvcc>;
-    type Durable = RaftDurable<Mvcc>;
-    type Operation = NoOperation;
-    type Completion = NoOperation;
-
-    fn start(config: StoreConfig, durable: RaftDurable<Mvcc>, out: &mut Outbox<Self>) -> Self {
-        let mut inner = Outbox::new();
-        let store = Store::start(config, durable, &mut inner);
-        lift(inner, out);
-        Mutant {
-            store,
-            mutation: PhantomData,
-        }
-    }
-
-    fn handle(&mut self, input: Input<Self>, out: &mut Outbox<Self>) {
-        let input = match input {
-            Input::Message { from, msg } => Input::Message { from, msg },
-            Input::Timer(timer) => Input::Timer(timer),
-            Input::Completion(never) => match never {},
-        };
-        let mut inner = Outbox::new();
-        M::handle(&mut self.store, input, &mut inner);
-        lift(inner, out);
-    }
-
-    fn apply_persist(durable: &mut RaftDurable<Mvcc>, record: &RaftPersist<Mvcc>) {
-        Store::apply_persist(durable, record)
-    }
-
-    fn is_checkpoint(record: &RaftPersist<Mvcc>) -> bool {
-        Store::is_checkpoint(record)
-    }
-}
-
-impl<M: Mutation> StoreReplica for Mutant<M> {
-    fn store(&self) -> &Store {
-        &self.store
-    }
-}
-
-fn find<M: Mutation>(cfg: StoreModelCfg, name: &'static str) -> CheckReport {
+fn find<M: Mutation<Store>>(cfg: StoreModelCfg, name: &'static str) -> CheckReport {
     let options = CheckOptions {
         strategy: Strategy::Simulation { seed: 1 },
         budget: Duration::from_secs(FIND_BUDGET_S),
@@ -97,24 +30,15 @@ fn find<M: Mutation>(cfg: StoreModelCfg, name: &'static str) -> CheckReport {
         finish_when: Some(HasDiscoveries::AnyOf(BTreeSet::from([name]))),
         ..CheckOptions::default()
     };
-    let report = kactor_model::store::check::<Mutant<M>>(cfg, &options);
+    let report = kactor_model::store::check::<Mutant<Store, M>>(cfg, &options);
     report.print_table();
     report
-}
-
-fn assert_violated(report: &CheckReport, name: &str) {
-    let found = report.property(name);
-    assert_eq!(found.verdict, Verdict::Violated, "{name} was not caught");
-    assert!(
-        found.trace.as_ref().is_some_and(|t| !t.is_empty()),
-        "a readable trace"
-    );
 }
 
 /// Runs every transaction's success branch, whatever its comparisons say.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct IgnoresTxnCompares;
-impl Mutation for IgnoresTxnCompares {
+impl Mutation<Store> for IgnoresTxnCompares {
     fn handle(store: &mut Store, mut input: Input<Store>, out: &mut Outbox<Store>) {
         if let Input::Message {
             msg:
@@ -147,7 +71,7 @@ fn linearizability_catches_a_txn_that_ignores_its_compare() {
 /// confirming its leadership (ReadIndex): a deposed leader serves stale reads.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct ReadsWithoutReadIndex;
-impl Mutation for ReadsWithoutReadIndex {
+impl Mutation<Store> for ReadsWithoutReadIndex {
     fn handle(store: &mut Store, input: Input<Store>, out: &mut Outbox<Store>) {
         if let Input::Message {
             from,
@@ -187,7 +111,7 @@ fn linearizability_catches_reads_served_by_a_deposed_leader() {
 /// Drops the events of the first revision of every watch message that covers several.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct WatchSkipsARevision;
-impl Mutation for WatchSkipsARevision {
+impl Mutation<Store> for WatchSkipsARevision {
     fn handle(store: &mut Store, input: Input<Store>, out: &mut Outbox<Store>) {
         let mut inner = Outbox::new();
         store.handle(input, &mut inner);
@@ -237,7 +161,7 @@ fn the_watch_property_catches_a_skipped_revision() {
 /// revoke that would delete their keys.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 struct FollowerExpiresLeases;
-impl Mutation for FollowerExpiresLeases {
+impl Mutation<Store> for FollowerExpiresLeases {
     fn handle(store: &mut Store, input: Input<Store>, out: &mut Outbox<Store>) {
         let tick = matches!(input, Input::Timer(StoreTimer::Tick));
         store.handle(input, out);

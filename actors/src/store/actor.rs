@@ -372,16 +372,12 @@ impl Store {
     fn lift(&mut self, inner: Outbox<StoreRaft>, out: &mut Outbox<Self>) {
         let me = self.id();
         for effect in inner.into_effects() {
-            match effect {
-                // Replies to our own proposals (lease revokes): whatever the outcome, the
-                // tick retries an expired lease that still exists.
-                Effect::Send { to, .. } if to == me => {}
-                Effect::Send { to, msg } => out.send(to, StoreMsg::Raft(msg)),
-                Effect::SetTimer { timer, span } => out.set_timer(StoreTimer::Raft(timer), span),
-                Effect::CancelTimer { timer } => out.cancel_timer(StoreTimer::Raft(timer)),
-                Effect::Persist(record) => out.persist(record),
-                Effect::Run(never) => match never {},
+            // Replies to our own proposals (lease revokes): whatever the outcome, the tick
+            // retries an expired lease that still exists.
+            if matches!(&effect, Effect::Send { to, .. } if *to == me) {
+                continue;
             }
+            out.push(effect.wrap(StoreMsg::Raft, StoreTimer::Raft));
         }
     }
 

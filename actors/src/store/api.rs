@@ -24,7 +24,7 @@ pub const RANGE_KEYS_MAX: usize = 10_000;
 pub const RANGE_REPLY_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Bytes the keyspace may hold (keys and values of every version kept, plus a fixed cost
 /// per version): etcd's `--quota-backend-bytes`. The whole keyspace travels as one
-/// snapshot, which must stay well inside the mesh's 256 MiB message maximum.
+/// snapshot, which must stay inside the mesh's 256 MiB message maximum: half of it.
 pub const KEYSPACE_BYTES_MAX: u64 = 128 * 1024 * 1024;
 /// What one version costs beyond its key and value (revisions, version, lease).
 pub const VERSION_OVERHEAD_BYTES: u64 = 48;

@@ -88,9 +88,11 @@ impl Default for Mvcc {
     }
 }
 
+/// What a version costs against the quota. The key counts twice: it is stored in the
+/// history and in its revision's change list (a conservative count after compaction).
 fn version_bytes(key: &[u8], version: &Version) -> u64 {
     let value = version.live.as_ref().map_or(0, |live| live.value.len());
-    (key.len() + value) as u64 + VERSION_OVERHEAD_BYTES
+    (2 * key.len() + value) as u64 + VERSION_OVERHEAD_BYTES
 }
 
 /// A mutation in progress: every write of one command shares one new revision.
@@ -234,7 +236,7 @@ impl Mvcc {
         if put.lease != 0 && !self.leases.contains_key(&put.lease) {
             return Err(StoreError::LeaseNotFound { id: put.lease });
         }
-        let cost = (put.key.len() + put.value.len()) as u64 + VERSION_OVERHEAD_BYTES;
+        let cost = (2 * put.key.len() + put.value.len()) as u64 + VERSION_OVERHEAD_BYTES;
         if self.bytes + cost > KEYSPACE_BYTES_MAX {
             return Err(StoreError::NoSpace { bytes: self.bytes });
         }

@@ -1,5 +1,6 @@
-//! What the broken-variant tests share: a `Mutant` that wraps the real replica and lets a
-//! test change how it handles one input. Production code has no switch for any mutation.
+//! What the broken-variant tests share: a `Mutant` that wraps a real actor (a Raft replica,
+//! a store member) and lets a test change how it handles one input. Production code has no
+//! switch for any mutation.
 
 #![allow(dead_code)] // Each test file uses its own part of this module.
 
@@ -7,10 +8,11 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::marker::PhantomData;
 
-use kactor_actors::kernel::{Actor, Effect, Input, NoOperation, Outbox};
-use kactor_actors::raft::{RaftConfig, RaftDurable, RaftPersist, RaftTimer};
+use kactor_actors::kernel::{Actor, Input, NoOperation, Outbox};
+use kactor_actors::store::Store;
 use kactor_model::check::{CheckReport, Verdict};
-use kactor_model::raft::{property, Cell, CellMsg, CellRaft, Replica};
+use kactor_model::raft::{property, CellRaft, Replica};
+use kactor_model::store::StoreReplica;
 
 /// Every `Always` property of the Raft model.
 pub const SAFETY: [&str; 7] = [
@@ -23,47 +25,43 @@ pub const SAFETY: [&str; 7] = [
     property::ASSERTIONS_HOLD,
 ];
 
-/// A change to how the real replica handles one input.
-pub trait Mutation: Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'static {
-    fn handle(raft: &mut CellRaft, input: Input<CellRaft>, out: &mut Outbox<CellRaft>) {
-        raft.handle(input, out)
+/// A change to how a real actor `I` handles one input.
+pub trait Mutation<I: Actor>:
+    Clone + Debug + PartialEq + Eq + Hash + Send + Sync + 'static
+{
+    fn handle(inner: &mut I, input: Input<I>, out: &mut Outbox<I>) {
+        inner.handle(input, out)
     }
 }
 
-/// The real replica with mutation `M` applied to its handler.
+/// The real actor `I` with mutation `M` applied to its handler.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct Mutant<M: Mutation> {
-    raft: CellRaft,
+pub struct Mutant<I, M> {
+    pub inner: I,
     mutation: PhantomData<M>,
 }
 
-fn lift<M: Mutation>(inner: Outbox<CellRaft>, out: &mut Outbox<Mutant<M>>) {
-    for effect in inner.into_effects() {
-        out.push(match effect {
-            Effect::Send { to, msg } => Effect::Send { to, msg },
-            Effect::SetTimer { timer, span } => Effect::SetTimer { timer, span },
-            Effect::CancelTimer { timer } => Effect::CancelTimer { timer },
-            Effect::Persist(record) => Effect::Persist(record),
-            Effect::Run(never) => match never {},
-        });
-    }
-}
-
-impl<M: Mutation> Actor for Mutant<M> {
-    type Config = RaftConfig;
-    type Msg = CellMsg;
-    type Timer = RaftTimer;
-    type Persist = RaftPersist<Cell>;
-    type Durable = RaftDurable<Cell>;
+impl<I, M> Actor for Mutant<I, M>
+where
+    I: Actor<Operation = NoOperation, Completion = NoOperation>,
+    M: Mutation<I>,
+{
+    type Config = I::Config;
+    type Msg = I::Msg;
+    type Timer = I::Timer;
+    type Persist = I::Persist;
+    type Durable = I::Durable;
     type Operation = NoOperation;
     type Completion = NoOperation;
 
-    fn start(config: RaftConfig, durable: RaftDurable<Cell>, out: &mut Outbox<Self>) -> Self {
-        let mut inner = Outbox::new();
-        let raft = CellRaft::start(config, durable, &mut inner);
-        lift(inner, out);
+    fn start(config: I::Config, durable: I::Durable, out: &mut Outbox<Self>) -> Self {
+        let mut effects = Outbox::new();
+        let inner = I::start(config, durable, &mut effects);
+        for effect in effects.into_effects() {
+            out.push(effect.wrap(|m| m, |t| t));
+        }
         Mutant {
-            raft,
+            inner,
             mutation: PhantomData,
         }
     }
@@ -74,23 +72,31 @@ impl<M: Mutation> Actor for Mutant<M> {
             Input::Timer(timer) => Input::Timer(timer),
             Input::Completion(never) => match never {},
         };
-        let mut inner = Outbox::new();
-        M::handle(&mut self.raft, input, &mut inner);
-        lift(inner, out);
+        let mut effects = Outbox::new();
+        M::handle(&mut self.inner, input, &mut effects);
+        for effect in effects.into_effects() {
+            out.push(effect.wrap(|m| m, |t| t));
+        }
     }
 
-    fn apply_persist(durable: &mut RaftDurable<Cell>, record: &RaftPersist<Cell>) {
-        CellRaft::apply_persist(durable, record)
+    fn apply_persist(durable: &mut I::Durable, record: &I::Persist) {
+        I::apply_persist(durable, record)
     }
 
-    fn is_checkpoint(record: &RaftPersist<Cell>) -> bool {
-        CellRaft::is_checkpoint(record)
+    fn is_checkpoint(record: &I::Persist) -> bool {
+        I::is_checkpoint(record)
     }
 }
 
-impl<M: Mutation> Replica for Mutant<M> {
+impl<M: Mutation<CellRaft>> Replica for Mutant<CellRaft, M> {
     fn raft(&self) -> &CellRaft {
-        &self.raft
+        &self.inner
+    }
+}
+
+impl<M: Mutation<Store>> StoreReplica for Mutant<Store, M> {
+    fn store(&self) -> &Store {
+        &self.inner
     }
 }
 
