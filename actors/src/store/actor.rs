@@ -62,6 +62,8 @@ pub enum LocalRequest {
     LeaseKeepAlive { id: LeaseId },
     /// Leader only: the lease's granted and remaining TTL.
     LeaseTimeToLive { id: LeaseId },
+    /// This member's applied keyspace, whole (`kactor store snapshot save`).
+    Snapshot,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -77,6 +79,11 @@ pub enum LocalReply {
     /// Leases are kept by the leader: ask it.
     NotLeader {
         leader: Option<NodeId>,
+    },
+    /// The keyspace as applied at Raft index `applied`.
+    Snapshot {
+        applied: u64,
+        keyspace: Box<Mvcc>,
     },
 }
 
@@ -287,19 +294,11 @@ impl Actor for Store {
             reason: reason.to_string(),
         };
         let reply = match msg {
-            StoreMsg::Local {
-                request,
-                body: LocalRequest::Range(range),
-            } => StoreMsg::LocalReply {
+            StoreMsg::Local { request, body } => StoreMsg::LocalReply {
                 request: *request,
-                body: match self.raft.machine.range(range) {
-                    Ok(response) => LocalReply::Range(response),
-                    Err(error) => LocalReply::Error(error),
-                },
-            },
-            StoreMsg::Local { request, .. } => StoreMsg::LocalReply {
-                request: *request,
-                body: LocalReply::NotLeader { leader: None },
+                body: self
+                    .read_local(body)
+                    .unwrap_or(LocalReply::NotLeader { leader: None }),
             },
             StoreMsg::Raft(RaftMsg::Request { request, body }) => StoreMsg::Raft(RaftMsg::Reply {
                 request: *request,
@@ -475,13 +474,28 @@ impl Store {
         self.step_raft(Input::Message { from, msg }, out);
     }
 
-    fn on_local(&mut self, body: LocalRequest) -> LocalReply {
-        let leases = &self.raft.machine.leases;
+    /// Requests any member answers from its applied state, even one that cannot write.
+    fn read_local(&self, body: &LocalRequest) -> Option<LocalReply> {
         match body {
-            LocalRequest::Range(range) => match self.raft.machine.range(&range) {
+            LocalRequest::Range(range) => Some(match self.raft.machine.range(range) {
                 Ok(response) => LocalReply::Range(response),
                 Err(error) => LocalReply::Error(error),
-            },
+            }),
+            LocalRequest::Snapshot => Some(LocalReply::Snapshot {
+                applied: self.raft.applied,
+                keyspace: Box::new(self.raft.machine.clone()),
+            }),
+            LocalRequest::LeaseKeepAlive { .. } | LocalRequest::LeaseTimeToLive { .. } => None,
+        }
+    }
+
+    fn on_local(&mut self, body: LocalRequest) -> LocalReply {
+        if let Some(reply) = self.read_local(&body) {
+            return reply;
+        }
+        let leases = &self.raft.machine.leases;
+        match body {
+            LocalRequest::Range(_) | LocalRequest::Snapshot => unreachable!("answered above"),
             _ if self.raft.role != Role::Leader => LocalReply::NotLeader {
                 leader: self.raft.leader,
             },
