@@ -44,6 +44,29 @@ pub struct ServerArgs {
     /// Snapshot after this many applied entries.
     #[arg(long, default_value_t = 10_000)]
     snapshot_entries: u64,
+    /// Testing only: cut the mesh links to the members named in DATA_DIR/partition
+    /// (comma- or line-separated names), re-read every 100 ms. `kactor verify` uses it.
+    #[arg(long)]
+    fault_injection: bool,
+}
+
+/// How often `--fault-injection` re-reads DATA_DIR/partition.
+const PARTITION_POLL_MS: u64 = 100;
+
+/// Cuts the links to the members named in `file`, following its changes.
+async fn follow_partition_file(mesh: Mesh, file: PathBuf) {
+    // Runs until the process ends; one small read per poll.
+    loop {
+        let names = std::fs::read_to_string(&file).unwrap_or_default();
+        let blocked = names
+            .split([',', '\n'])
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+            .map(node_id_from_name)
+            .collect();
+        mesh.set_blocked(blocked);
+        tokio::time::sleep(std::time::Duration::from_millis(PARTITION_POLL_MS)).await;
+    }
 }
 
 /// What `kactor store` reads to find the local server.
@@ -119,6 +142,10 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             Arc::new(wal),
             inbound,
         );
+        if args.fault_injection {
+            let file = args.data_dir.join("partition");
+            tokio::spawn(follow_partition_file(mesh.clone(), file));
+        }
         std::fs::write(info_path(&args.data_dir), serde_json::to_vec_pretty(&info)?)?;
         tracing::info!(name = %args.name, id, listen = %args.listen, "server up");
         wait_for_shutdown().await;

@@ -15,8 +15,8 @@ pub struct VerifyArgs {
     #[arg(long, default_value_t = 30)]
     duration: u64,
     /// Faults to inject, comma-separated: kill (SIGKILL, then restart), pause (SIGSTOP,
-    /// then SIGCONT). Empty: none.
-    #[arg(long, default_value = "kill,pause")]
+    /// then SIGCONT), partition (one member cut off from the others). Empty: none.
+    #[arg(long, default_value = "kill,pause,partition")]
     nemesis: String,
     #[arg(long, default_value_t = 4)]
     clients: usize,
@@ -44,8 +44,8 @@ pub fn run(args: VerifyArgs) -> anyhow::Result<ExitCode> {
         .map(|f| match f.trim() {
             "kill" => Ok(Fault::Kill),
             "pause" => Ok(Fault::Pause),
-            "partition" => bail!("the partition nemesis is not built yet; use kill,pause"),
-            other => bail!("unknown fault {other:?}; known: kill, pause"),
+            "partition" => Ok(Fault::Partition),
+            other => bail!("unknown fault {other:?}; known: kill, pause, partition"),
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     let cfg = VerifyConfig {

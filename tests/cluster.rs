@@ -396,7 +396,11 @@ fn a_watch_survives_the_leader_and_an_unkept_lease_expires() {
     let file = cluster.root.path().join("saved.snapshot");
     let file_arg = file.to_str().unwrap();
     let saved = cluster.store(other, &["snapshot", "save", file_arg]);
-    assert!(saved.status.success(), "{}", String::from_utf8_lossy(&saved.stderr));
+    assert!(
+        saved.status.success(),
+        "{}",
+        String::from_utf8_lossy(&saved.stderr)
+    );
     let status = cluster.store(other, &["snapshot", "status", file_arg]);
     let text = String::from_utf8_lossy(&status.stdout).to_string();
     assert!(text.contains("keys=12 "), "the twelve watched keys: {text}");

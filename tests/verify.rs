@@ -1,5 +1,5 @@
-//! The short Jepsen-style run CI makes: three members, kills and pauses, a checked history.
-//! Longer runs: `kactor verify store --duration 600 --nemesis kill,pause`.
+//! The short Jepsen-style run CI makes: three members, kills, pauses and partitions, a
+//! checked history. Longer runs: `kactor verify store --duration 600`.
 
 use std::process::Command;
 

@@ -15,7 +15,7 @@
 //! Invariant: `Inbound::from` is always taken from a certificate the cluster CA signed.
 //! Invariant: frames are not decoded here; the mesh carries bytes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -151,6 +151,8 @@ struct Inner {
     accept_task: Mutex<Option<JoinHandle<()>>>,
     closed: AtomicBool,
     counters: Arc<Counters>,
+    /// Peers whose frames `send` drops, as a cut link would (fault injection in tests).
+    blocked: Mutex<BTreeSet<u64>>,
 }
 
 /// Handle to the process's mesh. Cloning is cheap; the mesh stops when `shutdown` is called
@@ -218,6 +220,7 @@ impl Mesh {
             accept_task: Mutex::new(Some(accept_task)),
             closed: AtomicBool::new(false),
             counters,
+            blocked: Mutex::default(),
         };
         Ok((
             Mesh {
@@ -299,6 +302,16 @@ impl Mesh {
         }
     }
 
+    /// Cuts the links to `peers` (and restores every other): frames to them are dropped.
+    /// For fault injection: a partition is each side cutting its links to the other.
+    pub fn set_blocked(&self, peers: BTreeSet<u64>) {
+        let mut blocked = lock(&self.inner.blocked);
+        if *blocked != peers {
+            warn!(?peers, "fault injection: links cut");
+            *blocked = peers;
+        }
+    }
+
     /// Queues message `frame` for node `to` (sent as one frame, or as fragments when it
     /// is larger). Never blocks: a full queue drops the message.
     pub fn send(&self, to: u64, frame: Vec<u8>) -> Result<(), SendError> {
@@ -310,6 +323,10 @@ impl Mesh {
         }
         if self.inner.closed.load(Ordering::Acquire) {
             return Err(SendError::Closed);
+        }
+        if lock(&self.inner.blocked).contains(&to) {
+            Counters::bump(&self.inner.counters.frames_dropped);
+            return Ok(()); // lost on a cut link, as the network would lose it
         }
         let peers = lock(&self.inner.peers);
         let peer = peers.get(&to).ok_or(SendError::UnknownPeer(to))?;

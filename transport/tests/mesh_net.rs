@@ -103,6 +103,28 @@ async fn a_message_larger_than_a_frame_arrives_whole() {
     b.shutdown().await;
 }
 
+/// Fault injection: a cut link drops frames until it is restored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_link_drops_frames_until_restored() {
+    init_tracing();
+    let ca = ClusterCa::create("t").expect("ca");
+    let (a, _a_rx) = bind(&ca, 1, any_port()).await;
+    let (b, mut b_rx) = bind(&ca, 2, any_port()).await;
+    a.set_peer(2, b.local_addr());
+    a.set_blocked([2].into());
+    a.send(2, b"lost".to_vec())
+        .expect("a cut link loses frames quietly");
+    assert!(timeout(Duration::from_millis(500), b_rx.recv())
+        .await
+        .is_err());
+    assert_eq!(a.stats().frames_dropped, 1);
+    a.set_blocked(Default::default());
+    a.send(2, b"through".to_vec()).expect("restored");
+    assert_eq!(recv(&mut b_rx).await.frame, b"through");
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_meshes_exchange_frames_in_order_both_ways() {
     init_tracing();

@@ -76,6 +76,7 @@ impl LocalCluster {
             .args(["--initial-cluster", &initial.join(",")])
             .arg("--ca-dir")
             .arg(self.root.join("ca"))
+            .arg("--fault-injection")
             .env("KACTOR_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)
@@ -109,6 +110,32 @@ impl LocalCluster {
                 .args([signal, &child.id().to_string()])
                 .status();
         }
+    }
+
+    /// Cuts member `i` off from every other member, both ways (through each member's
+    /// `--fault-injection` partition file).
+    pub fn isolate(&self, i: usize) -> anyhow::Result<()> {
+        let others: Vec<String> = (0..self.len())
+            .filter(|j| *j != i)
+            .map(|j| format!("n{}", j + 1))
+            .collect();
+        std::fs::write(self.partition_file(i), others.join(","))?;
+        for j in (0..self.len()).filter(|j| *j != i) {
+            std::fs::write(self.partition_file(j), format!("n{}", i + 1))?;
+        }
+        Ok(())
+    }
+
+    /// Restores every link.
+    pub fn heal(&self) -> anyhow::Result<()> {
+        for i in 0..self.len() {
+            std::fs::write(self.partition_file(i), "")?;
+        }
+        Ok(())
+    }
+
+    fn partition_file(&self, i: usize) -> PathBuf {
+        self.root.join(format!("n{}", i + 1)).join("partition")
     }
 
     pub fn pids(&self) -> Vec<u32> {

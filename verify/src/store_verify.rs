@@ -1,5 +1,6 @@
 //! `kactor verify store`: Jepsen-style. Three real members on loopback; a nemesis kills
-//! (SIGKILL, then restart) and pauses (SIGSTOP, then SIGCONT) them; concurrent clients
+//! (SIGKILL, then restart), pauses (SIGSTOP, then SIGCONT) and partitions them (cuts one
+//! member's mesh links both ways, through the members' `--fault-injection` mode); concurrent clients
 //! write, read and compare-and-swap a few keys and record every operation with real start
 //! and end times; a watcher follows every key from revision 1. At the end the history is
 //! checked: linearizable per key (so every acknowledged write is there), and the watch
@@ -35,6 +36,8 @@ const KEY_PREFIX: &str = "verify/";
 pub enum Fault {
     Kill,
     Pause,
+    /// Cut one member off from the others, both ways.
+    Partition,
 }
 
 #[derive(Clone, Debug)]
@@ -348,11 +351,13 @@ async fn nemesis(
         match fault {
             Fault::Kill => cluster.kill(member),
             Fault::Pause => cluster.pause(member),
+            Fault::Partition => cluster.isolate(member)?,
         }
         tokio::time::sleep(Duration::from_millis(FAULT_MS)).await;
         match fault {
             Fault::Kill => cluster.restart(member)?,
             Fault::Pause => cluster.resume(member),
+            Fault::Partition => cluster.heal()?,
         }
     }
     let rest = deadline.saturating_duration_since(Instant::now());
