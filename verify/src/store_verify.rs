@@ -402,8 +402,9 @@ fn check(
     report
 }
 
-/// Ordered (revisions never go back), unique (no key twice in one revision), and
-/// reliable (every acknowledged write appears at its revision with its value).
+/// Ordered (revisions never go back), unique (no key twice in one revision), atomic (a
+/// revision's events arrive together), and reliable (every acknowledged write appears at
+/// its revision with its value).
 fn check_watch(
     recorded: &[Recorded],
     items: &[WatchItem],
@@ -411,13 +412,20 @@ fn check_watch(
     report: &mut VerifyReport,
 ) {
     let mut seen: BTreeMap<(Revision, Vec<u8>), Option<u64>> = BTreeMap::new();
+    // Atomic: the item that carried each revision's events; a second one splits it.
+    let mut carried_by: BTreeMap<Revision, usize> = BTreeMap::new();
     let mut previous = 0;
     let mut covered = 0;
-    for item in items {
+    for (index, item) in items.iter().enumerate() {
         match item {
             WatchItem::Events { revision, events } => {
                 for event in events {
                     let at = event.kv.mod_revision;
+                    if *carried_by.entry(at).or_insert(index) != index {
+                        report
+                            .watch_problems
+                            .push(format!("revision {at} split across messages"));
+                    }
                     if at < previous {
                         report
                             .watch_problems
@@ -542,10 +550,23 @@ mod tests {
         assert!(found.iter().any(|p| p.contains("twice")), "{found:?}");
         let reordered = [WatchItem::Events {
             revision: 3,
-            events: vec![eb, ea],
+            events: vec![eb.clone(), ea],
         }];
         let found = problems(&[], &reordered, 3);
         assert!(found.iter().any(|p| p.contains("after")), "{found:?}");
+        let (c, ec) = put_at(2, 12, 3);
+        let split = [
+            WatchItem::Events {
+                revision: 3,
+                events: vec![eb],
+            },
+            WatchItem::Events {
+                revision: 3,
+                events: vec![ec],
+            },
+        ];
+        let found = problems(&[c], &split, 3);
+        assert!(found.iter().any(|p| p.contains("split")), "{found:?}");
         let short = [WatchItem::Progress { revision: 2 }];
         let found = problems(&[], &short, 3);
         assert!(found.iter().any(|p| p.contains("covered")), "{found:?}");
