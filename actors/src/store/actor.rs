@@ -25,6 +25,9 @@ use crate::raft::{
 };
 
 pub type StoreRaft = Raft<Mvcc>;
+/// Each revision's events, computed once per handler call for every watcher that needs
+/// them (a thousand watchers of one key would otherwise recompute them a thousand times).
+type EventCache = BTreeMap<Revision, Vec<Event>>;
 /// Chosen by the client; unique per client.
 pub type WatchId = u64;
 
@@ -395,10 +398,7 @@ impl Store {
         let revision = self.raft.machine.revision;
         if revision != self.pumped_revision {
             self.pumped_revision = revision;
-            let keys: Vec<(NodeId, WatchId)> = self.watchers.keys().copied().collect();
-            for key in keys {
-                self.pump(key, out);
-            }
+            self.pump_all(out);
         }
         assert!(leader || self.lease_deadlines.is_empty());
         assert!(self.watchers.len() <= self.config.watchers_max);
@@ -568,7 +568,7 @@ impl Store {
                 start_revision: start,
             },
         );
-        self.pump(key, out);
+        self.pump(key, &mut EventCache::new(), out);
     }
 
     fn on_watch_ack(
@@ -588,7 +588,7 @@ impl Store {
             let caught_up = watcher.acked_revision >= watcher.sent_revision;
             watcher.waiting_since = (!caught_up).then_some(ticks);
         }
-        self.pump((from, watch), out);
+        self.pump((from, watch), &mut EventCache::new(), out);
     }
 
     fn end_watch(&mut self, client: NodeId, watch: WatchId, end: WatchEnd, out: &mut Outbox<Self>) {
@@ -599,7 +599,7 @@ impl Store {
 
     /// Sends a watcher the matching events of the revisions it has not scanned, whole
     /// revisions per message, as far as its window and the scan bound allow.
-    fn pump(&mut self, key: (NodeId, WatchId), out: &mut Outbox<Self>) {
+    fn pump(&mut self, key: (NodeId, WatchId), cache: &mut EventCache, out: &mut Outbox<Self>) {
         let machine = &self.raft.machine;
         let Some(watcher) = self.watchers.get_mut(&key) else {
             return;
@@ -621,13 +621,15 @@ impl Store {
             && watcher.sent_revision - watcher.acked_revision < window
         {
             let revision = watcher.next_revision;
-            for mut event in machine.events_at(revision) {
-                if watcher.span.contains(&event.kv.key) {
-                    if !watcher.prev_kv {
-                        event.prev_kv = None;
-                    }
-                    events.push(event);
+            let at = cache
+                .entry(revision)
+                .or_insert_with(|| machine.events_at(revision));
+            for event in at.iter().filter(|e| watcher.span.contains(&e.kv.key)) {
+                let mut event = event.clone();
+                if !watcher.prev_kv {
+                    event.prev_kv = None;
                 }
+                events.push(event);
             }
             watcher.next_revision += 1;
             if events.len() >= self.config.watch_batch_events_max {
@@ -671,9 +673,15 @@ impl Store {
             self.end_watch(client, watch, WatchEnd::Slow, out);
         }
         // Watchers held back by the scan bound continue here.
+        self.pump_all(out);
+    }
+
+    /// Pumps every watcher, computing each revision's events once for all of them.
+    fn pump_all(&mut self, out: &mut Outbox<Self>) {
+        let mut cache = EventCache::new();
         let keys: Vec<(NodeId, WatchId)> = self.watchers.keys().copied().collect();
         for key in keys {
-            self.pump(key, out);
+            self.pump(key, &mut cache, out);
         }
     }
 }
