@@ -5,9 +5,11 @@
 //! of a point inside a [`kernel::TimerSpan`]. The same code runs under the stateright model
 //! checker (`kactor-model`) and in production (`kactor-transport`'s actix host).
 
+pub mod gateway;
 pub mod kernel;
 #[cfg(test)]
 mod kv;
 pub mod raft;
+pub mod resources;
 pub mod sim;
 pub mod store;

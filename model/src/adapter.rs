@@ -101,7 +101,7 @@ thread_local! {
 
 /// Runs a handler, turning a panic into a failure message. Panics inside handlers are
 /// expected findings of the model checker, so they are not printed as they happen.
-fn guarded<T>(handler: impl FnOnce() -> T) -> Result<T, String> {
+pub fn guarded<T>(handler: impl FnOnce() -> T) -> Result<T, String> {
     static QUIET_HOOK: Once = Once::new();
     QUIET_HOOK.call_once(|| {
         let previous = panic::take_hook();

@@ -7,6 +7,7 @@
 
 pub mod adapter;
 pub mod check;
+pub mod gateway;
 pub mod raft;
 pub mod sorted;
 pub mod store;

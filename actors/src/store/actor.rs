@@ -103,6 +103,12 @@ pub enum StoreMsg {
     WatchCancel {
         watch: WatchId,
     },
+    /// Asks for a bookmark now (etcd's RequestProgress): the member answers with a
+    /// `WatchProgress` up to what it has scanned, when nothing sent is unacknowledged.
+    /// A cache that must prove it has caught up with a revision asks this.
+    WatchProgressRequest {
+        watch: WatchId,
+    },
     /// The watch exists; events follow from `start_revision`.
     WatchCreated {
         watch: WatchId,
@@ -145,6 +151,7 @@ impl StoreMsg {
             StoreMsg::Watch(_) => "watch",
             StoreMsg::WatchAck { .. } => "watch_ack",
             StoreMsg::WatchCancel { .. } => "watch_cancel",
+            StoreMsg::WatchProgressRequest { .. } => "watch_progress_request",
             StoreMsg::WatchCreated { .. } => "watch_created",
             StoreMsg::WatchEvents { .. } => "watch_events",
             StoreMsg::WatchProgress { .. } => "watch_progress",
@@ -350,6 +357,9 @@ impl Store {
                 if self.watchers.remove(&(from, watch)).is_some() {
                     self.end_watch(from, watch, WatchEnd::Cancelled, out);
                 }
+            }
+            StoreMsg::WatchProgressRequest { watch } => {
+                self.on_progress_request(from, watch, out)
             }
             StoreMsg::Local { request, body } => {
                 let body = self.on_local(body);
@@ -589,6 +599,29 @@ impl Store {
             watcher.waiting_since = (!caught_up).then_some(ticks);
         }
         self.pump((from, watch), &mut EventCache::new(), out);
+    }
+
+    /// A bookmark on request, once everything sent is acknowledged (a bookmark inside an
+    /// unacknowledged span would break the messages' consecutive revisions).
+    fn on_progress_request(&mut self, from: NodeId, watch: WatchId, out: &mut Outbox<Self>) {
+        let ticks = self.ticks;
+        let Some(watcher) = self.watchers.get_mut(&(from, watch)) else {
+            return;
+        };
+        let scanned = watcher.next_revision - 1;
+        if watcher.waiting_since.is_some() || scanned <= watcher.sent_revision {
+            return;
+        }
+        let from_revision = watcher.sent_revision + 1;
+        watcher.sent_revision = scanned;
+        watcher.waiting_since = Some(ticks);
+        let progress = StoreMsg::WatchProgress {
+            watch,
+            from_revision,
+            revision: scanned,
+        };
+        out.send(from, progress);
+        assert!(watcher.sent_revision < watcher.next_revision);
     }
 
     fn end_watch(&mut self, client: NodeId, watch: WatchId, end: WatchEnd, out: &mut Outbox<Self>) {

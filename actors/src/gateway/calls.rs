@@ -1,0 +1,554 @@
+//! One API call's progress through the store: the steps of each verb, as a small state
+//! machine per call. Every write is a compare-and-swap transaction on the object's
+//! revision (its resourceVersion), so concurrent read-modify-writes never lose an update.
+
+use serde_json::Value;
+
+use super::actor::{CallId, Gateway, Purpose};
+use super::admission;
+use super::api::*;
+use super::object;
+use super::rbac;
+use super::serve;
+use crate::kernel::Outbox;
+use crate::raft::ClientRequest;
+use crate::resources::registry::{by_plural, ResourceType};
+use crate::store::{
+    Compare, CompareResult, CompareTarget, DeleteRequest, KeySpan, KeyValue, PutRequest,
+    RangeRequest, Revision, StoreCommand, StoreOutput, StoreQuery, TxnOp, TxnOpResponse,
+    TxnRequest,
+};
+
+/// Where a call is: what it waits for next.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Step {
+    Start,
+    /// A linearizable read of the addressed object.
+    ReadObject,
+    /// A linearizable read of the store's revision (a consistent list or watch).
+    ReadRevision,
+    /// The cache must reach `revision` before the call is served from it.
+    AwaitCache { revision: Revision },
+    /// A continued list page, read from the store at the first page's revision.
+    ReadPage,
+    /// The namespace of a new object, which the cache has not seen.
+    ReadNamespace { object: Vec<u8> },
+    /// The quotas of the namespace: `object` is being created, or `existing` deleted.
+    ReadQuotas {
+        object: Option<Vec<u8>>,
+        existing: Option<KeyValue>,
+    },
+    /// The transaction's outcome. `written` is what was put (None for a delete).
+    Commit {
+        written: Option<Vec<u8>>,
+        existing: Option<KeyValue>,
+        created: bool,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Call {
+    pub caller: Caller,
+    pub user: User,
+    pub stamp: Stamp,
+    pub request: ApiRequest,
+    pub resource: &'static ResourceType,
+    pub step: Step,
+    /// Compare-and-swap races lost so far.
+    pub conflicts: u32,
+    /// Ticks spent in `AwaitCache`.
+    pub waited_ticks: u32,
+}
+
+impl Call {
+    pub fn new(
+        caller: Caller,
+        request: ApiRequest,
+        user: User,
+        stamp: Stamp,
+    ) -> Result<Call, ApiError> {
+        let path = &request.path;
+        let resource = by_plural(&path.group, &path.plural).ok_or_else(|| {
+            ApiError::new(
+                404,
+                "NotFound",
+                format!("the server could not find the requested resource ({})", path.plural),
+            )
+        })?;
+        if request.body.len() > REQUEST_BODY_BYTES_MAX {
+            return Err(ApiError::new(
+                413,
+                "RequestEntityTooLarge",
+                format!("request body is larger than {REQUEST_BODY_BYTES_MAX} bytes"),
+            ));
+        }
+        if resource.namespaced != path.namespace.is_some()
+            && !matches!(request.verb, Verb::List | Verb::Watch | Verb::DeleteCollection)
+        {
+            let detail = if resource.namespaced {
+                "a namespace is required"
+            } else {
+                "the resource is not namespaced"
+            };
+            return Err(ApiError::bad_request(format!("{}: {detail}", resource.plural)));
+        }
+        if let Some(sub) = &path.subresource {
+            if !resource.subresources.contains(&sub.as_str()) {
+                return Err(ApiError::new(404, "NotFound", format!("{}/{sub} is not served", resource.plural)));
+            }
+        }
+        Ok(Call {
+            caller,
+            user,
+            stamp,
+            request,
+            resource,
+            step: Step::Start,
+            conflicts: 0,
+            waited_ticks: 0,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        self.request.path.name.as_deref().unwrap_or("")
+    }
+
+    pub fn namespace(&self) -> Option<&str> {
+        self.request.path.namespace.as_deref()
+    }
+
+    pub fn key(&self) -> Vec<u8> {
+        object::object_key(self.resource, self.namespace(), self.name())
+    }
+
+    pub fn subresource(&self) -> Option<&str> {
+        self.request.path.subresource.as_deref()
+    }
+
+    fn fail<T>(&self, error: ApiError) -> Result<T, ApiError> {
+        Err(error)
+    }
+
+    pub fn not_found(&self) -> ApiError {
+        ApiError::not_found(self.resource.group, self.resource.plural, self.name())
+    }
+
+    pub fn conflict(&self) -> ApiError {
+        ApiError::conflict(self.resource.group, self.resource.plural, self.name())
+    }
+}
+
+/// What one call step decided.
+pub(crate) enum Next {
+    /// Ask the store, and wait in `step`.
+    Store(ClientRequest<crate::store::Mvcc>, Step),
+    /// Wait for the cache.
+    Await(Revision),
+    Done(ApiOutcome),
+}
+
+pub(crate) fn read_key(key: Vec<u8>) -> ClientRequest<crate::store::Mvcc> {
+    ClientRequest::Read(StoreQuery::Range(RangeRequest::latest(KeySpan::Key(key))))
+}
+
+fn cas(key: &[u8], result: CompareResult, target: CompareTarget) -> Compare {
+    Compare {
+        key: key.to_vec(),
+        result,
+        target,
+    }
+}
+
+fn put(key: Vec<u8>, value: Vec<u8>) -> TxnOp {
+    TxnOp::Put(PutRequest {
+        key,
+        value,
+        lease: 0,
+        prev_kv: false,
+    })
+}
+
+/// A transaction that applies `ops` only if `key` is at `mod_revision` (0: absent) and
+/// every charged quota is unchanged; otherwise it reads `key` back.
+pub(crate) fn guarded_txn(
+    key: &[u8],
+    mod_revision: Revision,
+    ops: Vec<TxnOp>,
+    quotas: &[(Vec<u8>, Revision, Vec<u8>)],
+) -> ClientRequest<crate::store::Mvcc> {
+    let mut compare = vec![cas(key, CompareResult::Equal, CompareTarget::ModRevision(mod_revision))];
+    let mut success = ops;
+    for (quota_key, quota_revision, quota_value) in quotas {
+        compare.push(cas(quota_key, CompareResult::Equal, CompareTarget::ModRevision(*quota_revision)));
+        success.push(put(quota_key.clone(), quota_value.clone()));
+    }
+    let failure = vec![TxnOp::Range(RangeRequest::latest(KeySpan::Key(key.to_vec())))];
+    ClientRequest::Command(StoreCommand::Txn(TxnRequest {
+        compare,
+        success,
+        failure,
+    }))
+}
+
+pub(crate) fn put_op(key: Vec<u8>, value: Vec<u8>) -> TxnOp {
+    put(key, value)
+}
+
+pub(crate) fn delete_op(key: Vec<u8>) -> TxnOp {
+    TxnOp::Delete(DeleteRequest {
+        span: KeySpan::Key(key),
+        prev_kv: false,
+    })
+}
+
+/// The object a failed guarded transaction read back.
+pub(crate) fn read_back(responses: &[TxnOpResponse]) -> Option<KeyValue> {
+    match responses.first() {
+        Some(TxnOpResponse::Range(range)) => range.kvs.first().cloned(),
+        _ => None,
+    }
+}
+
+impl Gateway {
+    /// Runs a call from its current step until it waits for something.
+    pub(crate) fn run_call(&mut self, id: CallId, out: &mut Outbox<Self>) {
+        let Some(mut call) = self.take_call(id) else {
+            return;
+        };
+        let next = match call.step {
+            Step::Start => self.start(&mut call),
+            Step::AwaitCache { revision } => self.serve_cached(&mut call, revision),
+            _ => unreachable!("a call waiting for the store is not run"),
+        };
+        self.follow(id, call, next, out);
+    }
+
+    /// Continues a call with the store's answer.
+    pub(crate) fn advance_call(&mut self, id: CallId, output: StoreOutput, out: &mut Outbox<Self>) {
+        let Some(mut call) = self.take_call(id) else {
+            return;
+        };
+        let next = match output {
+            StoreOutput::Error(error) => Ok(Next::Done(ApiOutcome::Err(store_error(error)))),
+            output => self.on_output(&mut call, output),
+        };
+        self.follow(id, call, next, out);
+    }
+
+    fn follow(&mut self, id: CallId, mut call: Call, next: Result<Next, ApiError>, out: &mut Outbox<Self>) {
+        match next.unwrap_or_else(|e| Next::Done(ApiOutcome::Err(e))) {
+            Next::Store(body, step) => {
+                call.step = step;
+                self.put_call(id, call);
+                self.store_request(Purpose::Call(id), body, out);
+            }
+            Next::Await(revision) => {
+                call.step = Step::AwaitCache { revision };
+                let feed = self.feed_of(call.resource);
+                self.put_call(id, call);
+                let Some(feed) = feed else { return };
+                let cache = &self.feeds[feed].cache;
+                if cache.synced() && cache.revision() >= revision {
+                    return self.run_call(id, out); // no wait needed: serve now
+                }
+                self.request_progress(feed, out);
+            }
+            Next::Done(ApiOutcome::Watching) => {
+                let caller = call.caller;
+                self.reply(caller, ApiOutcome::Watching, out);
+                self.begin_watch(call, out);
+            }
+            Next::Done(outcome) => self.reply(call.caller, outcome, out),
+        }
+        self.run_deferred(out);
+    }
+
+    fn start(&mut self, call: &mut Call) -> Result<Next, ApiError> {
+        rbac::authorize(self, call)?;
+        let verb = call.request.verb;
+        match (verb, call.subresource()) {
+            (Verb::Get, _) | (Verb::Update, _) | (Verb::Patch(_), _) | (Verb::Delete, None) => {
+                Ok(Next::Store(read_key(call.key()), Step::ReadObject))
+            }
+            (Verb::Create, Some("binding" | "eviction")) => {
+                Ok(Next::Store(read_key(call.key()), Step::ReadObject))
+            }
+            (Verb::Create, None) => self.begin_create(call),
+            (Verb::List | Verb::Watch | Verb::DeleteCollection, None) => serve::begin_read(self, call),
+            _ => call.fail(ApiError::method_not_allowed(format!(
+                "{} is not supported on {}",
+                verb.rbac_name(),
+                call.resource.plural
+            ))),
+        }
+    }
+
+    fn on_output(&mut self, call: &mut Call, output: StoreOutput) -> Result<Next, ApiError> {
+        match (std::mem::replace(&mut call.step, Step::Start), output) {
+            (Step::ReadObject, StoreOutput::Range(range)) => match range.kvs.into_iter().next() {
+                None => Err(call.not_found()),
+                Some(kv) => self.on_existing(call, kv),
+            },
+            (Step::ReadRevision, StoreOutput::Header { revision, .. }) => Ok(Next::Await(revision)),
+            (Step::ReadPage, StoreOutput::Range(range)) => serve::page_from_store(self, call, range),
+            (Step::ReadNamespace { object }, StoreOutput::Range(range)) => {
+                let namespace = range.kvs.first().map(|kv| self.value_of(call.resource, kv)).transpose()?;
+                admission::check_namespace(call, namespace.as_ref())?;
+                Ok(self.read_quotas(call, Some(object), None))
+            }
+            (Step::ReadQuotas { object, existing }, StoreOutput::Range(range)) => {
+                self.commit_with_quotas(call, object, existing, range.kvs)
+            }
+            (Step::Commit { written, existing, created }, StoreOutput::Txn { revision, succeeded, responses }) => {
+                if succeeded {
+                    return self.committed(call, written, existing, created, revision);
+                }
+                self.lost_race(call, existing, read_back(&responses), created)
+            }
+            (step, output) => Err(ApiError::internal(format!(
+                "unexpected store output {output:?} at {step:?}"
+            ))),
+        }
+    }
+
+    /// The JSON value of a stored object, with its resourceVersion.
+    pub(crate) fn value_of(&self, resource: &ResourceType, kv: &KeyValue) -> Result<Value, ApiError> {
+        let cached = self.decode(resource, kv).map_err(ApiError::internal)?;
+        serde_json::from_slice(&cached.json).map_err(|e| ApiError::internal(e.to_string()))
+    }
+
+    fn on_existing(&mut self, call: &mut Call, kv: KeyValue) -> Result<Next, ApiError> {
+        let current = self.value_of(call.resource, &kv)?;
+        match (call.request.verb, call.subresource()) {
+            (Verb::Get, Some("scale")) => ok(200, &admission::scale_of(call.resource, &current)),
+            (Verb::Get, _) => ok(200, &current),
+            (Verb::Delete, _) => self.delete_existing(call, kv, current),
+            (Verb::Create, Some("eviction")) => {
+                call.request.verb = Verb::Delete;
+                call.request.path.subresource = None;
+                self.delete_existing(call, kv, current)
+            }
+            _ => {
+                let updated = self.updated(call, &current)?;
+                self.write_update(call, kv, &current, updated)
+            }
+        }
+    }
+
+    /// The object an update, patch, status, scale or binding call makes of `current`.
+    fn updated(&self, call: &Call, current: &Value) -> Result<Value, ApiError> {
+        let body = &call.request.body;
+        let proposed = match (call.request.verb, call.subresource()) {
+            (Verb::Patch(patch_type), _) => {
+                super::patch::apply_patch(call.resource.kind, patch_type, current, body)
+                    .map_err(admission::patch_error)?
+            }
+            (Verb::Update, Some("scale")) => admission::apply_scale(current, &object::parse(body)?)?,
+            (Verb::Create, Some("binding")) => admission::apply_binding(call, current, &object::parse(body)?)?,
+            _ => object::parse(body)?,
+        };
+        admission::prepare_update(self, call, current, proposed)
+    }
+
+    fn write_update(&mut self, call: &mut Call, kv: KeyValue, current: &Value, updated: Value) -> Result<Next, ApiError> {
+        if let Some(expected) = object::meta_str(&updated, "resourceVersion") {
+            if expected != kv.mod_revision.to_string() {
+                return Err(call.conflict());
+            }
+        }
+        let mut stored = updated.clone();
+        object::metadata_mut(&mut stored).remove("resourceVersion");
+        let mut before = current.clone();
+        object::metadata_mut(&mut before).remove("resourceVersion");
+        if stored == before {
+            return ok(200, current); // a no-op write leaves the resourceVersion alone
+        }
+        let graceful = stored["metadata"]["deletionGracePeriodSeconds"].as_i64().unwrap_or(0) > 0;
+        if object::is_terminating(&stored) && !super::deletion::held(&stored) && !graceful {
+            // The last finalizer is gone: the object is deleted now.
+            return Ok(self.read_quotas(call, None, Some(kv)));
+        }
+        let bytes = self.seal(call, &object::to_bytes(&stored));
+        let body = guarded_txn(&call.key(), kv.mod_revision, vec![put_op(call.key(), bytes)], &[]);
+        let written = Some(object::to_bytes(&stored));
+        Ok(Next::Store(body, Step::Commit { written, existing: Some(kv), created: false }))
+    }
+
+    /// Secrets are sealed at rest; everything else is stored as it is.
+    pub(crate) fn seal(&self, call: &Call, plain: &[u8]) -> Vec<u8> {
+        if call.resource.kind != "Secret" {
+            return plain.to_vec();
+        }
+        let nonce = call.stamp.entropy ^ (u128::from(call.conflicts) << 100);
+        self.config.encryption.seal(plain, nonce)
+    }
+
+    fn begin_create(&mut self, call: &mut Call) -> Result<Next, ApiError> {
+        let object = admission::prepare_create(self, call)?;
+        call.request.path.name = Some(object::name(&object).to_string());
+        let bytes = object::to_bytes(&object);
+        match admission::namespace_known(self, call)? {
+            true => Ok(self.read_quotas(call, Some(bytes), None)),
+            false => {
+                let namespaces = by_plural("", "namespaces").expect("served");
+                let key = object::object_key(namespaces, None, call.namespace().unwrap_or(""));
+                Ok(Next::Store(read_key(key), Step::ReadNamespace { object: bytes }))
+            }
+        }
+    }
+
+    /// Reads the namespace's quotas before a create or delete charges or releases them.
+    pub(crate) fn read_quotas(&self, call: &Call, object: Option<Vec<u8>>, existing: Option<KeyValue>) -> Next {
+        let quotas = by_plural("", "resourcequotas").expect("served");
+        let prefix = object::type_prefix(quotas, call.namespace());
+        let body = ClientRequest::Read(StoreQuery::Range(RangeRequest::latest(KeySpan::Prefix(prefix))));
+        Next::Store(body, Step::ReadQuotas { object, existing })
+    }
+
+    fn commit_with_quotas(
+        &mut self,
+        call: &mut Call,
+        object: Option<Vec<u8>>,
+        existing: Option<KeyValue>,
+        quota_kvs: Vec<KeyValue>,
+    ) -> Result<Next, ApiError> {
+        let quotas = if call.resource.namespaced && call.namespace().is_some() {
+            let values: Vec<(KeyValue, Value)> = quota_kvs
+                .into_iter()
+                .map(|kv| Ok((kv.clone(), self.value_of(call.resource, &kv)?)))
+                .collect::<Result<_, ApiError>>()?;
+            let (counted, sign) = match (&object, &existing) {
+                (Some(bytes), _) => (object::parse(bytes)?, 1),
+                (None, Some(kv)) => (self.value_of(call.resource, kv)?, -1),
+                (None, None) => unreachable!("a quota step has an object"),
+            };
+            admission::charge_quotas(call.resource, &counted, sign, &values)?
+        } else {
+            Vec::new()
+        };
+        let key = call.key();
+        match (object, existing) {
+            (Some(bytes), _) => {
+                let sealed = self.seal(call, &bytes);
+                let body = guarded_txn(&key, 0, vec![put_op(key.clone(), sealed)], &quotas);
+                Ok(Next::Store(body, Step::Commit { written: Some(bytes), existing: None, created: true }))
+            }
+            (None, Some(kv)) => {
+                let body = guarded_txn(&key, kv.mod_revision, vec![delete_op(key.clone())], &quotas);
+                Ok(Next::Store(body, Step::Commit { written: None, existing: Some(kv), created: false }))
+            }
+            (None, None) => unreachable!("checked above"),
+        }
+    }
+
+    fn committed(
+        &mut self,
+        call: &mut Call,
+        written: Option<Vec<u8>>,
+        existing: Option<KeyValue>,
+        created: bool,
+        revision: Revision,
+    ) -> Result<Next, ApiError> {
+        let value = match (&written, &existing) {
+            (Some(bytes), _) => object::parse(bytes)?,
+            (None, Some(kv)) => self.value_of(call.resource, kv)?,
+            (None, None) => unreachable!("a commit writes or deletes"),
+        };
+        let value = object::with_revision(value, revision);
+        let served = match call.subresource() {
+            Some("scale") => admission::scale_of(call.resource, &value),
+            Some("binding" | "eviction") => success_status(),
+            _ => value,
+        };
+        ok(if created { 201 } else { 200 }, &served)
+    }
+
+    /// The transaction's compare failed: `current` is the object now (None: absent).
+    fn lost_race(
+        &mut self,
+        call: &mut Call,
+        existing: Option<KeyValue>,
+        current: Option<KeyValue>,
+        created: bool,
+    ) -> Result<Next, ApiError> {
+        call.conflicts += 1;
+        if created {
+            if current.is_some() {
+                return Err(ApiError::already_exists(call.resource.group, call.resource.plural, call.name()));
+            }
+            // A quota changed underneath: charge it again.
+            if call.conflicts > self.config.conflict_retries_max {
+                return Err(call.conflict());
+            }
+            call.step = Step::Start;
+            return self.begin_create(call);
+        }
+        let Some(current) = current else {
+            return Err(call.not_found());
+        };
+        let conditional = existing.is_some()
+            && (object::parse(&call.request.body)
+                .ok()
+                .and_then(|b| object::meta_str(&b, "resourceVersion").map(str::to_string))
+                .is_some_and(|rv| !rv.is_empty())
+                || call.request.delete.precondition_resource_version.is_some());
+        if conditional || call.conflicts > self.config.conflict_retries_max {
+            return Err(call.conflict());
+        }
+        self.on_existing(call, current)
+    }
+
+    pub(crate) fn tick_calls(&mut self, out: &mut Outbox<Self>) {
+        for id in self.waiting_calls() {
+            let Some(call) = self.calls.get_mut(&id) else {
+                continue;
+            };
+            call.waited_ticks += 1;
+            if call.waited_ticks > self.config.cache_wait_ticks_max {
+                let call = self.calls.remove(&id).expect("present");
+                let error = ApiError::new(
+                    504,
+                    "Timeout",
+                    "Too large resource version: the watch cache did not catch up in time".into(),
+                );
+                self.reply(call.caller, ApiOutcome::Err(error), out);
+                continue;
+            }
+            self.run_call(id, out);
+        }
+    }
+
+    /// The cache of `feed` advanced: calls waiting for it may go on, and watches get events.
+    pub(crate) fn on_cache_advanced(&mut self, feed: usize, out: &mut Outbox<Self>) {
+        let resource = self.feeds[feed].resource;
+        for id in self.waiting_calls() {
+            if self.calls.get(&id).is_some_and(|c| c.resource == resource) {
+                self.run_call(id, out);
+            }
+        }
+        serve::pump_watches(self, feed, out);
+    }
+}
+
+pub(crate) fn ok(code: u16, value: &Value) -> Result<Next, ApiError> {
+    Ok(Next::Done(ApiOutcome::Ok {
+        code,
+        body: object::to_bytes(value),
+    }))
+}
+
+pub(crate) fn success_status() -> Value {
+    serde_json::json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "code": 201})
+}
+
+fn store_error(error: crate::store::StoreError) -> ApiError {
+    use crate::store::StoreError;
+    match error {
+        StoreError::Compacted { compact_revision } => ApiError::expired(format!(
+            "The provided continue parameter is too old to display a consistent list result (compacted at {compact_revision}); start a new list without a continue parameter"
+        )),
+        StoreError::NoSpace { .. } => ApiError::new(507, "InsufficientStorage", error.to_string()),
+        StoreError::FutureRevision { .. } => ApiError::new(504, "Timeout", format!("Too large resource version: {error}")),
+        other => ApiError::internal(other.to_string()),
+    }
+}

@@ -1,0 +1,24 @@
+//! The `gateway` actor: kactor's kube-apiserver. See `actor.rs` for the actor,
+//! `calls.rs` for how each verb reaches the store, `serve.rs` for list and watch from
+//! the cache, `admission.rs`, `rbac.rs` and `validation.rs` for what a request must pass.
+
+mod actor;
+pub mod admission;
+pub mod api;
+pub mod cache;
+mod calls;
+mod collector;
+pub mod defaults;
+mod deletion;
+pub mod object;
+pub mod patch;
+pub mod rbac;
+pub mod secrets;
+mod serve;
+pub mod status;
+#[cfg(test)]
+mod tests;
+pub mod validation;
+
+pub use self::actor::*;
+pub use self::api::*;

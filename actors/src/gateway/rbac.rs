@@ -1,0 +1,212 @@
+//! Authorization, in kube-apiserver's order: the `system:masters` group may do
+//! anything; a kubelet (`system:node:<name>` in `system:nodes`) passes the Node
+//! authorizer and NodeRestriction (its own Node, pods bound to it, what its pods read);
+//! everyone else needs an RBAC rule (Role or ClusterRole, bound to the user, a group, or
+//! a service account). Rules come from the watch caches.
+
+use serde_json::{json, Value};
+
+use super::actor::Gateway;
+use super::api::*;
+use super::calls::Call;
+use super::object;
+use crate::resources::registry::by_plural;
+
+/// ClusterRoles and bindings the server creates when they are missing, as
+/// kube-apiserver's bootstrap policy does.
+pub fn bootstrap_objects() -> Vec<(&'static str, Value)> {
+    let rule_all = json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+                          {"nonResourceURLs": ["*"], "verbs": ["*"]}]);
+    let read = json!(["get", "list", "watch"]);
+    let write = json!(["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]);
+    let everyday = json!(["pods", "pods/log", "pods/exec", "services", "endpoints", "configmaps", "secrets",
+        "persistentvolumeclaims", "serviceaccounts", "events", "deployments", "deployments/scale",
+        "replicasets", "replicasets/scale", "statefulsets", "statefulsets/scale", "daemonsets", "jobs",
+        "cronjobs", "horizontalpodautoscalers", "leases", "endpointslices", "limitranges", "resourcequotas"]);
+    let groups = json!(["", "apps", "batch", "autoscaling", "coordination.k8s.io", "discovery.k8s.io"]);
+    let role = |name: &str, rules: Value| {
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+               "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+               "rules": rules})
+    };
+    vec![
+        ("clusterroles", role("cluster-admin", rule_all)),
+        ("clusterroles", role("admin", json!([{"apiGroups": groups, "resources": everyday, "verbs": write},
+            {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"], "verbs": write}]))),
+        ("clusterroles", role("edit", json!([{"apiGroups": groups, "resources": everyday, "verbs": write}]))),
+        ("clusterroles", role("view", json!([{"apiGroups": groups, "resources": everyday, "verbs": read}]))),
+        ("clusterrolebindings", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]})),
+    ]
+}
+
+/// What a request asks to do, as RBAC sees it.
+pub struct Attributes<'a> {
+    pub user: &'a User,
+    pub verb: &'a str,
+    pub group: &'a str,
+    /// `pods`, or `pods/status` for a subresource.
+    pub resource: String,
+    pub namespace: Option<&'a str>,
+    pub name: &'a str,
+}
+
+pub(crate) fn authorize(gateway: &Gateway, call: &Call) -> Result<(), ApiError> {
+    if !gateway.config.authorize || call.user.in_group("system:masters") {
+        return Ok(());
+    }
+    let resource = match call.subresource() {
+        Some(sub) => format!("{}/{sub}", call.resource.plural),
+        None => call.resource.plural.to_string(),
+    };
+    let attributes = Attributes {
+        user: &call.user,
+        verb: call.request.verb.rbac_name(),
+        group: call.resource.group,
+        resource,
+        namespace: call.namespace(),
+        name: call.name(),
+    };
+    let allowed = match call.user.node_name() {
+        Some(node) => node_allows(gateway, call, node),
+        None => rbac_allows(gateway, &attributes)?,
+    };
+    if allowed {
+        return Ok(());
+    }
+    let scope = match attributes.namespace {
+        Some(ns) => format!(" in the namespace \"{ns}\""),
+        None => " at the cluster scope".to_string(),
+    };
+    Err(ApiError::forbidden(format!(
+        "{} \"{}\" is forbidden: User \"{}\" cannot {} resource \"{}\" in API group \"{}\"{scope}",
+        call.resource.qualified_plural(),
+        attributes.name,
+        call.user.name,
+        attributes.verb,
+        attributes.resource,
+        attributes.group
+    )))
+}
+
+fn cached_values(gateway: &Gateway, kind: &str, namespace: Option<&str>) -> Result<Vec<Value>, ApiError> {
+    let feed = gateway.feeds.iter().find(|f| f.resource.kind == kind);
+    let (Some(feed), Some(cache)) = (feed, gateway.cache(kind)) else {
+        return Err(ApiError::unavailable(format!("the authorizer has not loaded {kind} yet")));
+    };
+    let prefix = object::type_prefix(feed.resource, namespace);
+    Ok(cache
+        .objects(&prefix, &[])
+        .filter_map(|(_, o)| serde_json::from_slice(&o.json).ok())
+        .collect())
+}
+
+fn subject_matches(subject: &Value, user: &User, binding_namespace: Option<&str>) -> bool {
+    let name = subject["name"].as_str().unwrap_or("");
+    match subject["kind"].as_str() {
+        Some("User") => user.name == name,
+        Some("Group") => user.in_group(name),
+        Some("ServiceAccount") => {
+            let namespace = subject["namespace"].as_str().or(binding_namespace).unwrap_or("");
+            user.name == format!("system:serviceaccount:{namespace}:{name}")
+        }
+        _ => false,
+    }
+}
+
+fn listed(list: &Value, wanted: &str) -> bool {
+    list.as_array()
+        .is_some_and(|items| items.iter().any(|i| i == "*" || i == wanted))
+}
+
+fn rule_allows(rule: &Value, attributes: &Attributes) -> bool {
+    let resource_base = attributes.resource.split('/').next().unwrap_or("");
+    let resource_ok = listed(&rule["resources"], &attributes.resource)
+        || (attributes.resource == resource_base && listed(&rule["resources"], resource_base));
+    let names = rule["resourceNames"].as_array().filter(|n| !n.is_empty());
+    let name_ok = names.is_none_or(|names| names.iter().any(|n| n == attributes.name));
+    listed(&rule["apiGroups"], attributes.group)
+        && resource_ok
+        && listed(&rule["verbs"], attributes.verb)
+        && name_ok
+}
+
+fn role_rules(gateway: &Gateway, role_ref: &Value, namespace: Option<&str>) -> Result<Vec<Value>, ApiError> {
+    let name = role_ref["name"].as_str().unwrap_or("");
+    let (kind, scope) = match role_ref["kind"].as_str() {
+        Some("Role") => ("Role", namespace),
+        _ => ("ClusterRole", None),
+    };
+    Ok(cached_values(gateway, kind, scope)?
+        .into_iter()
+        .filter(|role| object::name(role) == name)
+        .flat_map(|role| role["rules"].as_array().cloned().unwrap_or_default())
+        .collect())
+}
+
+/// Whether any binding grants the attributes.
+pub fn rbac_allows(gateway: &Gateway, attributes: &Attributes) -> Result<bool, ApiError> {
+    let mut bindings: Vec<(Value, Option<&str>)> = cached_values(gateway, "ClusterRoleBinding", None)?
+        .into_iter()
+        .map(|b| (b, None))
+        .collect();
+    if let Some(namespace) = attributes.namespace {
+        bindings.extend(
+            cached_values(gateway, "RoleBinding", Some(namespace))?
+                .into_iter()
+                .map(|b| (b, Some(namespace))),
+        );
+    }
+    for (binding, namespace) in bindings {
+        let subjects = binding["subjects"].as_array().cloned().unwrap_or_default();
+        if !subjects.iter().any(|s| subject_matches(s, attributes.user, namespace)) {
+            continue;
+        }
+        let rules = role_rules(gateway, &binding["roleRef"], namespace)?;
+        if rules.iter().any(|rule| rule_allows(rule, attributes)) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// The node a cached pod is bound to.
+fn pod_node(gateway: &Gateway, call: &Call) -> Option<String> {
+    let pods = by_plural("", "pods")?;
+    let key = object::object_key(pods, call.namespace(), call.name());
+    let cached = gateway.cache("Pod")?.get(&key)?;
+    let value: Value = serde_json::from_slice(&cached.json).ok()?;
+    Some(value["spec"]["nodeName"].as_str()?.to_string())
+}
+
+/// The addressed name, or for a create the name in the body.
+fn name_or_body_name(call: &Call) -> String {
+    if !call.name().is_empty() {
+        return call.name().to_string();
+    }
+    object::parse(&call.request.body)
+        .map(|body| object::name(&body).to_string())
+        .unwrap_or_default()
+}
+
+/// The Node authorizer and NodeRestriction: what a kubelet may do.
+fn node_allows(gateway: &Gateway, call: &Call, node: &str) -> bool {
+    let verb = call.request.verb;
+    let reading = !verb.is_mutating();
+    match (call.resource.plural, call.subresource()) {
+        ("nodes", _) => reading || name_or_body_name(call) == node,
+        ("pods", None | Some("status")) if reading => true,
+        ("pods", Some("status")) => pod_node(gateway, call).as_deref() == Some(node),
+        ("pods", None) if verb == Verb::Delete => pod_node(gateway, call).as_deref() == Some(node),
+        ("events", _) => matches!(verb, Verb::Create | Verb::Patch(_) | Verb::Update),
+        ("leases", _) => call.namespace() == Some("kube-node-lease") && name_or_body_name(call) == node,
+        (
+            "services" | "endpoints" | "endpointslices" | "configmaps" | "secrets" | "persistentvolumes"
+            | "persistentvolumeclaims" | "serviceaccounts",
+            None,
+        ) => reading,
+        _ => false,
+    }
+}

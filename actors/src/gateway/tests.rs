@@ -1,0 +1,540 @@
+//! The gateway against a real one-member store, in one thread: every message is
+//! delivered in order, timers fire when a test says so. These check each verb's
+//! Kubernetes semantics; the model (`kactor-model`) checks the races.
+
+use std::collections::VecDeque;
+
+use serde_json::{json, Value};
+
+use super::*;
+use crate::kernel::{Actor, Effect, Input, NodeId, Outbox};
+use crate::raft::{Membership, RaftConfig, RaftTimer};
+use crate::store::{Store, StoreConfig, StoreMsg, StoreTimer};
+
+const STORE: NodeId = 1;
+const GATEWAY: NodeId = 10;
+const CLIENT: NodeId = 100;
+
+enum Envelope {
+    ToStore(NodeId, StoreMsg),
+    ToGateway(NodeId, GatewayMsg),
+}
+
+pub(crate) struct Harness {
+    pub store: Store,
+    pub gateway: Gateway,
+    queue: VecDeque<Envelope>,
+    pub inbox: Vec<GatewayMsg>,
+    next_request: ApiRequestId,
+    entropy: u128,
+}
+
+pub(crate) fn admin() -> User {
+    User::new("admin", &["system:masters"])
+}
+
+impl Harness {
+    pub fn new(config: impl FnOnce(&mut GatewayConfig)) -> Harness {
+        let membership = Membership {
+            voters: [(STORE, "store".to_string())].into(),
+        };
+        let mut out = Outbox::new();
+        let mut store = Store::start(StoreConfig::new(RaftConfig::new(STORE, membership)), Default::default(), &mut out);
+        // A one-member store elects itself on its first election timeout.
+        let mut out = Outbox::new();
+        store.handle(Input::Timer(StoreTimer::Raft(RaftTimer::Election)), &mut out);
+        let mut gateway_config = GatewayConfig::new(GATEWAY, vec![STORE]);
+        config(&mut gateway_config);
+        let mut gateway_out = Outbox::new();
+        let gateway = Gateway::start(gateway_config, (), &mut gateway_out);
+        let mut harness = Harness {
+            store,
+            gateway,
+            queue: VecDeque::new(),
+            inbox: Vec::new(),
+            next_request: 0,
+            entropy: 0x1234_5678_9abc_def0_1122_3344_5566_7788,
+        };
+        harness.take_store(out);
+        harness.take_gateway(gateway_out);
+        harness.settle();
+        assert!(harness.gateway.cache("Pod").is_some(), "caches sync at start");
+        harness
+    }
+
+    fn take_store(&mut self, out: Outbox<Store>) {
+        for effect in out.into_effects() {
+            if let Effect::Send { to, msg } = effect {
+                assert_eq!(to, GATEWAY, "a one-member store talks only to the gateway");
+                self.queue.push_back(Envelope::ToGateway(STORE, GatewayMsg::Store(msg)));
+            }
+        }
+    }
+
+    fn take_gateway(&mut self, out: Outbox<Gateway>) {
+        for effect in out.into_effects() {
+            match effect {
+                Effect::Send { to: STORE, msg: GatewayMsg::Store(msg) } => {
+                    self.queue.push_back(Envelope::ToStore(GATEWAY, msg))
+                }
+                Effect::Send { to, msg } if to == CLIENT => self.inbox.push(msg),
+                Effect::Send { to, msg } => panic!("gateway sent {msg:?} to {to}"),
+                _ => {}
+            }
+        }
+    }
+
+    /// Delivers messages until none are left.
+    pub fn settle(&mut self) {
+        let mut delivered = 0;
+        while let Some(envelope) = self.queue.pop_front() {
+            delivered += 1;
+            assert!(delivered < 100_000, "a message storm");
+            match envelope {
+                Envelope::ToStore(from, msg) => {
+                    let mut out = Outbox::new();
+                    self.store.handle(Input::Message { from, msg }, &mut out);
+                    self.take_store(out);
+                }
+                Envelope::ToGateway(from, msg) => {
+                    let mut out = Outbox::new();
+                    self.gateway.handle(Input::Message { from, msg }, &mut out);
+                    self.take_gateway(out);
+                }
+            }
+        }
+    }
+
+    pub fn tick(&mut self, ticks: u32) {
+        for _ in 0..ticks {
+            let mut out = Outbox::new();
+            self.gateway.handle(Input::Timer(GatewayTimer::Tick), &mut out);
+            self.take_gateway(out);
+            let mut out = Outbox::new();
+            self.store.handle(Input::Timer(StoreTimer::Tick), &mut out);
+            self.take_store(out);
+            self.settle();
+        }
+    }
+
+    /// Sends a request as `user` and returns its id.
+    pub fn send(&mut self, request: ApiRequest, user: User) -> ApiRequestId {
+        self.next_request += 1;
+        self.entropy = self.entropy.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let id = self.next_request;
+        let stamp = Stamp {
+            unix_ms: 1_700_000_000_000 + id * 1000,
+            entropy: self.entropy,
+        };
+        let msg = GatewayMsg::Request { id, request, user, stamp };
+        let mut out = Outbox::new();
+        self.gateway.handle(Input::Message { from: CLIENT, msg }, &mut out);
+        self.take_gateway(out);
+        id
+    }
+
+    pub fn outcome(&mut self, id: ApiRequestId) -> Option<ApiOutcome> {
+        let at = self
+            .inbox
+            .iter()
+            .position(|m| matches!(m, GatewayMsg::Response { id: r, .. } if *r == id))?;
+        match self.inbox.remove(at) {
+            GatewayMsg::Response { outcome, .. } => Some(outcome),
+            _ => unreachable!(),
+        }
+    }
+
+    /// Sends a request as admin, lets it run, and returns its outcome.
+    pub fn call(&mut self, request: ApiRequest) -> Result<(u16, Value), ApiError> {
+        self.call_as(request, admin())
+    }
+
+    pub fn call_as(&mut self, request: ApiRequest, user: User) -> Result<(u16, Value), ApiError> {
+        let id = self.send(request, user);
+        self.settle();
+        for _ in 0..5 {
+            if self.inbox.iter().any(|m| matches!(m, GatewayMsg::Response { id: r, .. } if *r == id)) {
+                break;
+            }
+            self.tick(1);
+        }
+        match self.outcome(id).expect("an answer") {
+            ApiOutcome::Ok { code, body } => Ok((code, serde_json::from_slice(&body).expect("JSON"))),
+            ApiOutcome::Err(error) => Err(error),
+            ApiOutcome::Watching => Ok((200, json!({"watching": id}))),
+        }
+    }
+
+    /// The watch events delivered so far for request `id`.
+    pub fn events(&mut self, id: ApiRequestId) -> Vec<(WatchEventType, Value)> {
+        let mut events = Vec::new();
+        self.inbox.retain(|m| match m {
+            GatewayMsg::WatchEvents { id: w, events: batch } if *w == id => {
+                events.extend(batch.iter().map(|e| (e.kind, serde_json::from_slice(&e.object).expect("JSON"))));
+                false
+            }
+            _ => true,
+        });
+        events
+    }
+}
+
+pub(crate) fn path(group: &str, plural: &str, namespace: Option<&str>, name: Option<&str>) -> ResourcePath {
+    ResourcePath {
+        group: group.into(),
+        plural: plural.into(),
+        namespace: namespace.map(str::to_string),
+        name: name.map(str::to_string),
+        subresource: None,
+    }
+}
+
+pub(crate) fn create(plural: &str, namespace: Option<&str>, body: Value) -> ApiRequest {
+    let group = match plural {
+        "deployments" | "replicasets" => "apps",
+        _ => "",
+    };
+    let mut request = ApiRequest::new(Verb::Create, path(group, plural, namespace, None));
+    request.body = serde_json::to_vec(&body).unwrap();
+    request
+}
+
+pub(crate) fn get(plural: &str, namespace: Option<&str>, name: &str) -> ApiRequest {
+    ApiRequest::new(Verb::Get, path("", plural, namespace, Some(name)))
+}
+
+pub(crate) fn namespace(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+}
+
+pub(crate) fn pod(name: &str) -> Value {
+    json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "web"}},
+           "spec": {"containers": [{"name": "c", "image": "nginx:1.27",
+                    "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}})
+}
+
+fn with_default_namespace() -> Harness {
+    let mut harness = Harness::new(|_| {});
+    harness.call(create("namespaces", None, namespace("default"))).expect("namespace");
+    harness
+}
+
+#[test]
+fn create_get_and_server_owned_metadata() {
+    let mut h = with_default_namespace();
+    let (code, created) = h.call(create("pods", Some("default"), pod("web"))).unwrap();
+    assert_eq!(code, 201);
+    let meta = &created["metadata"];
+    assert_eq!(meta["namespace"], "default");
+    assert_eq!(meta["uid"].as_str().unwrap().len(), 36);
+    assert!(meta["creationTimestamp"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(created["status"]["phase"], "Pending");
+    assert_eq!(created["spec"]["restartPolicy"], "Always", "defaulted");
+    let (code, got) = h.call(get("pods", Some("default"), "web")).unwrap();
+    assert_eq!(code, 200);
+    assert_eq!(got, created);
+    let again = h.call(create("pods", Some("default"), pod("web"))).unwrap_err();
+    assert_eq!((again.code, again.reason.as_str()), (409, "AlreadyExists"));
+    let missing = h.call(get("pods", Some("default"), "nope")).unwrap_err();
+    assert_eq!((missing.code, missing.reason.as_str()), (404, "NotFound"));
+    assert_eq!(missing.to_status()["details"]["kind"], "pods");
+}
+
+#[test]
+fn generate_name_makes_distinct_names() {
+    let mut h = with_default_namespace();
+    let mut body = pod("");
+    body["metadata"] = json!({"generateName": "web-"});
+    let (_, a) = h.call(create("pods", Some("default"), body.clone())).unwrap();
+    let (_, b) = h.call(create("pods", Some("default"), body)).unwrap();
+    let (a, b) = (a["metadata"]["name"].as_str().unwrap().to_string(), b["metadata"]["name"].as_str().unwrap().to_string());
+    assert!(a.starts_with("web-") && a.len() == 9, "{a}");
+    assert_ne!(a, b);
+}
+
+#[test]
+fn invalid_objects_get_422_with_causes_and_bad_shapes_400() {
+    let mut h = with_default_namespace();
+    let mut bad = pod("Bad_Name");
+    bad["spec"]["containers"][0]["name"] = json!("");
+    let error = h.call(create("pods", Some("default"), bad)).unwrap_err();
+    assert_eq!((error.code, error.reason.as_str()), (422, "Invalid"));
+    let fields: Vec<&str> = error.causes.iter().map(|c| c.field.as_str()).collect();
+    assert!(fields.contains(&"metadata.name"), "{fields:?}");
+    assert!(error.message.starts_with("Pod \"Bad_Name\" is invalid"), "{}", error.message);
+    let mut wrong = pod("w");
+    wrong["spec"]["containers"] = json!("not a list");
+    assert_eq!(h.call(create("pods", Some("default"), wrong)).unwrap_err().code, 400);
+    let mut request = create("pods", Some("default"), pod("x"));
+    request.body = b"{not json".to_vec();
+    assert_eq!(h.call(request).unwrap_err().code, 400);
+}
+
+#[test]
+fn stale_resource_version_is_a_conflict_and_generation_follows_the_spec() {
+    let mut h = with_default_namespace();
+    let cm = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "d"}},
+                 "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
+    let (_, created) = h.call(create("deployments", Some("default"), cm)).unwrap();
+    let stale = created.clone();
+    let mut update = created.clone();
+    update["spec"]["replicas"] = json!(3);
+    let mut request = ApiRequest::new(Verb::Update, path("apps", "deployments", Some("default"), Some("d")));
+    request.body = serde_json::to_vec(&update).unwrap();
+    let (_, updated) = h.call(request.clone()).unwrap();
+    assert_eq!(updated["metadata"]["generation"], 2);
+    assert_ne!(updated["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+    let mut stale_update = stale;
+    stale_update["spec"]["replicas"] = json!(5);
+    request.body = serde_json::to_vec(&stale_update).unwrap();
+    let conflict = h.call(request.clone()).unwrap_err();
+    assert_eq!((conflict.code, conflict.reason.as_str()), (409, "Conflict"));
+    // A label change is not a spec change.
+    let mut relabel = updated.clone();
+    relabel["metadata"]["labels"] = json!({"team": "a"});
+    request.body = serde_json::to_vec(&relabel).unwrap();
+    let (_, relabeled) = h.call(request).unwrap();
+    assert_eq!(relabeled["metadata"]["generation"], 2);
+}
+
+#[test]
+fn merge_patch_and_scale_subresource() {
+    let mut h = with_default_namespace();
+    let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "d"}},
+                 "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
+    h.call(create("deployments", Some("default"), d)).unwrap();
+    let mut patch = ApiRequest::new(Verb::Patch(patch::PatchType::Merge), path("apps", "deployments", Some("default"), Some("d")));
+    patch.body = br#"{"metadata":{"labels":{"x":"y"}},"spec":{"replicas":4}}"#.to_vec();
+    let (_, patched) = h.call(patch).unwrap();
+    assert_eq!(patched["spec"]["replicas"], 4);
+    assert_eq!(patched["metadata"]["labels"]["x"], "y");
+    let mut scale = ApiRequest::new(Verb::Get, path("apps", "deployments", Some("default"), Some("d")));
+    scale.path.subresource = Some("scale".into());
+    let (_, got) = h.call(scale.clone()).unwrap();
+    assert_eq!((got["kind"].as_str(), got["spec"]["replicas"].as_i64()), (Some("Scale"), Some(4)));
+    scale.verb = Verb::Update;
+    scale.body = serde_json::to_vec(&json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
+        "metadata": {"name": "d", "namespace": "default"}, "spec": {"replicas": 7}})).unwrap();
+    let (_, scaled) = h.call(scale).unwrap();
+    assert_eq!(scaled["spec"]["replicas"], 7);
+}
+
+#[test]
+fn consistent_list_never_shows_a_deleted_object() {
+    let mut h = with_default_namespace();
+    h.call(create("pods", Some("default"), pod("a"))).unwrap();
+    h.call(create("pods", Some("default"), pod("b"))).unwrap();
+    let (code, _) = h.call(ApiRequest::new(Verb::Delete, path("", "pods", Some("default"), Some("a")))).unwrap();
+    assert_eq!(code, 200);
+    let (_, list) = h.call(ApiRequest::new(Verb::List, path("", "pods", Some("default"), None))).unwrap();
+    let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|p| p["metadata"]["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["b"]);
+    assert_eq!(list["kind"], "PodList");
+}
+
+#[test]
+fn list_pages_with_limit_and_continue() {
+    let mut h = with_default_namespace();
+    for i in 0..5 {
+        h.call(create("configmaps", Some("default"), json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": format!("cm{i}")}, "data": {"k": "v"}}))).unwrap();
+    }
+    let mut request = ApiRequest::new(Verb::List, path("", "configmaps", Some("default"), None));
+    request.list.limit = 2;
+    let mut names = Vec::new();
+    for _ in 0..3 {
+        let (_, page) = h.call(request.clone()).unwrap();
+        names.extend(page["items"].as_array().unwrap().iter().map(|c| c["metadata"]["name"].as_str().unwrap().to_string()));
+        match page["metadata"]["continue"].as_str() {
+            Some(token) => request.list.continue_token = token.to_string(),
+            None => break,
+        }
+    }
+    assert_eq!(names, vec!["cm0", "cm1", "cm2", "cm3", "cm4"]);
+}
+
+#[test]
+fn label_and_field_selectors_filter_lists() {
+    let mut h = with_default_namespace();
+    h.call(create("pods", Some("default"), pod("a"))).unwrap();
+    let mut other = pod("b");
+    other["metadata"]["labels"] = json!({"app": "db"});
+    h.call(create("pods", Some("default"), other)).unwrap();
+    let mut request = ApiRequest::new(Verb::List, path("", "pods", None, None));
+    request.list.label_selector = "app in (db, cache)".into();
+    let (_, list) = h.call(request.clone()).unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    request.list.label_selector.clear();
+    request.list.field_selector = "metadata.name=a".into();
+    let (_, list) = h.call(request.clone()).unwrap();
+    assert_eq!(list["items"][0]["metadata"]["name"], "a");
+    request.list.field_selector = "spec.bogus=a".into();
+    assert_eq!(h.call(request).unwrap_err().code, 400);
+}
+
+#[test]
+fn watch_streams_changes_and_expires_when_too_old() {
+    let mut h = with_default_namespace();
+    let (_, created) = h.call(create("pods", Some("default"), pod("a"))).unwrap();
+    let rv = created["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let mut watch = ApiRequest::new(Verb::Watch, path("", "pods", Some("default"), None));
+    watch.list.resource_version = rv.clone();
+    let id = h.send(watch.clone(), admin());
+    h.settle();
+    assert_eq!(h.outcome(id), Some(ApiOutcome::Watching));
+    h.call(create("pods", Some("default"), pod("b"))).unwrap();
+    h.call(ApiRequest::new(Verb::Delete, path("", "pods", Some("default"), Some("a")))).unwrap();
+    let events = h.events(id);
+    let kinds: Vec<WatchEventType> = events.iter().map(|e| e.0).collect();
+    assert_eq!(kinds, vec![WatchEventType::Added, WatchEventType::Deleted]);
+    assert_eq!(events[1].1["metadata"]["name"], "a");
+    // From "0": the current state first, as ADDED events.
+    watch.list.resource_version = "0".into();
+    let id = h.send(watch.clone(), admin());
+    h.settle();
+    let names: Vec<String> = h.events(id).iter().map(|e| e.1["metadata"]["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, vec!["b"]);
+}
+
+#[test]
+fn a_watch_from_before_the_cache_window_expires() {
+    let mut h = with_default_namespace();
+    let (_, first) = h.call(create("configmaps", Some("default"), json!({"apiVersion": "v1",
+        "kind": "ConfigMap", "metadata": {"name": "first"}}))).unwrap();
+    for i in 0..=cache::CACHE_HISTORY_EVENTS_MAX {
+        h.call(create("configmaps", Some("default"), json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": format!("cm{i}")}}))).unwrap();
+    }
+    let mut watch = ApiRequest::new(Verb::Watch, path("", "configmaps", Some("default"), None));
+    watch.list.resource_version = first["metadata"]["resourceVersion"].as_str().unwrap().into();
+    let id = h.send(watch, admin());
+    h.settle();
+    match h.outcome(id) {
+        Some(ApiOutcome::Err(error)) => assert_eq!((error.code, error.reason.as_str()), (410, "Expired")),
+        other => panic!("expected 410, got {other:?}"),
+    }
+}
+
+#[test]
+fn namespace_lifecycle_refuses_missing_and_terminating_namespaces() {
+    let mut h = with_default_namespace();
+    let missing = h.call(create("pods", Some("nowhere"), pod("a"))).unwrap_err();
+    assert_eq!((missing.code, missing.details_kind()), (404, "namespaces"));
+    h.call(create("namespaces", None, namespace("doomed"))).unwrap();
+    h.call(create("pods", Some("doomed"), pod("a"))).unwrap();
+    let (_, ns) = h.call(ApiRequest::new(Verb::Delete, path("", "namespaces", None, Some("doomed")))).unwrap();
+    assert_eq!(ns["status"]["phase"], "Terminating");
+    let refused = h.call(create("pods", Some("doomed"), pod("b"))).unwrap_err();
+    assert_eq!(refused.code, 403, "{}", refused.message);
+    // The collector empties the namespace, then the namespace goes.
+    h.tick(40);
+    let gone = h.call(get("namespaces", None, "doomed")).unwrap_err();
+    assert_eq!(gone.code, 404);
+}
+
+#[test]
+fn quota_is_charged_with_the_create_and_released_by_the_delete() {
+    let mut h = with_default_namespace();
+    let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
+        "spec": {"hard": {"pods": "2", "requests.cpu": "1"}}});
+    h.call(create("resourcequotas", Some("default"), quota)).unwrap();
+    h.call(create("pods", Some("default"), pod("a"))).unwrap();
+    h.call(create("pods", Some("default"), pod("b"))).unwrap();
+    let exceeded = h.call(create("pods", Some("default"), pod("c"))).unwrap_err();
+    assert_eq!(exceeded.code, 403);
+    assert!(exceeded.message.contains("exceeded quota: q"), "{}", exceeded.message);
+    let (_, q) = h.call(get("resourcequotas", Some("default"), "q")).unwrap();
+    assert_eq!(q["status"]["used"]["pods"], "2");
+    h.call(ApiRequest::new(Verb::Delete, path("", "pods", Some("default"), Some("a")))).unwrap();
+    h.call(create("pods", Some("default"), pod("c"))).unwrap();
+}
+
+#[test]
+fn finalizers_hold_an_object_until_removed() {
+    let mut h = with_default_namespace();
+    let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held", "finalizers": ["example.com/x"]}});
+    h.call(create("configmaps", Some("default"), cm.clone())).unwrap();
+    let (_, marked) = h.call(ApiRequest::new(Verb::Delete, path("", "configmaps", Some("default"), Some("held")))).unwrap();
+    assert!(marked["metadata"]["deletionTimestamp"].is_string());
+    h.call(get("configmaps", Some("default"), "held")).unwrap();
+    let mut patch = ApiRequest::new(Verb::Patch(patch::PatchType::Merge), path("", "configmaps", Some("default"), Some("held")));
+    patch.body = br#"{"metadata":{"finalizers":null}}"#.to_vec();
+    h.call(patch).unwrap();
+    assert_eq!(h.call(get("configmaps", Some("default"), "held")).unwrap_err().code, 404);
+    cm["metadata"]["finalizers"] = json!([]);
+}
+
+#[test]
+fn owner_deletion_collects_dependents_in_each_propagation() {
+    for (propagation, dependent_survives) in [
+        (Propagation::Background, false),
+        (Propagation::Foreground, false),
+        (Propagation::Orphan, true),
+    ] {
+        let mut h = with_default_namespace();
+        let owner = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}});
+        let (_, owner) = h.call(create("configmaps", Some("default"), owner)).unwrap();
+        let mut dependent = pod("dep");
+        dependent["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap",
+            "name": "owner", "uid": owner["metadata"]["uid"], "blockOwnerDeletion": true}]);
+        h.call(create("pods", Some("default"), dependent)).unwrap();
+        let mut delete = ApiRequest::new(Verb::Delete, path("", "configmaps", Some("default"), Some("owner")));
+        delete.delete.propagation = Some(propagation);
+        h.call(delete).unwrap();
+        h.tick(40);
+        let dep = h.call(get("pods", Some("default"), "dep"));
+        assert_eq!(dep.is_ok(), dependent_survives, "{propagation:?}: {dep:?}");
+        if let Ok((_, dep)) = dep {
+            assert_eq!(dep["metadata"]["ownerReferences"], json!([]), "orphaned");
+        }
+        assert_eq!(h.call(get("configmaps", Some("default"), "owner")).unwrap_err().code, 404, "{propagation:?}");
+    }
+}
+
+#[test]
+fn secrets_are_sealed_in_the_store() {
+    let key = secrets::EncryptionKey { name: "k1".into(), secret: [7; 32] };
+    let mut h = Harness::new(|c| c.encryption = secrets::Encryption { keys: vec![key] });
+    h.call(create("namespaces", None, namespace("default"))).unwrap();
+    let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+        "data": {"password": "aHVudGVyMg=="}});
+    h.call(create("secrets", Some("default"), secret)).unwrap();
+    let (_, got) = h.call(get("secrets", Some("default"), "s")).unwrap();
+    assert_eq!(got["data"]["password"], "aHVudGVyMg==");
+    let raw = h.store.raft.machine.get(b"/registry/core/secrets/default/s").expect("stored");
+    assert!(raw.value.starts_with(b"k8s:enc:aesgcm:v1:k1:"));
+    assert!(!raw.value.windows(8).any(|w| w == b"aHVudGVy"));
+}
+
+#[test]
+fn rbac_and_node_restriction() {
+    let mut h = with_default_namespace();
+    let alice = User::new("alice", &["system:authenticated"]);
+    let denied = h.call_as(get("pods", Some("default"), "x"), alice.clone()).unwrap_err();
+    assert_eq!(denied.code, 403, "{}", denied.message);
+    let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "alice-view"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io"}]});
+    let mut request = create("rolebindings", Some("default"), binding);
+    request.path.group = "rbac.authorization.k8s.io".into();
+    h.call(request).unwrap();
+    h.tick(1);
+    let list = ApiRequest::new(Verb::List, path("", "pods", Some("default"), None));
+    assert!(h.call_as(list, alice.clone()).is_ok());
+    assert_eq!(h.call_as(create("pods", Some("default"), pod("p")), alice).unwrap_err().code, 403);
+    let kubelet = User::new("system:node:n1", &["system:nodes"]);
+    let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}});
+    assert!(h.call_as(create("nodes", None, node.clone()), kubelet.clone()).is_ok());
+    let mut other = node;
+    other["metadata"]["name"] = json!("n2");
+    assert_eq!(h.call_as(create("nodes", None, other), kubelet).unwrap_err().code, 403);
+}
+
+impl ApiError {
+    fn details_kind(&self) -> &str {
+        &self.kind
+    }
+}

@@ -1,0 +1,695 @@
+//! The gateway model: two real `Gateway` actors in front of one real `Store` member,
+//! with scripted API clients on a network that reorders everything.
+//!
+//! Scenarios (each a model of its own, so each stays small enough to exhaust):
+//! - `LostUpdate`: two clients, one per gateway, each read a counter ConfigMap and write
+//!   it back incremented with the resourceVersion they read, re-reading on 409.
+//!   Properties: no lost update (the counter is at least the number of acknowledged
+//!   updates); the clients' history is linearizable against a compare-and-swap register.
+//! - `Quota`: a ResourceQuota allows one pod; two clients create a pod each, through
+//!   different gateways. Property: never more pods than the quota allows.
+//! - `FreshList`: a client deletes a ConfigMap through one gateway, then lists through
+//!   the other gateway's cache; a watcher follows the ConfigMaps through that cache.
+//!   Properties: a list started after the delete was acknowledged never shows the
+//!   object (Kubernetes #59848); the watch is ordered, unique and reliable (its events
+//!   are exactly the store's changes of those revisions), and resumable.
+//!
+//! The network does not lose messages here, so the gateways' retry and tick timers never
+//! need to fire; the store's only timer is the election that makes it leader.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
+use kactor_actors::gateway::{
+    ApiOutcome, ApiRequest, Gateway, GatewayConfig, GatewayMsg, GatewayTimer, ResourcePath,
+    Stamp, User, Verb, WatchEventType,
+};
+use kactor_actors::kernel::{Actor, Effect, Input, NodeId, NoOperation, Outbox};
+use kactor_actors::raft::{
+    HardState, LogPosition, Membership, RaftConfig, RaftDurable, RaftTimer, Role as RaftRole,
+    Snapshot, StateMachine,
+};
+use kactor_actors::store::{
+    EventKind, Mvcc, PutRequest, Revision, Store, StoreCommand, StoreConfig, StoreTimer,
+};
+use serde_json::{json, Value};
+use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network, Out};
+use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
+use stateright::Property;
+
+use crate::adapter::{guarded, model_id, node_id};
+use crate::sorted::Sorted;
+
+pub const STORE: NodeId = 0;
+pub const GATEWAYS: [NodeId; 2] = [1, 2];
+const COUNTER: &str = "counter";
+const DOOMED: &str = "doomed";
+/// Pods the quota allows.
+pub const QUOTA_PODS: u64 = 1;
+/// Reads a client makes at most in the lost-update scenario (the first, and one retry).
+const RMW_ATTEMPTS_MAX: u8 = 2;
+
+/// A gateway the model can run: the real one, or a broken wrapper of it.
+pub trait GatewayReplica:
+    Actor<
+        Config = GatewayConfig,
+        Msg = GatewayMsg,
+        Timer = GatewayTimer,
+        Persist = NoOperation,
+        Durable = (),
+        Operation = NoOperation,
+        Completion = NoOperation,
+    > + Send
+    + Sync
+    + 'static
+{
+}
+
+impl<T> GatewayReplica for T where
+    T: Actor<
+            Config = GatewayConfig,
+            Msg = GatewayMsg,
+            Timer = GatewayTimer,
+            Persist = NoOperation,
+            Durable = (),
+            Operation = NoOperation,
+            Completion = NoOperation,
+        > + Send
+        + Sync
+        + 'static
+{
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+pub enum Scenario {
+    LostUpdate,
+    Quota,
+    FreshList,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ClientRole {
+    /// Read-modify-write of the counter through gateway `gateway`.
+    Incrementer { gateway: NodeId },
+    /// Creates pod `index` through gateway `gateway`.
+    PodCreator { gateway: NodeId, index: u8 },
+    /// Deletes `DOOMED` through gateway 1, then lists through gateway 2.
+    DeleteThenList,
+    /// Watches ConfigMaps through gateway 2 from the initial revision.
+    Watcher,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ClientState {
+    /// The request in flight; 0 when done.
+    pub request: u64,
+    pub step: u8,
+    pub attempts: u8,
+    /// Incrementer: the counter value read, and whether its write was acknowledged.
+    pub read: Option<(u64, String)>,
+    pub acked: bool,
+    /// DeleteThenList: the delete was acknowledged, and what the list showed after.
+    pub deleted: bool,
+    pub listed: Option<Vec<String>>,
+    /// Watcher: events received, as (type, revision, name).
+    pub events: Vec<(WatchEventType, Revision, String)>,
+}
+
+#[allow(clippy::large_enum_variant)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum NodeState<G: GatewayReplica> {
+    Store(Option<Store>),
+    Gateway(Option<G>),
+    Client(ClientState),
+    /// A handler panicked: the message, for the assertions property.
+    Failed(String),
+}
+
+#[derive(Clone, Debug)]
+pub enum Node<G: GatewayReplica> {
+    Store(StoreConfig, RaftDurable<Mvcc>),
+    Gateway(GatewayConfig, std::marker::PhantomData<G>),
+    Client(ClientRole),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ModelTimer {
+    Store(StoreTimer),
+    Gateway(GatewayTimer),
+}
+
+/// A ConfigMap or quota as the gateway stores it (no resourceVersion: it is the revision).
+fn stored(value: Value) -> Vec<u8> {
+    serde_json::to_vec(&value).expect("JSON")
+}
+
+fn put(machine: &mut Mvcc, key: &str, value: Value) {
+    let command = StoreCommand::Put(PutRequest {
+        key: key.as_bytes().to_vec(),
+        value: stored(value),
+        lease: 0,
+        prev_kv: false,
+    });
+    machine.apply(&command);
+}
+
+/// The store as the scenarios begin: a namespace, the counter, the doomed ConfigMap and
+/// a quota of one pod, installed as a snapshot.
+pub fn initial_store() -> RaftDurable<Mvcc> {
+    let mut machine = Mvcc::default();
+    let meta = |name: &str, uid: &str| json!({"name": name, "namespace": "default", "uid": uid,
+        "creationTimestamp": "2026-01-01T00:00:00Z"});
+    put(&mut machine, "/registry/core/namespaces/default", json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "default", "uid": "ns"}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}));
+    put(&mut machine, &format!("/registry/core/configmaps/default/{COUNTER}"), json!({"apiVersion": "v1",
+        "kind": "ConfigMap", "metadata": meta(COUNTER, "c1"), "data": {"n": "0"}}));
+    put(&mut machine, &format!("/registry/core/configmaps/default/{DOOMED}"), json!({"apiVersion": "v1",
+        "kind": "ConfigMap", "metadata": meta(DOOMED, "c2"), "data": {}}));
+    put(&mut machine, "/registry/core/resourcequotas/default/q", json!({"apiVersion": "v1",
+        "kind": "ResourceQuota", "metadata": meta("q", "q1"),
+        "spec": {"hard": {"pods": QUOTA_PODS.to_string()}},
+        "status": {"hard": {"pods": QUOTA_PODS.to_string()}, "used": {"pods": "0"}}}));
+    let membership = Membership { voters: [(STORE, String::new())].into() };
+    RaftDurable {
+        hard: HardState { term: 1, voted_for: None },
+        snapshot: Some(Snapshot {
+            position: LogPosition { index: 1, term: 1 },
+            membership,
+            machine,
+            sessions: BTreeMap::new(),
+        }),
+        entries: Vec::new(),
+    }
+}
+
+fn path(plural: &str, name: Option<&str>) -> ResourcePath {
+    ResourcePath {
+        group: String::new(),
+        plural: plural.into(),
+        namespace: Some("default".into()),
+        name: name.map(str::to_string),
+        subresource: None,
+    }
+}
+
+/// The request a client sends at its current step.
+fn client_request(role: ClientRole, client: &ClientState) -> Option<(NodeId, ApiRequest)> {
+    match (role, client.step) {
+        (ClientRole::Incrementer { gateway }, 0) => {
+            Some((gateway, ApiRequest::new(Verb::Get, path("configmaps", Some(COUNTER)))))
+        }
+        (ClientRole::Incrementer { gateway }, 1) => {
+            let (n, rv) = client.read.clone()?;
+            let mut request = ApiRequest::new(Verb::Update, path("configmaps", Some(COUNTER)));
+            let body = json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": COUNTER, "namespace": "default", "resourceVersion": rv},
+                "data": {"n": (n + 1).to_string()}});
+            request.body = stored(body);
+            Some((gateway, request))
+        }
+        (ClientRole::PodCreator { gateway, index }, 0) => {
+            let mut request = ApiRequest::new(Verb::Create, path("pods", None));
+            request.body = stored(json!({"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": format!("p{index}")},
+                "spec": {"containers": [{"name": "c", "image": "busybox:1"}]}}));
+            Some((gateway, request))
+        }
+        (ClientRole::DeleteThenList, 0) => {
+            Some((GATEWAYS[0], ApiRequest::new(Verb::Delete, path("configmaps", Some(DOOMED)))))
+        }
+        (ClientRole::DeleteThenList, 1) => {
+            Some((GATEWAYS[1], ApiRequest::new(Verb::List, path("configmaps", None))))
+        }
+        (ClientRole::Watcher, 0) => {
+            let mut request = ApiRequest::new(Verb::Watch, path("configmaps", None));
+            request.list.resource_version = "1".into();
+            Some((GATEWAYS[1], request))
+        }
+        _ => None,
+    }
+}
+
+fn admin() -> User {
+    User::new("admin", &["system:masters"])
+}
+
+fn send_step<G: GatewayReplica>(role: ClientRole, client: &mut ClientState, o: &mut Out<Node<G>>) {
+    let Some((gateway, request)) = client_request(role, client) else {
+        client.request = 0;
+        return;
+    };
+    client.request += 1;
+    let stamp = Stamp { unix_ms: 1_800_000_000_000, entropy: u128::from(client.request) << 8 | u128::from(client.step) };
+    let msg = GatewayMsg::Request { id: client.request, request, user: admin(), stamp };
+    o.send(model_id(gateway), msg);
+}
+
+fn parse(body: &[u8]) -> Value {
+    serde_json::from_slice(body).unwrap_or(Value::Null)
+}
+
+fn client_on_outcome(role: ClientRole, client: &mut ClientState, outcome: ApiOutcome) {
+    match (role, client.step, outcome) {
+        (ClientRole::Incrementer { .. }, 0, ApiOutcome::Ok { body, .. }) => {
+            let value = parse(&body);
+            let n = value["data"]["n"].as_str().and_then(|n| n.parse().ok()).unwrap_or(0);
+            let rv = value["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+            client.read = Some((n, rv));
+            client.attempts += 1;
+            client.step = 1;
+        }
+        (ClientRole::Incrementer { .. }, 1, ApiOutcome::Ok { .. }) => {
+            client.acked = true;
+            client.step = 2;
+        }
+        (ClientRole::Incrementer { .. }, 1, ApiOutcome::Err(error))
+            if error.code == 409 && client.attempts < RMW_ATTEMPTS_MAX =>
+        {
+            client.step = 0;
+        }
+        (ClientRole::DeleteThenList, 0, ApiOutcome::Ok { .. }) => {
+            client.deleted = true;
+            client.step = 1;
+        }
+        (ClientRole::DeleteThenList, 1, ApiOutcome::Ok { body, .. }) => {
+            let names = parse(&body)["items"]
+                .as_array()
+                .map(|items| items.iter().filter_map(|i| Some(i["metadata"]["name"].as_str()?.to_string())).collect())
+                .unwrap_or_default();
+            client.listed = Some(names);
+            client.step = 2;
+        }
+        (ClientRole::Watcher, 0, ApiOutcome::Watching) => client.step = 1,
+        _ => client.step = u8::MAX, // done (refused, or finished)
+    }
+}
+
+impl<G: GatewayReplica> Node<G> {
+    fn client_on_msg(role: ClientRole, client: &mut ClientState, msg: GatewayMsg, o: &mut Out<Self>) {
+        match msg {
+            GatewayMsg::Response { id, outcome } if id == client.request => {
+                client_on_outcome(role, client, outcome);
+                if role != ClientRole::Watcher || client.step == 0 {
+                    send_step(role, client, o);
+                }
+            }
+            GatewayMsg::WatchEvents { events, .. } if role == ClientRole::Watcher => {
+                for event in events {
+                    let name = parse(&event.object)["metadata"]["name"].as_str().unwrap_or("").to_string();
+                    client.events.push((event.kind, event.revision, name));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Runs `handler` on a hosted actor, mapping its effects onto stateright: messages to
+/// the store travel as `GatewayMsg::Store`, timers are kept only when `keep_timer` says.
+fn step<A: Actor, N: stateright::actor::Actor<Msg = GatewayMsg, Timer = ModelTimer>>(
+    actor: &mut Option<A>,
+    handler: impl FnOnce(&mut A, &mut Outbox<A>),
+    wrap: impl Fn(A::Msg) -> GatewayMsg,
+    timer: impl Fn(A::Timer) -> Option<ModelTimer>,
+    o: &mut Out<N>,
+) -> Option<String> {
+    let current = actor.as_mut()?;
+    let mut outbox = Outbox::new();
+    if let Err(failure) = guarded(|| handler(current, &mut outbox)) {
+        *actor = None;
+        return Some(failure);
+    }
+    for effect in outbox.into_effects() {
+        match effect {
+            Effect::Send { to, msg } => o.send(model_id(to), wrap(msg)),
+            Effect::SetTimer { timer: t, .. } => {
+                if let Some(t) = timer(t) {
+                    o.set_timer(t, stateright::actor::model_timeout());
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn store_timer(leader: bool) -> impl Fn(StoreTimer) -> Option<ModelTimer> {
+    move |timer| match timer {
+        StoreTimer::Raft(RaftTimer::Election) if !leader => Some(ModelTimer::Store(timer)),
+        _ => None,
+    }
+}
+
+fn unwrap_store(msg: GatewayMsg) -> Option<kactor_actors::store::StoreMsg> {
+    match msg {
+        GatewayMsg::Store(inner) => Some(inner),
+        _ => None,
+    }
+}
+
+impl<G: GatewayReplica> stateright::actor::Actor for Node<G> {
+    type Msg = GatewayMsg;
+    type Timer = ModelTimer;
+    type State = NodeState<G>;
+    type Storage = ();
+    type Random = ();
+
+    fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> NodeState<G> {
+        match self {
+            Node::Store(config, durable) => {
+                let mut outbox = Outbox::new();
+                let store = Store::start(config.clone(), durable.clone(), &mut outbox);
+                for effect in outbox.into_effects() {
+                    if let Effect::SetTimer { timer, .. } = effect {
+                        if let Some(t) = store_timer(false)(timer) {
+                            o.set_timer(t, stateright::actor::model_timeout());
+                        }
+                    }
+                }
+                NodeState::Store(Some(store))
+            }
+            Node::Gateway(config, _) => {
+                let mut outbox = Outbox::new();
+                let gateway = G::start(config.clone(), (), &mut outbox);
+                let mut state = Some(gateway);
+                let _ = step(&mut state, |_, _| {}, |m| m, |_| None, o);
+                for effect in outbox.into_effects() {
+                    if let Effect::Send { to, msg } = effect {
+                        o.send(model_id(to), msg);
+                    }
+                }
+                NodeState::Gateway(state)
+            }
+            Node::Client(role) => {
+                let mut client = ClientState {
+                    request: 0,
+                    step: 0,
+                    attempts: 0,
+                    read: None,
+                    acked: false,
+                    deleted: false,
+                    listed: None,
+                    events: Vec::new(),
+                };
+                send_step(*role, &mut client, o);
+                NodeState::Client(client)
+            }
+        }
+    }
+
+    fn on_msg(&self, _id: Id, state: &mut Cow<NodeState<G>>, src: Id, msg: GatewayMsg, o: &mut Out<Self>) {
+        let from = node_id(src);
+        let failure = match (self, state.to_mut()) {
+            (Node::Store(..), NodeState::Store(store)) => {
+                let Some(msg) = unwrap_store(msg) else { return };
+                let leader = store.as_ref().is_some_and(|s| s.raft.role == RaftRole::Leader);
+                step(store, |s, out| s.handle(Input::Message { from, msg }, out), GatewayMsg::Store, store_timer(leader), o)
+            }
+            (Node::Gateway(..), NodeState::Gateway(gateway)) => {
+                step(gateway, |g, out| g.handle(Input::Message { from, msg }, out), |m| m, |_| None, o)
+            }
+            (Node::Client(role), NodeState::Client(client)) => {
+                Self::client_on_msg(*role, client, msg, o);
+                None
+            }
+            _ => None,
+        };
+        if let Some(failure) = failure {
+            *state.to_mut() = NodeState::Failed(failure);
+        }
+    }
+
+    fn on_timeout(&self, _id: Id, state: &mut Cow<NodeState<G>>, timer: &ModelTimer, o: &mut Out<Self>) {
+        let failure = match (state.to_mut(), *timer) {
+            (NodeState::Store(store), ModelTimer::Store(timer)) => {
+                let mut failure = step(store, |s, out| s.handle(Input::Timer(timer), out), GatewayMsg::Store, store_timer(false), o);
+                // Leader now: its own timers are dropped (see the module comment).
+                if store.as_ref().is_some_and(|s| s.raft.role != RaftRole::Leader) && failure.is_none() {
+                    o.set_timer(ModelTimer::Store(timer), stateright::actor::model_timeout());
+                }
+                failure.take()
+            }
+            _ => None,
+        };
+        if let Some(failure) = failure {
+            *state.to_mut() = NodeState::Failed(failure);
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct GatewayModelCfg {
+    pub scenario: Scenario,
+}
+
+pub type GatewayState<G> = ActorModelState<Node<G>, CounterHistory>;
+pub type GatewayCheck<G> = Sorted<ActorModel<Node<G>, GatewayModelCfg, CounterHistory>>;
+
+fn store_of<G: GatewayReplica>(state: &GatewayState<G>) -> Option<&Store> {
+    state.actor_states.iter().find_map(|s| match &**s {
+        NodeState::Store(store) => store.as_ref(),
+        _ => None,
+    })
+}
+
+fn clients<G: GatewayReplica>(state: &GatewayState<G>) -> impl Iterator<Item = &ClientState> {
+    state.actor_states.iter().filter_map(|s| match &**s {
+        NodeState::Client(client) => Some(client),
+        _ => None,
+    })
+}
+
+fn stored_value(store: &Store, key: &str) -> Option<Value> {
+    let kv = store.raft.machine.get(key.as_bytes())?;
+    serde_json::from_slice(&kv.value).ok()
+}
+
+fn counter(store: &Store) -> u64 {
+    stored_value(store, &format!("/registry/core/configmaps/default/{COUNTER}"))
+        .and_then(|v| v["data"]["n"].as_str()?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn no_lost_update<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+    let acked = clients(state).filter(|c| c.acked).count() as u64;
+    store_of(state).is_none_or(|store| counter(store) >= acked)
+}
+
+/// The counter's sequential specification: read, or compare-and-swap from the value read.
+#[derive(Clone, Debug, Default, Hash, PartialEq, serde::Serialize)]
+pub struct CounterSpec(u64);
+
+#[derive(Clone, Debug, Hash, PartialEq, serde::Serialize)]
+pub enum CounterOp {
+    Read,
+    /// Write `from + 1` if the counter is still `from` (the resourceVersion CAS: the
+    /// counter only grows, so an unchanged value means an unchanged object).
+    Increment { from: u64 },
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, serde::Serialize)]
+pub enum CounterRet {
+    Read(u64),
+    Incremented(bool),
+}
+
+impl SequentialSpec for CounterSpec {
+    type Op = CounterOp;
+    type Ret = CounterRet;
+    fn invoke(&mut self, op: &CounterOp) -> CounterRet {
+        match op {
+            CounterOp::Read => CounterRet::Read(self.0),
+            CounterOp::Increment { from } => {
+                let swapped = self.0 == *from;
+                if swapped {
+                    self.0 += 1;
+                }
+                CounterRet::Incremented(swapped)
+            }
+        }
+    }
+}
+
+/// The incrementers' history, recorded from the messages they send and receive (so the
+/// real-time order between clients is the network's).
+#[derive(Clone, Debug, Default, Hash, PartialEq)]
+pub struct CounterHistory {
+    tester: LinearizabilityTester<Id, CounterSpec>,
+    in_flight: BTreeMap<Id, CounterOp>,
+}
+
+fn record_out(_: &GatewayModelCfg, history: &CounterHistory, envelope: Envelope<&GatewayMsg>) -> Option<CounterHistory> {
+    let GatewayMsg::Request { request, .. } = envelope.msg else {
+        return None;
+    };
+    if request.path.name.as_deref() != Some(COUNTER) {
+        return None;
+    }
+    let op = match request.verb {
+        Verb::Get => CounterOp::Read,
+        Verb::Update => {
+            let n: u64 = parse(&request.body)["data"]["n"].as_str()?.parse().ok()?;
+            CounterOp::Increment { from: n.checked_sub(1)? }
+        }
+        _ => return None,
+    };
+    let mut history = history.clone();
+    let _ = history.tester.on_invoke(envelope.src, op.clone());
+    history.in_flight.insert(envelope.src, op);
+    Some(history)
+}
+
+fn record_in(_: &GatewayModelCfg, history: &CounterHistory, envelope: Envelope<&GatewayMsg>) -> Option<CounterHistory> {
+    let GatewayMsg::Response { outcome, .. } = envelope.msg else {
+        return None;
+    };
+    let op = history.in_flight.get(&envelope.dst)?;
+    let ret = match (op, outcome) {
+        (CounterOp::Read, ApiOutcome::Ok { body, .. }) => {
+            CounterRet::Read(parse(body)["data"]["n"].as_str()?.parse().ok()?)
+        }
+        (CounterOp::Increment { .. }, ApiOutcome::Ok { .. }) => CounterRet::Incremented(true),
+        (CounterOp::Increment { .. }, ApiOutcome::Err(error)) if error.code == 409 => {
+            CounterRet::Incremented(false)
+        }
+        // Any other failure: the operation may or may not have happened; it stays open.
+        _ => return None,
+    };
+    let mut history = history.clone();
+    let _ = history.tester.on_return(envelope.dst, ret);
+    history.in_flight.remove(&envelope.dst);
+    Some(history)
+}
+
+fn linearizable<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+    state.history.tester.serialized_history().is_some()
+}
+
+fn quota_holds<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+    store_of(state).is_none_or(|store| {
+        let pods = store
+            .raft
+            .machine
+            .histories
+            .keys()
+            .filter(|k| k.starts_with(b"/registry/core/pods/") && store.raft.machine.get(k).is_some())
+            .count() as u64;
+        pods <= QUOTA_PODS
+    })
+}
+
+fn list_is_fresh<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+    clients(state).all(|c| !(c.deleted && c.listed.as_ref().is_some_and(|names| names.iter().any(|n| n == DOOMED))))
+}
+
+/// The watch's events are exactly the store's changes to ConfigMaps after revision 1,
+/// in order, each once (Ordered, Unique, Reliable): a prefix of the history.
+fn watch_matches_history<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+    let Some(store) = store_of(state) else { return true };
+    let machine = &store.raft.machine;
+    let history: Vec<(WatchEventType, Revision, String)> = (2..=machine.revision)
+        .flat_map(|revision| machine.events_at(revision))
+        .filter(|e| e.kv.key.starts_with(b"/registry/core/configmaps/"))
+        .map(|e| {
+            let name = String::from_utf8_lossy(e.kv.key.rsplit(|b| *b == b'/').next().unwrap_or(&[])).to_string();
+            let kind = match e.kind {
+                EventKind::Delete => WatchEventType::Deleted,
+                EventKind::Put if e.kv.version == 1 => WatchEventType::Added,
+                EventKind::Put => WatchEventType::Modified,
+            };
+            (kind, e.kv.mod_revision, name)
+        })
+        .collect();
+    clients(state).all(|c| c.events.len() <= history.len() && c.events[..] == history[..c.events.len()])
+}
+
+fn assertions_hold<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+    state.actor_states.iter().all(|s| !matches!(&**s, NodeState::Failed(_)))
+}
+
+/// Property names, as printed and as used by tests.
+pub mod property {
+    pub const NO_LOST_UPDATE: &str = "no lost update (resourceVersion CAS)";
+    pub const LINEARIZABLE: &str = "per-object linearizable";
+    pub const QUOTA_HOLDS: &str = "quota never exceeded";
+    pub const LIST_IS_FRESH: &str = "a consistent list never shows a deleted object";
+    pub const WATCH_MATCHES_HISTORY: &str = "cache watch ordered, unique, reliable";
+    pub const ASSERTIONS_HOLD: &str = "actor assertions hold";
+    pub const UPDATE_COMMITS: &str = "sometimes both updates commit";
+    pub const QUOTA_REFUSES: &str = "sometimes the quota refuses a pod";
+    pub const LIST_SERVED: &str = "sometimes the list is served after the delete";
+    pub const WATCH_DELIVERS: &str = "sometimes the watch delivers the delete";
+}
+
+impl GatewayModelCfg {
+    pub fn roles(&self) -> Vec<ClientRole> {
+        match self.scenario {
+            Scenario::LostUpdate => GATEWAYS.iter().map(|g| ClientRole::Incrementer { gateway: *g }).collect(),
+            Scenario::Quota => GATEWAYS
+                .iter()
+                .enumerate()
+                .map(|(i, g)| ClientRole::PodCreator { gateway: *g, index: i as u8 })
+                .collect(),
+            Scenario::FreshList => vec![ClientRole::DeleteThenList, ClientRole::Watcher],
+        }
+    }
+
+    fn gateway_config(&self, id: NodeId) -> GatewayConfig {
+        let mut config = GatewayConfig::new(id, vec![STORE]);
+        config.authorize = false;
+        config.cached_kinds = match (self.scenario, id) {
+            (Scenario::FreshList, 2) => vec!["ConfigMap"],
+            _ => Vec::new(),
+        };
+        config
+    }
+
+    /// Builds the model around gateway type `G` (the real one, or a broken wrapper).
+    pub fn into_model<G: GatewayReplica>(self) -> GatewayCheck<G> {
+        let membership = Membership { voters: [(STORE, String::new())].into() };
+        let store = Node::Store(StoreConfig::new(RaftConfig::new(STORE, membership)), initial_store());
+        let gateways: Vec<Node<G>> = GATEWAYS
+            .iter()
+            .map(|id| Node::Gateway(self.gateway_config(*id), std::marker::PhantomData))
+            .collect();
+        let clients: Vec<Node<G>> = self.roles().into_iter().map(Node::Client).collect();
+        use property::*;
+        let model = ActorModel::new(self, CounterHistory::default())
+            .actor(store)
+            .actors(gateways)
+            .actors(clients)
+            .init_network(Network::new_unordered_nonduplicating([]))
+            .record_msg_out(record_out)
+            .record_msg_in(record_in);
+        Sorted::new(model)
+            .property(Property::always(NO_LOST_UPDATE, no_lost_update))
+            .property(Property::always(LINEARIZABLE, linearizable))
+            .property(Property::always(QUOTA_HOLDS, quota_holds))
+            .property(Property::always(LIST_IS_FRESH, list_is_fresh))
+            .property(Property::always(WATCH_MATCHES_HISTORY, watch_matches_history))
+            .property(Property::always(ASSERTIONS_HOLD, assertions_hold))
+            .property(Property::sometimes(UPDATE_COMMITS, |_, s: &GatewayState<G>| {
+                store_of(s).is_some_and(|store| counter(store) == 2)
+            }))
+            .property(Property::sometimes(QUOTA_REFUSES, |_, s: &GatewayState<G>| {
+                clients(s).any(|c| c.step == u8::MAX)
+            }))
+            .property(Property::sometimes(LIST_SERVED, |_, s: &GatewayState<G>| {
+                clients(s).any(|c| c.deleted && c.listed.is_some())
+            }))
+            .property(Property::sometimes(WATCH_DELIVERS, |_, s: &GatewayState<G>| {
+                clients(s).any(|c| c.events.iter().any(|e| e.0 == WatchEventType::Deleted))
+            }))
+    }
+}
+
+/// Random-walk weights: every action alike.
+pub fn action_weight(_: &ActorModelAction<GatewayMsg, ModelTimer, ()>) -> u32 {
+    1
+}
+
+/// Checks one scenario's model built around gateway type `G`.
+pub fn check<G: GatewayReplica>(cfg: GatewayModelCfg, options: &crate::check::CheckOptions) -> crate::check::CheckReport {
+    let name = format!("gateway/{:?}", cfg.scenario);
+    crate::check::run_weighted(&name, cfg.into_model::<G>(), options, action_weight)
+}
