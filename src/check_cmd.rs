@@ -4,14 +4,22 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::bail;
+use kactor_actors::gateway::Gateway;
 use kactor_actors::store::Store;
 use kactor_model::check::{CheckOptions, CheckReport, Strategy, Verdict};
+use kactor_model::gateway::{self as gateway_model, GatewayModelCfg, Scenario};
 use kactor_model::raft::{self, CellRaft, RaftModelCfg};
 use kactor_model::store::{self as store_model, StoreModelCfg};
 use stateright::Model;
 
 /// Every model `kactor check` knows.
-pub const MODELS: &[&str] = &["raft", "store"];
+pub const MODELS: &[&str] = &[
+    "raft",
+    "store",
+    "gateway-lost-update",
+    "gateway-quota",
+    "gateway-fresh-list",
+];
 
 #[derive(clap::Args)]
 pub struct CheckArgs {
@@ -47,7 +55,14 @@ pub fn run(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let models: Vec<String> = if args.all || args.models.is_empty() {
         MODELS.iter().map(|m| m.to_string()).collect()
     } else {
-        args.models.clone()
+        // `gateway` names all of its scenarios.
+        args.models
+            .iter()
+            .flat_map(|m| match m.as_str() {
+                "gateway" => Scenario::ALL.iter().map(|s| s.name().to_string()).collect(),
+                _ => vec![m.clone()],
+            })
+            .collect()
     };
     if let Some(address) = &args.explore {
         let name = models.first().map_or("raft", String::as_str);
@@ -135,8 +150,13 @@ fn check_model(name: &str, args: &CheckArgs) -> anyhow::Result<Vec<CheckReport>>
                 ..CheckOptions::default()
             };
             eprintln!("checking {name} ({strategy:?}, {} s)", share.as_secs());
+            let scenario = Scenario::ALL.into_iter().find(|s| s.name() == name);
             match name {
                 "store" => store_model::check::<Store>(StoreModelCfg::default(), &options),
+                _ if scenario.is_some() => {
+                    let scenario = scenario.expect("matched");
+                    gateway_model::check::<Gateway>(GatewayModelCfg { scenario }, &options)
+                }
                 _ => raft::check::<CellRaft>(RaftModelCfg::default(), &options),
             }
         })

@@ -21,10 +21,10 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use kactor_actors::gateway::{
-    ApiOutcome, ApiRequest, Gateway, GatewayConfig, GatewayMsg, GatewayTimer, ResourcePath,
-    Stamp, User, Verb, WatchEventType,
+    ApiOutcome, ApiRequest, GatewayConfig, GatewayMsg, GatewayTimer, ResourcePath, Stamp, User,
+    Verb, WatchEventType,
 };
-use kactor_actors::kernel::{Actor, Effect, Input, NodeId, NoOperation, Outbox};
+use kactor_actors::kernel::{Actor, Effect, Input, NoOperation, NodeId, Outbox};
 use kactor_actors::raft::{
     HardState, LogPosition, Membership, RaftConfig, RaftDurable, RaftTimer, Role as RaftRole,
     Snapshot, StateMachine,
@@ -33,7 +33,9 @@ use kactor_actors::store::{
     EventKind, Mvcc, PutRequest, Revision, Store, StoreCommand, StoreConfig, StoreTimer,
 };
 use serde_json::{json, Value};
-use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network, Out};
+use stateright::actor::{
+    ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network, Out,
+};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
 use stateright::Property;
 
@@ -111,6 +113,8 @@ pub struct ClientState {
     /// DeleteThenList: the delete was acknowledged, and what the list showed after.
     pub deleted: bool,
     pub listed: Option<Vec<String>>,
+    /// PodCreator: the create was refused with 403 (the quota).
+    pub refused: bool,
     /// Watcher: events received, as (type, revision, name).
     pub events: Vec<(WatchEventType, Revision, String)>,
 }
@@ -125,6 +129,8 @@ pub enum NodeState<G: GatewayReplica> {
     Failed(String),
 }
 
+// One value per actor, built once per model.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug)]
 pub enum Node<G: GatewayReplica> {
     Store(StoreConfig, RaftDurable<Mvcc>),
@@ -157,21 +163,44 @@ fn put(machine: &mut Mvcc, key: &str, value: Value) {
 /// a quota of one pod, installed as a snapshot.
 pub fn initial_store() -> RaftDurable<Mvcc> {
     let mut machine = Mvcc::default();
-    let meta = |name: &str, uid: &str| json!({"name": name, "namespace": "default", "uid": uid,
-        "creationTimestamp": "2026-01-01T00:00:00Z"});
-    put(&mut machine, "/registry/core/namespaces/default", json!({"apiVersion": "v1", "kind": "Namespace",
-        "metadata": {"name": "default", "uid": "ns"}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}));
-    put(&mut machine, &format!("/registry/core/configmaps/default/{COUNTER}"), json!({"apiVersion": "v1",
-        "kind": "ConfigMap", "metadata": meta(COUNTER, "c1"), "data": {"n": "0"}}));
-    put(&mut machine, &format!("/registry/core/configmaps/default/{DOOMED}"), json!({"apiVersion": "v1",
-        "kind": "ConfigMap", "metadata": meta(DOOMED, "c2"), "data": {}}));
-    put(&mut machine, "/registry/core/resourcequotas/default/q", json!({"apiVersion": "v1",
+    let meta = |name: &str, uid: &str| {
+        json!({"name": name, "namespace": "default", "uid": uid,
+        "creationTimestamp": "2026-01-01T00:00:00Z"})
+    };
+    put(
+        &mut machine,
+        "/registry/core/namespaces/default",
+        json!({"apiVersion": "v1", "kind": "Namespace",
+        "metadata": {"name": "default", "uid": "ns"}, "spec": {"finalizers": ["kubernetes"]}, "status": {"phase": "Active"}}),
+    );
+    put(
+        &mut machine,
+        &format!("/registry/core/configmaps/default/{COUNTER}"),
+        json!({"apiVersion": "v1",
+        "kind": "ConfigMap", "metadata": meta(COUNTER, "c1"), "data": {"n": "0"}}),
+    );
+    put(
+        &mut machine,
+        &format!("/registry/core/configmaps/default/{DOOMED}"),
+        json!({"apiVersion": "v1",
+        "kind": "ConfigMap", "metadata": meta(DOOMED, "c2"), "data": {}}),
+    );
+    put(
+        &mut machine,
+        "/registry/core/resourcequotas/default/q",
+        json!({"apiVersion": "v1",
         "kind": "ResourceQuota", "metadata": meta("q", "q1"),
         "spec": {"hard": {"pods": QUOTA_PODS.to_string()}},
-        "status": {"hard": {"pods": QUOTA_PODS.to_string()}, "used": {"pods": "0"}}}));
-    let membership = Membership { voters: [(STORE, String::new())].into() };
+        "status": {"hard": {"pods": QUOTA_PODS.to_string()}, "used": {"pods": "0"}}}),
+    );
+    let membership = Membership {
+        voters: [(STORE, String::new())].into(),
+    };
     RaftDurable {
-        hard: HardState { term: 1, voted_for: None },
+        hard: HardState {
+            term: 1,
+            voted_for: None,
+        },
         snapshot: Some(Snapshot {
             position: LogPosition { index: 1, term: 1 },
             membership,
@@ -180,6 +209,12 @@ pub fn initial_store() -> RaftDurable<Mvcc> {
         }),
         entries: Vec::new(),
     }
+}
+
+/// The store's revision as the scenarios begin: the watcher starts there.
+pub fn initial_revision() -> Revision {
+    static INITIAL: std::sync::OnceLock<Revision> = std::sync::OnceLock::new();
+    *INITIAL.get_or_init(|| initial_store().snapshot.map_or(1, |s| s.machine.revision))
 }
 
 fn path(plural: &str, name: Option<&str>) -> ResourcePath {
@@ -195,9 +230,10 @@ fn path(plural: &str, name: Option<&str>) -> ResourcePath {
 /// The request a client sends at its current step.
 fn client_request(role: ClientRole, client: &ClientState) -> Option<(NodeId, ApiRequest)> {
     match (role, client.step) {
-        (ClientRole::Incrementer { gateway }, 0) => {
-            Some((gateway, ApiRequest::new(Verb::Get, path("configmaps", Some(COUNTER)))))
-        }
+        (ClientRole::Incrementer { gateway }, 0) => Some((
+            gateway,
+            ApiRequest::new(Verb::Get, path("configmaps", Some(COUNTER))),
+        )),
         (ClientRole::Incrementer { gateway }, 1) => {
             let (n, rv) = client.read.clone()?;
             let mut request = ApiRequest::new(Verb::Update, path("configmaps", Some(COUNTER)));
@@ -214,15 +250,17 @@ fn client_request(role: ClientRole, client: &ClientState) -> Option<(NodeId, Api
                 "spec": {"containers": [{"name": "c", "image": "busybox:1"}]}}));
             Some((gateway, request))
         }
-        (ClientRole::DeleteThenList, 0) => {
-            Some((GATEWAYS[0], ApiRequest::new(Verb::Delete, path("configmaps", Some(DOOMED)))))
-        }
-        (ClientRole::DeleteThenList, 1) => {
-            Some((GATEWAYS[1], ApiRequest::new(Verb::List, path("configmaps", None))))
-        }
+        (ClientRole::DeleteThenList, 0) => Some((
+            GATEWAYS[0],
+            ApiRequest::new(Verb::Delete, path("configmaps", Some(DOOMED))),
+        )),
+        (ClientRole::DeleteThenList, 1) => Some((
+            GATEWAYS[1],
+            ApiRequest::new(Verb::List, path("configmaps", None)),
+        )),
         (ClientRole::Watcher, 0) => {
             let mut request = ApiRequest::new(Verb::Watch, path("configmaps", None));
-            request.list.resource_version = "1".into();
+            request.list.resource_version = initial_revision().to_string();
             Some((GATEWAYS[1], request))
         }
         _ => None,
@@ -239,8 +277,16 @@ fn send_step<G: GatewayReplica>(role: ClientRole, client: &mut ClientState, o: &
         return;
     };
     client.request += 1;
-    let stamp = Stamp { unix_ms: 1_800_000_000_000, entropy: u128::from(client.request) << 8 | u128::from(client.step) };
-    let msg = GatewayMsg::Request { id: client.request, request, user: admin(), stamp };
+    let stamp = Stamp {
+        unix_ms: 1_800_000_000_000,
+        entropy: u128::from(client.request) << 8 | u128::from(client.step),
+    };
+    let msg = GatewayMsg::Request {
+        id: client.request,
+        request,
+        user: admin(),
+        stamp,
+    };
     o.send(model_id(gateway), msg);
 }
 
@@ -252,8 +298,14 @@ fn client_on_outcome(role: ClientRole, client: &mut ClientState, outcome: ApiOut
     match (role, client.step, outcome) {
         (ClientRole::Incrementer { .. }, 0, ApiOutcome::Ok { body, .. }) => {
             let value = parse(&body);
-            let n = value["data"]["n"].as_str().and_then(|n| n.parse().ok()).unwrap_or(0);
-            let rv = value["metadata"]["resourceVersion"].as_str().unwrap_or("").to_string();
+            let n = value["data"]["n"]
+                .as_str()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            let rv = value["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
             client.read = Some((n, rv));
             client.attempts += 1;
             client.step = 1;
@@ -274,10 +326,19 @@ fn client_on_outcome(role: ClientRole, client: &mut ClientState, outcome: ApiOut
         (ClientRole::DeleteThenList, 1, ApiOutcome::Ok { body, .. }) => {
             let names = parse(&body)["items"]
                 .as_array()
-                .map(|items| items.iter().filter_map(|i| Some(i["metadata"]["name"].as_str()?.to_string())).collect())
+                .map(|items| {
+                    items
+                        .iter()
+                        .filter_map(|i| Some(i["metadata"]["name"].as_str()?.to_string()))
+                        .collect()
+                })
                 .unwrap_or_default();
             client.listed = Some(names);
             client.step = 2;
+        }
+        (ClientRole::PodCreator { .. }, 0, ApiOutcome::Err(error)) if error.code == 403 => {
+            client.refused = true;
+            client.step = u8::MAX;
         }
         (ClientRole::Watcher, 0, ApiOutcome::Watching) => client.step = 1,
         _ => client.step = u8::MAX, // done (refused, or finished)
@@ -285,7 +346,12 @@ fn client_on_outcome(role: ClientRole, client: &mut ClientState, outcome: ApiOut
 }
 
 impl<G: GatewayReplica> Node<G> {
-    fn client_on_msg(role: ClientRole, client: &mut ClientState, msg: GatewayMsg, o: &mut Out<Self>) {
+    fn client_on_msg(
+        role: ClientRole,
+        client: &mut ClientState,
+        msg: GatewayMsg,
+        o: &mut Out<Self>,
+    ) {
         match msg {
             GatewayMsg::Response { id, outcome } if id == client.request => {
                 client_on_outcome(role, client, outcome);
@@ -295,7 +361,10 @@ impl<G: GatewayReplica> Node<G> {
             }
             GatewayMsg::WatchEvents { events, .. } if role == ClientRole::Watcher => {
                 for event in events {
-                    let name = parse(&event.object)["metadata"]["name"].as_str().unwrap_or("").to_string();
+                    let name = parse(&event.object)["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
                     client.events.push((event.kind, event.revision, name));
                 }
             }
@@ -389,6 +458,7 @@ impl<G: GatewayReplica> stateright::actor::Actor for Node<G> {
                     acked: false,
                     deleted: false,
                     listed: None,
+                    refused: false,
                     events: Vec::new(),
                 };
                 send_step(*role, &mut client, o);
@@ -397,17 +467,36 @@ impl<G: GatewayReplica> stateright::actor::Actor for Node<G> {
         }
     }
 
-    fn on_msg(&self, _id: Id, state: &mut Cow<NodeState<G>>, src: Id, msg: GatewayMsg, o: &mut Out<Self>) {
+    fn on_msg(
+        &self,
+        _id: Id,
+        state: &mut Cow<NodeState<G>>,
+        src: Id,
+        msg: GatewayMsg,
+        o: &mut Out<Self>,
+    ) {
         let from = node_id(src);
         let failure = match (self, state.to_mut()) {
             (Node::Store(..), NodeState::Store(store)) => {
                 let Some(msg) = unwrap_store(msg) else { return };
-                let leader = store.as_ref().is_some_and(|s| s.raft.role == RaftRole::Leader);
-                step(store, |s, out| s.handle(Input::Message { from, msg }, out), GatewayMsg::Store, store_timer(leader), o)
+                let leader = store
+                    .as_ref()
+                    .is_some_and(|s| s.raft.role == RaftRole::Leader);
+                step(
+                    store,
+                    |s, out| s.handle(Input::Message { from, msg }, out),
+                    GatewayMsg::Store,
+                    store_timer(leader),
+                    o,
+                )
             }
-            (Node::Gateway(..), NodeState::Gateway(gateway)) => {
-                step(gateway, |g, out| g.handle(Input::Message { from, msg }, out), |m| m, |_| None, o)
-            }
+            (Node::Gateway(..), NodeState::Gateway(gateway)) => step(
+                gateway,
+                |g, out| g.handle(Input::Message { from, msg }, out),
+                |m| m,
+                |_| None,
+                o,
+            ),
             (Node::Client(role), NodeState::Client(client)) => {
                 Self::client_on_msg(*role, client, msg, o);
                 None
@@ -419,12 +508,28 @@ impl<G: GatewayReplica> stateright::actor::Actor for Node<G> {
         }
     }
 
-    fn on_timeout(&self, _id: Id, state: &mut Cow<NodeState<G>>, timer: &ModelTimer, o: &mut Out<Self>) {
+    fn on_timeout(
+        &self,
+        _id: Id,
+        state: &mut Cow<NodeState<G>>,
+        timer: &ModelTimer,
+        o: &mut Out<Self>,
+    ) {
         let failure = match (state.to_mut(), *timer) {
             (NodeState::Store(store), ModelTimer::Store(timer)) => {
-                let mut failure = step(store, |s, out| s.handle(Input::Timer(timer), out), GatewayMsg::Store, store_timer(false), o);
+                let mut failure = step(
+                    store,
+                    |s, out| s.handle(Input::Timer(timer), out),
+                    GatewayMsg::Store,
+                    store_timer(false),
+                    o,
+                );
                 // Leader now: its own timers are dropped (see the module comment).
-                if store.as_ref().is_some_and(|s| s.raft.role != RaftRole::Leader) && failure.is_none() {
+                if store
+                    .as_ref()
+                    .is_some_and(|s| s.raft.role != RaftRole::Leader)
+                    && failure.is_none()
+                {
                     o.set_timer(ModelTimer::Store(timer), stateright::actor::model_timeout());
                 }
                 failure.take()
@@ -465,9 +570,12 @@ fn stored_value(store: &Store, key: &str) -> Option<Value> {
 }
 
 fn counter(store: &Store) -> u64 {
-    stored_value(store, &format!("/registry/core/configmaps/default/{COUNTER}"))
-        .and_then(|v| v["data"]["n"].as_str()?.parse().ok())
-        .unwrap_or(0)
+    stored_value(
+        store,
+        &format!("/registry/core/configmaps/default/{COUNTER}"),
+    )
+    .and_then(|v| v["data"]["n"].as_str()?.parse().ok())
+    .unwrap_or(0)
 }
 
 fn no_lost_update<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
@@ -484,7 +592,9 @@ pub enum CounterOp {
     Read,
     /// Write `from + 1` if the counter is still `from` (the resourceVersion CAS: the
     /// counter only grows, so an unchanged value means an unchanged object).
-    Increment { from: u64 },
+    Increment {
+        from: u64,
+    },
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, serde::Serialize)]
@@ -518,7 +628,11 @@ pub struct CounterHistory {
     in_flight: BTreeMap<Id, CounterOp>,
 }
 
-fn record_out(_: &GatewayModelCfg, history: &CounterHistory, envelope: Envelope<&GatewayMsg>) -> Option<CounterHistory> {
+fn record_out(
+    _: &GatewayModelCfg,
+    history: &CounterHistory,
+    envelope: Envelope<&GatewayMsg>,
+) -> Option<CounterHistory> {
     let GatewayMsg::Request { request, .. } = envelope.msg else {
         return None;
     };
@@ -529,7 +643,9 @@ fn record_out(_: &GatewayModelCfg, history: &CounterHistory, envelope: Envelope<
         Verb::Get => CounterOp::Read,
         Verb::Update => {
             let n: u64 = parse(&request.body)["data"]["n"].as_str()?.parse().ok()?;
-            CounterOp::Increment { from: n.checked_sub(1)? }
+            CounterOp::Increment {
+                from: n.checked_sub(1)?,
+            }
         }
         _ => return None,
     };
@@ -539,7 +655,11 @@ fn record_out(_: &GatewayModelCfg, history: &CounterHistory, envelope: Envelope<
     Some(history)
 }
 
-fn record_in(_: &GatewayModelCfg, history: &CounterHistory, envelope: Envelope<&GatewayMsg>) -> Option<CounterHistory> {
+fn record_in(
+    _: &GatewayModelCfg,
+    history: &CounterHistory,
+    envelope: Envelope<&GatewayMsg>,
+) -> Option<CounterHistory> {
     let GatewayMsg::Response { outcome, .. } = envelope.msg else {
         return None;
     };
@@ -572,26 +692,38 @@ fn quota_holds<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) 
             .machine
             .histories
             .keys()
-            .filter(|k| k.starts_with(b"/registry/core/pods/") && store.raft.machine.get(k).is_some())
+            .filter(|k| {
+                k.starts_with(b"/registry/core/pods/") && store.raft.machine.get(k).is_some()
+            })
             .count() as u64;
         pods <= QUOTA_PODS
     })
 }
 
 fn list_is_fresh<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
-    clients(state).all(|c| !(c.deleted && c.listed.as_ref().is_some_and(|names| names.iter().any(|n| n == DOOMED))))
+    clients(state).all(|c| {
+        !(c.deleted
+            && c.listed
+                .as_ref()
+                .is_some_and(|names| names.iter().any(|n| n == DOOMED)))
+    })
 }
 
 /// The watch's events are exactly the store's changes to ConfigMaps after revision 1,
 /// in order, each once (Ordered, Unique, Reliable): a prefix of the history.
 fn watch_matches_history<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
-    let Some(store) = store_of(state) else { return true };
+    let Some(store) = store_of(state) else {
+        return true;
+    };
     let machine = &store.raft.machine;
-    let history: Vec<(WatchEventType, Revision, String)> = (2..=machine.revision)
+    let history: Vec<(WatchEventType, Revision, String)> = (initial_revision() + 1
+        ..=machine.revision)
         .flat_map(|revision| machine.events_at(revision))
         .filter(|e| e.kv.key.starts_with(b"/registry/core/configmaps/"))
         .map(|e| {
-            let name = String::from_utf8_lossy(e.kv.key.rsplit(|b| *b == b'/').next().unwrap_or(&[])).to_string();
+            let name =
+                String::from_utf8_lossy(e.kv.key.rsplit(|b| *b == b'/').next().unwrap_or(&[]))
+                    .to_string();
             let kind = match e.kind {
                 EventKind::Delete => WatchEventType::Deleted,
                 EventKind::Put if e.kv.version == 1 => WatchEventType::Added,
@@ -600,11 +732,31 @@ fn watch_matches_history<G: GatewayReplica>(_: &GatewayCheck<G>, state: &Gateway
             (kind, e.kv.mod_revision, name)
         })
         .collect();
-    clients(state).all(|c| c.events.len() <= history.len() && c.events[..] == history[..c.events.len()])
+    clients(state)
+        .all(|c| c.events.len() <= history.len() && c.events[..] == history[..c.events.len()])
 }
 
 fn assertions_hold<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
-    state.actor_states.iter().all(|s| !matches!(&**s, NodeState::Failed(_)))
+    state
+        .actor_states
+        .iter()
+        .all(|s| !matches!(&**s, NodeState::Failed(_)))
+}
+
+fn both_updates_commit<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+    store_of(state).is_some_and(|store| counter(store) == 2)
+}
+
+fn quota_refuses<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+    clients(state).any(|c| c.refused)
+}
+
+fn list_served<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+    clients(state).any(|c| c.deleted && c.listed.is_some())
+}
+
+fn watch_delivers<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+    clients(state).any(|c| c.events.iter().any(|e| e.0 == WatchEventType::Deleted))
 }
 
 /// Property names, as printed and as used by tests.
@@ -624,11 +776,17 @@ pub mod property {
 impl GatewayModelCfg {
     pub fn roles(&self) -> Vec<ClientRole> {
         match self.scenario {
-            Scenario::LostUpdate => GATEWAYS.iter().map(|g| ClientRole::Incrementer { gateway: *g }).collect(),
+            Scenario::LostUpdate => GATEWAYS
+                .iter()
+                .map(|g| ClientRole::Incrementer { gateway: *g })
+                .collect(),
             Scenario::Quota => GATEWAYS
                 .iter()
                 .enumerate()
-                .map(|(i, g)| ClientRole::PodCreator { gateway: *g, index: i as u8 })
+                .map(|(i, g)| ClientRole::PodCreator {
+                    gateway: *g,
+                    index: i as u8,
+                })
                 .collect(),
             Scenario::FreshList => vec![ClientRole::DeleteThenList, ClientRole::Watcher],
         }
@@ -646,40 +804,46 @@ impl GatewayModelCfg {
 
     /// Builds the model around gateway type `G` (the real one, or a broken wrapper).
     pub fn into_model<G: GatewayReplica>(self) -> GatewayCheck<G> {
-        let membership = Membership { voters: [(STORE, String::new())].into() };
-        let store = Node::Store(StoreConfig::new(RaftConfig::new(STORE, membership)), initial_store());
+        let membership = Membership {
+            voters: [(STORE, String::new())].into(),
+        };
+        let store = Node::Store(
+            StoreConfig::new(RaftConfig::new(STORE, membership)),
+            initial_store(),
+        );
         let gateways: Vec<Node<G>> = GATEWAYS
             .iter()
             .map(|id| Node::Gateway(self.gateway_config(*id), std::marker::PhantomData))
             .collect();
-        let clients: Vec<Node<G>> = self.roles().into_iter().map(Node::Client).collect();
+        let client_nodes: Vec<Node<G>> = self.roles().into_iter().map(Node::Client).collect();
         use property::*;
         let model = ActorModel::new(self, CounterHistory::default())
             .actor(store)
             .actors(gateways)
-            .actors(clients)
+            .actors(client_nodes)
             .init_network(Network::new_unordered_nonduplicating([]))
             .record_msg_out(record_out)
             .record_msg_in(record_in);
-        Sorted::new(model)
-            .property(Property::always(NO_LOST_UPDATE, no_lost_update))
-            .property(Property::always(LINEARIZABLE, linearizable))
-            .property(Property::always(QUOTA_HOLDS, quota_holds))
-            .property(Property::always(LIST_IS_FRESH, list_is_fresh))
-            .property(Property::always(WATCH_MATCHES_HISTORY, watch_matches_history))
-            .property(Property::always(ASSERTIONS_HOLD, assertions_hold))
-            .property(Property::sometimes(UPDATE_COMMITS, |_, s: &GatewayState<G>| {
-                store_of(s).is_some_and(|store| counter(store) == 2)
-            }))
-            .property(Property::sometimes(QUOTA_REFUSES, |_, s: &GatewayState<G>| {
-                clients(s).any(|c| c.step == u8::MAX)
-            }))
-            .property(Property::sometimes(LIST_SERVED, |_, s: &GatewayState<G>| {
-                clients(s).any(|c| c.deleted && c.listed.is_some())
-            }))
-            .property(Property::sometimes(WATCH_DELIVERS, |_, s: &GatewayState<G>| {
-                clients(s).any(|c| c.events.iter().any(|e| e.0 == WatchEventType::Deleted))
-            }))
+        let scenario = model.cfg.scenario;
+        let sorted =
+            Sorted::new(model).property(Property::always(ASSERTIONS_HOLD, assertions_hold));
+        match scenario {
+            Scenario::LostUpdate => sorted
+                .property(Property::always(NO_LOST_UPDATE, no_lost_update))
+                .property(Property::always(LINEARIZABLE, linearizable))
+                .property(Property::sometimes(UPDATE_COMMITS, both_updates_commit)),
+            Scenario::Quota => sorted
+                .property(Property::always(QUOTA_HOLDS, quota_holds))
+                .property(Property::sometimes(QUOTA_REFUSES, quota_refuses)),
+            Scenario::FreshList => sorted
+                .property(Property::always(LIST_IS_FRESH, list_is_fresh))
+                .property(Property::always(
+                    WATCH_MATCHES_HISTORY,
+                    watch_matches_history,
+                ))
+                .property(Property::sometimes(LIST_SERVED, list_served))
+                .property(Property::sometimes(WATCH_DELIVERS, watch_delivers)),
+        }
     }
 }
 
@@ -688,8 +852,23 @@ pub fn action_weight(_: &ActorModelAction<GatewayMsg, ModelTimer, ()>) -> u32 {
     1
 }
 
+impl Scenario {
+    pub const ALL: [Scenario; 3] = [Scenario::LostUpdate, Scenario::Quota, Scenario::FreshList];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::LostUpdate => "gateway-lost-update",
+            Scenario::Quota => "gateway-quota",
+            Scenario::FreshList => "gateway-fresh-list",
+        }
+    }
+}
+
 /// Checks one scenario's model built around gateway type `G`.
-pub fn check<G: GatewayReplica>(cfg: GatewayModelCfg, options: &crate::check::CheckOptions) -> crate::check::CheckReport {
-    let name = format!("gateway/{:?}", cfg.scenario);
-    crate::check::run_weighted(&name, cfg.into_model::<G>(), options, action_weight)
+pub fn check<G: GatewayReplica>(
+    cfg: GatewayModelCfg,
+    options: &crate::check::CheckOptions,
+) -> crate::check::CheckReport {
+    let name = cfg.scenario.name();
+    crate::check::run_weighted(name, cfg.into_model::<G>(), options, action_weight)
 }

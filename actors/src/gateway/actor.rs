@@ -20,13 +20,16 @@ use crate::kernel::{Actor, Input, NoOperation, NodeId, Outbox, TimerSpan};
 use crate::raft::{ClientReply, ClientRequest, RaftMsg, Refusal, RequestId};
 use crate::resources::registry::{ResourceType, RESOURCES};
 use crate::store::{
-    EventKind, KeySpan, KeyValue, Mvcc, RangeRequest, Revision, StoreMsg, StoreOutput, StoreQuery, WatchEnd,
-    WatchId, WatchRequest,
+    EventKind, KeySpan, KeyValue, Mvcc, RangeRequest, Revision, StoreMsg, StoreOutput, StoreQuery,
+    WatchEnd, WatchId, WatchRequest,
 };
 
 /// Identifies one API call inside the gateway.
 pub type CallId = u64;
 
+// A request is the largest message and the most common one: boxing it would cost every
+// request an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum GatewayMsg {
     /// An API request. `user` and `stamp` are set by the host that received it (from the
@@ -343,8 +346,9 @@ impl Gateway {
         stamp: Stamp,
         out: &mut Outbox<Self>,
     ) {
-        let _span = tracing::debug_span!("api", verb = ?request.verb, plural = %request.path.plural)
-            .entered();
+        let _span =
+            tracing::debug_span!("api", verb = ?request.verb, plural = %request.path.plural)
+                .entered();
         if self.calls.len() >= self.config.calls_max {
             let error = ApiError::too_many_requests("too many requests in progress".into());
             return self.reply(caller, ApiOutcome::Err(error), out);
@@ -437,7 +441,10 @@ impl Gateway {
 
     fn next_member(&mut self, after: NodeId) {
         let members = &self.config.store_members;
-        let at = members.iter().position(|m| *m == after).map_or(0, |i| i + 1);
+        let at = members
+            .iter()
+            .position(|m| *m == after)
+            .map_or(0, |i| i + 1);
         self.store_target = members[at % members.len()];
     }
 
@@ -490,7 +497,8 @@ impl Gateway {
                     Refusal::Busy { .. } if retry => return,
                     refusal => {
                         let call = self.store_calls.remove(&request).expect("present");
-                        let error = ApiError::unavailable(format!("the store refused: {refusal:?}"));
+                        let error =
+                            ApiError::unavailable(format!("the store refused: {refusal:?}"));
                         return self.store_failed(call.purpose, error, out);
                     }
                 }
@@ -617,7 +625,12 @@ impl Gateway {
         let feed_state = &mut self.feeds[feed];
         feed_state.cache.finish_fill(list_revision);
         feed_state.phase = FeedPhase::Watching;
-        tracing::debug!(kind = feed_state.resource.kind, list_revision, objects = feed_state.cache.len(), "cache synced");
+        tracing::debug!(
+            kind = feed_state.resource.kind,
+            list_revision,
+            objects = feed_state.cache.len(),
+            "cache synced"
+        );
         self.watch_store(feed, out);
         self.on_cache_advanced(feed, out);
     }
@@ -684,7 +697,13 @@ impl Gateway {
         self.on_cache_advanced(feed, out);
     }
 
-    fn on_feed_ended(&mut self, from: NodeId, watch: WatchId, end: WatchEnd, out: &mut Outbox<Self>) {
+    fn on_feed_ended(
+        &mut self,
+        from: NodeId,
+        watch: WatchId,
+        end: WatchEnd,
+        out: &mut Outbox<Self>,
+    ) {
         let Some(feed) = self.feeds.iter().position(|f| f.watch == watch) else {
             return;
         };
@@ -693,7 +712,11 @@ impl Gateway {
         }
         match end {
             WatchEnd::Compacted { compact_revision } => {
-                tracing::info!(kind = self.feeds[feed].resource.kind, compact_revision, "cache overtaken by compaction; relisting");
+                tracing::info!(
+                    kind = self.feeds[feed].resource.kind,
+                    compact_revision,
+                    "cache overtaken by compaction; relisting"
+                );
                 self.relist(feed, out);
             }
             _ => {
@@ -719,17 +742,28 @@ impl Gateway {
             .collect();
         for caller in ended {
             self.watches.remove(&caller);
-            let error = ApiError::expired("too old resource version: the watch cache was reset".into());
-            out.send(caller.0, GatewayMsg::WatchEnded { id: caller.1, error: Some(error) });
+            let error =
+                ApiError::expired("too old resource version: the watch cache was reset".into());
+            out.send(
+                caller.0,
+                GatewayMsg::WatchEnded {
+                    id: caller.1,
+                    error: Some(error),
+                },
+            );
         }
         self.fill_next_page(feed, out);
     }
 
     /// A stored value as served: decrypted, parsed, with its resourceVersion.
-    pub(crate) fn decode(&self, resource: &ResourceType, kv: &KeyValue) -> Result<CachedObject, String> {
+    pub(crate) fn decode(
+        &self,
+        resource: &ResourceType,
+        kv: &KeyValue,
+    ) -> Result<CachedObject, String> {
         let plain = self.config.encryption.open(&kv.value)?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&plain).map_err(|e| format!("stored object is not JSON: {e}"))?;
+        let value: serde_json::Value = serde_json::from_slice(&plain)
+            .map_err(|e| format!("stored object is not JSON: {e}"))?;
         let _ = resource;
         let value = object::with_revision(value, kv.mod_revision);
         let owners = value["metadata"]["ownerReferences"]
@@ -763,7 +797,11 @@ impl Gateway {
             }
             state.silent_ticks += 1;
             if state.silent_ticks > self.config.feed_silence_ticks_max {
-                tracing::info!(kind = state.resource.kind, member = state.member, "store watch silent; resuming");
+                tracing::info!(
+                    kind = state.resource.kind,
+                    member = state.member,
+                    "store watch silent; resuming"
+                );
                 let member = state.member;
                 self.next_member(member);
                 self.watch_store(feed, out);
@@ -789,9 +827,14 @@ impl Gateway {
         let missing: Vec<(&'static str, serde_json::Value)> = super::rbac::bootstrap_objects()
             .into_iter()
             .filter(|(plural, value)| {
-                let cache = if *plural == "clusterroles" { roles } else { bindings };
-                let resource = crate::resources::registry::by_plural("rbac.authorization.k8s.io", plural)
-                    .expect("served");
+                let cache = if *plural == "clusterroles" {
+                    roles
+                } else {
+                    bindings
+                };
+                let resource =
+                    crate::resources::registry::by_plural("rbac.authorization.k8s.io", plural)
+                        .expect("served");
                 cache
                     .get(&object::object_key(resource, None, object::name(value)))
                     .is_none()

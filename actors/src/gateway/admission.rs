@@ -24,8 +24,13 @@ const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-cl
 /// `apiVersion` and `kind` must name the addressed type; they are filled in if absent.
 fn check_type(resource: &ResourceType, value: &mut Value) -> Result<(), ApiError> {
     let expected_version = resource.api_version();
-    let root = value.as_object_mut().expect("parsed objects are JSON objects");
-    for (field, expected) in [("apiVersion", expected_version.as_str()), ("kind", resource.kind)] {
+    let root = value
+        .as_object_mut()
+        .expect("parsed objects are JSON objects");
+    for (field, expected) in [
+        ("apiVersion", expected_version.as_str()),
+        ("kind", resource.kind),
+    ] {
         match root.get(field).and_then(Value::as_str) {
             None | Some("") => {
                 root.insert(field.into(), expected.into());
@@ -45,7 +50,10 @@ fn shaped(resource: &ResourceType, body: Value) -> Result<Value, ApiError> {
     let mut value = body;
     check_type(resource, &mut value)?;
     object::shape(resource, value).map_err(|e| {
-        ApiError::bad_request(format!("the object does not decode as a {}: {e}", resource.kind))
+        ApiError::bad_request(format!(
+            "the object does not decode as a {}: {e}",
+            resource.kind
+        ))
     })
 }
 
@@ -54,7 +62,12 @@ fn invalid(call: &Call, value: &Value, causes: Vec<super::status::Cause>) -> Res
         return Ok(());
     }
     let name = object::name(value);
-    Err(ApiError::invalid(call.resource.group, call.resource.kind, name, causes))
+    Err(ApiError::invalid(
+        call.resource.group,
+        call.resource.kind,
+        name,
+        causes,
+    ))
 }
 
 /// The object a create will write: everything but the quota charge.
@@ -76,18 +89,31 @@ pub(crate) fn prepare_create(gateway: &Gateway, call: &Call) -> Result<Value, Ap
     } else {
         meta.remove("namespace");
     }
-    let name = meta.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+    let name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if name.is_empty() {
         if let Some(prefix) = meta.get("generateName").and_then(Value::as_str) {
             let generated = format!("{prefix}{}", object::name_suffix(stamp.entropy));
             meta.insert("name".into(), generated.into());
         }
     }
-    for owned in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink", "managedFields"] {
+    for owned in [
+        "resourceVersion",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "selfLink",
+        "managedFields",
+    ] {
         meta.remove(owned);
     }
     meta.insert("uid".into(), object::uid(stamp.entropy).into());
-    meta.insert("creationTimestamp".into(), object::timestamp(stamp.unix_ms).into());
+    meta.insert(
+        "creationTimestamp".into(),
+        object::timestamp(stamp.unix_ms).into(),
+    );
     meta.insert("generation".into(), 1.into());
     reset_status(resource, &mut value);
     defaults::apply_defaults(&resource.api_version(), resource.kind, &mut value);
@@ -185,7 +211,10 @@ fn default_storage_class(gateway: &Gateway, value: &mut Value) {
 }
 
 fn namespace_objects(gateway: &Gateway, kind: &str, namespace: &str) -> Vec<Value> {
-    let (Some(cache), Some(resource)) = (gateway.cache(kind), gateway.feeds.iter().find(|f| f.resource.kind == kind)) else {
+    let (Some(cache), Some(resource)) = (
+        gateway.cache(kind),
+        gateway.feeds.iter().find(|f| f.resource.kind == kind),
+    ) else {
         return Vec::new();
     };
     let prefix = object::type_prefix(resource.resource, Some(namespace));
@@ -199,7 +228,10 @@ fn namespace_objects(gateway: &Gateway, kind: &str, namespace: &str) -> Vec<Valu
 fn limit_ranger(gateway: &Gateway, call: &Call, value: &mut Value) -> Result<(), ApiError> {
     let namespace = call.namespace().unwrap_or("");
     for range in namespace_objects(gateway, "LimitRange", namespace) {
-        let limits = range["spec"]["limits"].as_array().cloned().unwrap_or_default();
+        let limits = range["spec"]["limits"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         for limit in limits.iter().filter(|l| l["type"] == "Container") {
             for container in containers_mut(value) {
                 apply_container_limits(container, limit, object::name(&range))?;
@@ -209,7 +241,11 @@ fn limit_ranger(gateway: &Gateway, call: &Call, value: &mut Value) -> Result<(),
     Ok(())
 }
 
-fn apply_container_limits(container: &mut Map<String, Value>, limit: &Value, range: &str) -> Result<(), ApiError> {
+fn apply_container_limits(
+    container: &mut Map<String, Value>,
+    limit: &Value,
+    range: &str,
+) -> Result<(), ApiError> {
     let resources = container.entry("resources").or_insert_with(|| json!({}));
     for (section, defaults) in [("limits", "default"), ("requests", "defaultRequest")] {
         if let Some(defaults) = limit[defaults].as_object() {
@@ -222,15 +258,29 @@ fn apply_container_limits(container: &mut Map<String, Value>, limit: &Value, ran
             }
         }
     }
-    let container_name = container.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+    let container_name = container
+        .get("name")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     let resources = &container["resources"];
     for (bound, section, too) in [("max", "limits", "maximum"), ("min", "requests", "minimum")] {
-        let Some(bounds) = limit[bound].as_object() else { continue };
+        let Some(bounds) = limit[bound].as_object() else {
+            continue;
+        };
         for (name, bound_value) in bounds {
-            let given = resources[section][name].as_str().and_then(|q| Quantity::parse(q).ok());
+            let given = resources[section][name]
+                .as_str()
+                .and_then(|q| Quantity::parse(q).ok());
             let bound_quantity = bound_value.as_str().and_then(|q| Quantity::parse(q).ok());
-            let (Some(given), Some(bound_quantity)) = (given, bound_quantity) else { continue };
-            let breaks = if bound == "max" { given > bound_quantity } else { given < bound_quantity };
+            let (Some(given), Some(bound_quantity)) = (given, bound_quantity) else {
+                continue;
+            };
+            let breaks = if bound == "max" {
+                given > bound_quantity
+            } else {
+                given < bound_quantity
+            };
             if breaks {
                 return Err(ApiError::forbidden(format!(
                     "{too} {name} usage per Container is {}, but {section} is {} (container {container_name}, LimitRange {range})",
@@ -247,8 +297,13 @@ fn apply_container_limits(container: &mut Map<String, Value>, limit: &Value, ran
 fn initial_quota_usage(gateway: &Gateway, call: &Call, value: &mut Value) {
     let namespace = call.namespace().unwrap_or("").to_string();
     let hard = value["spec"]["hard"].clone();
-    let Some(hard_map) = hard.as_object() else { return };
-    let mut used: BTreeMap<String, Quantity> = hard_map.keys().map(|k| (k.clone(), Quantity::zero())).collect();
+    let Some(hard_map) = hard.as_object() else {
+        return;
+    };
+    let mut used: BTreeMap<String, Quantity> = hard_map
+        .keys()
+        .map(|k| (k.clone(), Quantity::zero()))
+        .collect();
     for feed in &gateway.feeds {
         if !feed.resource.namespaced || !feed.cache.synced() {
             continue;
@@ -278,7 +333,8 @@ pub(crate) fn namespace_known(gateway: &Gateway, call: &Call) -> Result<bool, Ap
     match cache.get(&key) {
         None => Ok(false),
         Some(cached) => {
-            let value: Value = serde_json::from_slice(&cached.json).map_err(|e| ApiError::internal(e.to_string()))?;
+            let value: Value = serde_json::from_slice(&cached.json)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
             check_namespace(call, Some(&value)).map(|()| true)
         }
     }
@@ -305,7 +361,10 @@ fn sum_containers(value: &Value, section: &str, resource: &str) -> Option<Quanti
     let mut total = Quantity::zero();
     let mut any = false;
     for container in containers {
-        if let Some(q) = container["resources"][section][resource].as_str().and_then(|q| Quantity::parse(q).ok()) {
+        if let Some(q) = container["resources"][section][resource]
+            .as_str()
+            .and_then(|q| Quantity::parse(q).ok())
+        {
             total = total.checked_add(q)?;
             any = true;
         }
@@ -345,7 +404,10 @@ pub(crate) fn usage_of(resource: &ResourceType, value: &Value) -> BTreeMap<Strin
         }
     }
     if resource.kind == "PersistentVolumeClaim" {
-        if let Some(q) = value["spec"]["resources"]["requests"]["storage"].as_str().and_then(|q| Quantity::parse(q).ok()) {
+        if let Some(q) = value["spec"]["resources"]["requests"]["storage"]
+            .as_str()
+            .and_then(|q| Quantity::parse(q).ok())
+        {
             usage.insert("requests.storage".into(), q);
         }
     }
@@ -365,9 +427,30 @@ fn quantities(map: &Value) -> BTreeMap<String, Quantity> {
 fn format_quantities(map: &BTreeMap<String, Quantity>) -> Value {
     let object: Map<String, Value> = map
         .iter()
-        .map(|(k, q)| (k.clone(), q.to_canonical_string(QuantityFormat::DecimalSI).into()))
+        .map(|(k, q)| {
+            (
+                k.clone(),
+                q.to_canonical_string(QuantityFormat::DecimalSI).into(),
+            )
+        })
         .collect();
     Value::Object(object)
+}
+
+/// A quota's new usage, written in the object's transaction if the quota is still at
+/// `mod_revision`.
+pub(crate) struct QuotaWrite {
+    pub key: Vec<u8>,
+    pub mod_revision: Revision,
+    pub value: Vec<u8>,
+}
+
+/// One quota resource a create would take past its hard limit.
+struct Exceeded {
+    name: String,
+    requested: Quantity,
+    used: Quantity,
+    limited: Quantity,
 }
 
 /// ResourceQuota: the quotas `value` is charged to (`sign` 1) or released from (-1),
@@ -378,7 +461,7 @@ pub(crate) fn charge_quotas(
     value: &Value,
     sign: i64,
     quotas: &[(KeyValue, Value)],
-) -> Result<Vec<(Vec<u8>, Revision, Vec<u8>)>, ApiError> {
+) -> Result<Vec<QuotaWrite>, ApiError> {
     let usage = usage_of(resource, value);
     let mut writes = Vec::new();
     for (kv, quota) in quotas {
@@ -392,21 +475,39 @@ pub(crate) fn charge_quotas(
             let after = if sign > 0 {
                 before.checked_add(*amount).unwrap_or(before)
             } else {
-                before.checked_sub(*amount).filter(|q| !q.is_negative()).unwrap_or_else(Quantity::zero)
+                before
+                    .checked_sub(*amount)
+                    .filter(|q| !q.is_negative())
+                    .unwrap_or_else(Quantity::zero)
             };
             if sign > 0 && after > hard[name] {
-                exceeded.push((name.clone(), *amount, before, hard[name]));
+                exceeded.push(Exceeded {
+                    name: name.clone(),
+                    requested: *amount,
+                    used: before,
+                    limited: hard[name],
+                });
             }
             used.insert(name.clone(), after);
         }
         if !exceeded.is_empty() {
-            return Err(quota_exceeded(resource, value, object::name(quota), &exceeded));
+            return Err(quota_exceeded(
+                resource,
+                value,
+                object::name(quota),
+                &exceeded,
+            ));
         }
         if touched {
             let mut updated = quota.clone();
             object::metadata_mut(&mut updated).remove("resourceVersion");
-            updated["status"] = json!({"hard": quota["spec"]["hard"], "used": format_quantities(&used)});
-            writes.push((kv.key.clone(), kv.mod_revision, object::to_bytes(&updated)));
+            updated["status"] =
+                json!({"hard": quota["spec"]["hard"], "used": format_quantities(&used)});
+            writes.push(QuotaWrite {
+                key: kv.key.clone(),
+                mod_revision: kv.mod_revision,
+                value: object::to_bytes(&updated),
+            });
         }
     }
     Ok(writes)
@@ -416,12 +517,18 @@ fn quota_exceeded(
     resource: &ResourceType,
     value: &Value,
     quota: &str,
-    exceeded: &[(String, Quantity, Quantity, Quantity)],
+    exceeded: &[Exceeded],
 ) -> ApiError {
-    let show = |pick: &dyn Fn(&(String, Quantity, Quantity, Quantity)) -> Quantity| {
+    let show = |pick: fn(&Exceeded) -> Quantity| {
         exceeded
             .iter()
-            .map(|e| format!("{}={}", e.0, pick(e).to_canonical_string(QuantityFormat::DecimalSI)))
+            .map(|e| {
+                format!(
+                    "{}={}",
+                    e.name,
+                    pick(e).to_canonical_string(QuantityFormat::DecimalSI)
+                )
+            })
             .collect::<Vec<_>>()
             .join(",")
     };
@@ -429,16 +536,21 @@ fn quota_exceeded(
         "{} \"{}\" is forbidden: exceeded quota: {quota}, requested: {}, used: {}, limited: {}",
         resource.plural,
         object::name(value),
-        show(&|e| e.1),
-        show(&|e| e.2),
-        show(&|e| e.3)
+        show(|e| e.requested),
+        show(|e| e.used),
+        show(|e| e.limited)
     ))
 }
 
 /// The object an update, patch or status call proposes, made whole: server-owned
 /// metadata carried over, status or spec kept by the subresource rules, generation
 /// bumped on spec changes, then validated against the current object.
-pub(crate) fn prepare_update(gateway: &Gateway, call: &Call, current: &Value, proposed: Value) -> Result<Value, ApiError> {
+pub(crate) fn prepare_update(
+    gateway: &Gateway,
+    call: &Call,
+    current: &Value,
+    proposed: Value,
+) -> Result<Value, ApiError> {
     let resource = call.resource;
     let mut new = shaped(resource, proposed)?;
     let name = object::name(&new).to_string();
@@ -471,8 +583,12 @@ pub(crate) fn prepare_update(gateway: &Gateway, call: &Call, current: &Value, pr
     }
     carry_metadata(current, &mut new, call)?;
     let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
-    let changed = object::generation_content(resource, current) != object::generation_content(resource, &new);
-    object::metadata_mut(&mut new).insert("generation".into(), (generation + i64::from(changed)).into());
+    let changed =
+        object::generation_content(resource, current) != object::generation_content(resource, &new);
+    object::metadata_mut(&mut new).insert(
+        "generation".into(),
+        (generation + i64::from(changed)).into(),
+    );
     defaults::apply_defaults(&resource.api_version(), resource.kind, &mut new);
     let _ = gateway;
     let causes = validation::validate_update(&resource.api_version(), resource.kind, &new, current);
@@ -487,7 +603,12 @@ fn carry_metadata(current: &Value, new: &mut Value, call: &Call) -> Result<(), A
     if let Some(namespace) = call.namespace() {
         meta.insert("namespace".into(), namespace.into());
     }
-    for owned in ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"] {
+    for owned in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+    ] {
         match old_meta.get(owned) {
             Some(value) => meta.insert(owned.into(), value.clone()),
             None => meta.remove(owned),
@@ -496,7 +617,11 @@ fn carry_metadata(current: &Value, new: &mut Value, call: &Call) -> Result<(), A
     meta.remove("managedFields");
     meta.remove("selfLink");
     if old_meta.contains_key("deletionTimestamp") {
-        let before: Vec<&Value> = old_meta.get("finalizers").and_then(Value::as_array).map(|f| f.iter().collect()).unwrap_or_default();
+        let before: Vec<&Value> = old_meta
+            .get("finalizers")
+            .and_then(Value::as_array)
+            .map(|f| f.iter().collect())
+            .unwrap_or_default();
         let added = meta
             .get("finalizers")
             .and_then(Value::as_array)
@@ -506,7 +631,12 @@ fn carry_metadata(current: &Value, new: &mut Value, call: &Call) -> Result<(), A
                 "metadata.finalizers",
                 "no new finalizers can be added if the object is being deleted",
             );
-            return Err(ApiError::invalid(call.resource.group, call.resource.kind, call.name(), vec![cause]));
+            return Err(ApiError::invalid(
+                call.resource.group,
+                call.resource.kind,
+                call.name(),
+                vec![cause],
+            ));
         }
     }
     Ok(())
@@ -552,13 +682,20 @@ pub(crate) fn apply_scale(current: &Value, scale: &Value) -> Result<Value, ApiEr
 }
 
 /// pods/binding: a pod is bound to a node once, by the scheduler.
-pub(crate) fn apply_binding(call: &Call, current: &Value, binding: &Value) -> Result<Value, ApiError> {
+pub(crate) fn apply_binding(
+    call: &Call,
+    current: &Value,
+    binding: &Value,
+) -> Result<Value, ApiError> {
     let node = binding["target"]["name"].as_str().unwrap_or("");
     if node.is_empty() {
         let cause = super::status::Cause::required("target.name");
         return Err(ApiError::invalid("", "Binding", call.name(), vec![cause]));
     }
-    if let Some(bound) = current["spec"]["nodeName"].as_str().filter(|n| !n.is_empty()) {
+    if let Some(bound) = current["spec"]["nodeName"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+    {
         return Err(ApiError::new(
             409,
             "Conflict",
@@ -566,7 +703,14 @@ pub(crate) fn apply_binding(call: &Call, current: &Value, binding: &Value) -> Re
         ));
     }
     if object::is_terminating(current) {
-        return Err(ApiError::new(409, "Conflict", format!("pod {} is being deleted, cannot be assigned to a host", call.name())));
+        return Err(ApiError::new(
+            409,
+            "Conflict",
+            format!(
+                "pod {} is being deleted, cannot be assigned to a host",
+                call.name()
+            ),
+        ));
     }
     let mut new = current.clone();
     new["spec"]["nodeName"] = node.into();
@@ -575,8 +719,5 @@ pub(crate) fn apply_binding(call: &Call, current: &Value, binding: &Value) -> Re
 }
 
 pub(crate) fn patch_error(error: PatchError) -> ApiError {
-    match error {
-        PatchError::Malformed(message) => ApiError::bad_request(message),
-        other => ApiError::new(422, "Invalid", other.to_string()),
-    }
+    ApiError::new(error.http_status(), error.reason(), error.to_string())
 }

@@ -151,7 +151,9 @@ impl User {
 
 /// What only the host can supply, stamped on each request as it arrives: the wall clock
 /// (creationTimestamp, deletionTimestamp) and fresh randomness (uids, encryption nonces).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub struct Stamp {
     pub unix_ms: u64,
     pub entropy: u128,
@@ -205,8 +207,12 @@ impl ApiError {
     }
     pub fn already_exists(group: &str, plural: &str, name: &str) -> ApiError {
         let what = Self::qualified(group, plural);
-        ApiError::new(409, "AlreadyExists", format!("{what} \"{name}\" already exists"))
-            .with_details(group, plural, name)
+        ApiError::new(
+            409,
+            "AlreadyExists",
+            format!("{what} \"{name}\" already exists"),
+        )
+        .with_details(group, plural, name)
     }
     pub fn conflict(group: &str, plural: &str, name: &str) -> ApiError {
         let what = Self::qualified(group, plural);
@@ -326,7 +332,10 @@ pub struct WatchEvent {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ApiOutcome {
     /// The object, list or Status of success, as JSON.
-    Ok { code: u16, body: Vec<u8> },
+    Ok {
+        code: u16,
+        body: Vec<u8>,
+    },
     Err(ApiError),
     /// A watch was established; `GatewayMsg::WatchEvents` follow.
     Watching,

@@ -131,7 +131,10 @@ impl WatchCache {
     /// keys may change (a transaction).
     pub fn apply(&mut self, revision: Revision, key: Vec<u8>, object: Option<CachedObject>) {
         assert!(self.synced, "a change before the list");
-        assert!(revision > self.oldest, "a change inside the list's revision");
+        assert!(
+            revision > self.oldest,
+            "a change inside the list's revision"
+        );
         assert!(revision >= self.revision, "changes out of order");
         let prev = match &object {
             Some(object) => {
@@ -234,10 +237,20 @@ mod tests {
         assert_eq!(cache.revision(), 5);
         cache.apply(6, b"/b".to_vec(), Some(object(6, "b")));
         cache.apply(7, b"/a".to_vec(), None);
-        let after_5: Vec<Revision> = cache.changes_after(5).unwrap().map(|c| c.revision).collect();
+        let after_5: Vec<Revision> = cache
+            .changes_after(5)
+            .unwrap()
+            .map(|c| c.revision)
+            .collect();
         assert_eq!(after_5, vec![6, 7]);
-        assert_eq!(cache.changes_after(4).err(), Some(CacheGap::Expired { oldest: 5 }));
-        assert_eq!(cache.changes_after(8).err(), Some(CacheGap::Ahead { revision: 7 }));
+        assert_eq!(
+            cache.changes_after(4).err(),
+            Some(CacheGap::Expired { oldest: 5 })
+        );
+        assert_eq!(
+            cache.changes_after(8).err(),
+            Some(CacheGap::Ahead { revision: 7 })
+        );
         let deleted = cache.changes_after(6).unwrap().next().unwrap();
         assert_eq!(deleted.prev.as_ref().unwrap().json, b"a");
         assert!(deleted.object.is_none());

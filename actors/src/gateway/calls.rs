@@ -28,11 +28,15 @@ pub(crate) enum Step {
     /// A linearizable read of the store's revision (a consistent list or watch).
     ReadRevision,
     /// The cache must reach `revision` before the call is served from it.
-    AwaitCache { revision: Revision },
+    AwaitCache {
+        revision: Revision,
+    },
     /// A continued list page, read from the store at the first page's revision.
     ReadPage,
     /// The namespace of a new object, which the cache has not seen.
-    ReadNamespace { object: Vec<u8> },
+    ReadNamespace {
+        object: Vec<u8>,
+    },
     /// The quotas of the namespace: `object` is being created, or `existing` deleted.
     ReadQuotas {
         object: Option<Vec<u8>>,
@@ -72,7 +76,10 @@ impl Call {
             ApiError::new(
                 404,
                 "NotFound",
-                format!("the server could not find the requested resource ({})", path.plural),
+                format!(
+                    "the server could not find the requested resource ({})",
+                    path.plural
+                ),
             )
         })?;
         if request.body.len() > REQUEST_BODY_BYTES_MAX {
@@ -83,18 +90,28 @@ impl Call {
             ));
         }
         if resource.namespaced != path.namespace.is_some()
-            && !matches!(request.verb, Verb::List | Verb::Watch | Verb::DeleteCollection)
+            && !matches!(
+                request.verb,
+                Verb::List | Verb::Watch | Verb::DeleteCollection
+            )
         {
             let detail = if resource.namespaced {
                 "a namespace is required"
             } else {
                 "the resource is not namespaced"
             };
-            return Err(ApiError::bad_request(format!("{}: {detail}", resource.plural)));
+            return Err(ApiError::bad_request(format!(
+                "{}: {detail}",
+                resource.plural
+            )));
         }
         if let Some(sub) = &path.subresource {
             if !resource.subresources.contains(&sub.as_str()) {
-                return Err(ApiError::new(404, "NotFound", format!("{}/{sub} is not served", resource.plural)));
+                return Err(ApiError::new(
+                    404,
+                    "NotFound",
+                    format!("{}/{sub} is not served", resource.plural),
+                ));
             }
         }
         Ok(Call {
@@ -174,15 +191,22 @@ pub(crate) fn guarded_txn(
     key: &[u8],
     mod_revision: Revision,
     ops: Vec<TxnOp>,
-    quotas: &[(Vec<u8>, Revision, Vec<u8>)],
+    quotas: &[admission::QuotaWrite],
 ) -> ClientRequest<crate::store::Mvcc> {
-    let mut compare = vec![cas(key, CompareResult::Equal, CompareTarget::ModRevision(mod_revision))];
+    let mut compare = vec![cas(
+        key,
+        CompareResult::Equal,
+        CompareTarget::ModRevision(mod_revision),
+    )];
     let mut success = ops;
-    for (quota_key, quota_revision, quota_value) in quotas {
-        compare.push(cas(quota_key, CompareResult::Equal, CompareTarget::ModRevision(*quota_revision)));
-        success.push(put(quota_key.clone(), quota_value.clone()));
+    for quota in quotas {
+        let unchanged = CompareTarget::ModRevision(quota.mod_revision);
+        compare.push(cas(&quota.key, CompareResult::Equal, unchanged));
+        success.push(put(quota.key.clone(), quota.value.clone()));
     }
-    let failure = vec![TxnOp::Range(RangeRequest::latest(KeySpan::Key(key.to_vec())))];
+    let failure = vec![TxnOp::Range(RangeRequest::latest(KeySpan::Key(
+        key.to_vec(),
+    )))];
     ClientRequest::Command(StoreCommand::Txn(TxnRequest {
         compare,
         success,
@@ -235,7 +259,13 @@ impl Gateway {
         self.follow(id, call, next, out);
     }
 
-    fn follow(&mut self, id: CallId, mut call: Call, next: Result<Next, ApiError>, out: &mut Outbox<Self>) {
+    fn follow(
+        &mut self,
+        id: CallId,
+        mut call: Call,
+        next: Result<Next, ApiError>,
+        out: &mut Outbox<Self>,
+    ) {
         match next.unwrap_or_else(|e| Next::Done(ApiOutcome::Err(e))) {
             Next::Store(body, step) => {
                 call.step = step;
@@ -274,7 +304,9 @@ impl Gateway {
                 Ok(Next::Store(read_key(call.key()), Step::ReadObject))
             }
             (Verb::Create, None) => self.begin_create(call),
-            (Verb::List | Verb::Watch | Verb::DeleteCollection, None) => serve::begin_read(self, call),
+            (Verb::List | Verb::Watch | Verb::DeleteCollection, None) => {
+                serve::begin_read(self, call)
+            }
             _ => call.fail(ApiError::method_not_allowed(format!(
                 "{} is not supported on {}",
                 verb.rbac_name(),
@@ -290,16 +322,33 @@ impl Gateway {
                 Some(kv) => self.on_existing(call, kv),
             },
             (Step::ReadRevision, StoreOutput::Header { revision, .. }) => Ok(Next::Await(revision)),
-            (Step::ReadPage, StoreOutput::Range(range)) => serve::page_from_store(self, call, range),
+            (Step::ReadPage, StoreOutput::Range(range)) => {
+                serve::page_from_store(self, call, range)
+            }
             (Step::ReadNamespace { object }, StoreOutput::Range(range)) => {
-                let namespace = range.kvs.first().map(|kv| self.value_of(call.resource, kv)).transpose()?;
+                let namespace = range
+                    .kvs
+                    .first()
+                    .map(|kv| self.value_of(call.resource, kv))
+                    .transpose()?;
                 admission::check_namespace(call, namespace.as_ref())?;
                 Ok(self.read_quotas(call, Some(object), None))
             }
             (Step::ReadQuotas { object, existing }, StoreOutput::Range(range)) => {
                 self.commit_with_quotas(call, object, existing, range.kvs)
             }
-            (Step::Commit { written, existing, created }, StoreOutput::Txn { revision, succeeded, responses }) => {
+            (
+                Step::Commit {
+                    written,
+                    existing,
+                    created,
+                },
+                StoreOutput::Txn {
+                    revision,
+                    succeeded,
+                    responses,
+                },
+            ) => {
                 if succeeded {
                     return self.committed(call, written, existing, created, revision);
                 }
@@ -312,7 +361,11 @@ impl Gateway {
     }
 
     /// The JSON value of a stored object, with its resourceVersion.
-    pub(crate) fn value_of(&self, resource: &ResourceType, kv: &KeyValue) -> Result<Value, ApiError> {
+    pub(crate) fn value_of(
+        &self,
+        resource: &ResourceType,
+        kv: &KeyValue,
+    ) -> Result<Value, ApiError> {
         let cached = self.decode(resource, kv).map_err(ApiError::internal)?;
         serde_json::from_slice(&cached.json).map_err(|e| ApiError::internal(e.to_string()))
     }
@@ -343,14 +396,24 @@ impl Gateway {
                 super::patch::apply_patch(call.resource.kind, patch_type, current, body)
                     .map_err(admission::patch_error)?
             }
-            (Verb::Update, Some("scale")) => admission::apply_scale(current, &object::parse(body)?)?,
-            (Verb::Create, Some("binding")) => admission::apply_binding(call, current, &object::parse(body)?)?,
+            (Verb::Update, Some("scale")) => {
+                admission::apply_scale(current, &object::parse(body)?)?
+            }
+            (Verb::Create, Some("binding")) => {
+                admission::apply_binding(call, current, &object::parse(body)?)?
+            }
             _ => object::parse(body)?,
         };
         admission::prepare_update(self, call, current, proposed)
     }
 
-    fn write_update(&mut self, call: &mut Call, kv: KeyValue, current: &Value, updated: Value) -> Result<Next, ApiError> {
+    fn write_update(
+        &mut self,
+        call: &mut Call,
+        kv: KeyValue,
+        current: &Value,
+        updated: Value,
+    ) -> Result<Next, ApiError> {
         if let Some(expected) = object::meta_str(&updated, "resourceVersion") {
             if expected != kv.mod_revision.to_string() {
                 return Err(call.conflict());
@@ -363,15 +426,30 @@ impl Gateway {
         if stored == before {
             return ok(200, current); // a no-op write leaves the resourceVersion alone
         }
-        let graceful = stored["metadata"]["deletionGracePeriodSeconds"].as_i64().unwrap_or(0) > 0;
+        let graceful = stored["metadata"]["deletionGracePeriodSeconds"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0;
         if object::is_terminating(&stored) && !super::deletion::held(&stored) && !graceful {
             // The last finalizer is gone: the object is deleted now.
             return Ok(self.read_quotas(call, None, Some(kv)));
         }
         let bytes = self.seal(call, &object::to_bytes(&stored));
-        let body = guarded_txn(&call.key(), kv.mod_revision, vec![put_op(call.key(), bytes)], &[]);
+        let body = guarded_txn(
+            &call.key(),
+            kv.mod_revision,
+            vec![put_op(call.key(), bytes)],
+            &[],
+        );
         let written = Some(object::to_bytes(&stored));
-        Ok(Next::Store(body, Step::Commit { written, existing: Some(kv), created: false }))
+        Ok(Next::Store(
+            body,
+            Step::Commit {
+                written,
+                existing: Some(kv),
+                created: false,
+            },
+        ))
     }
 
     /// Secrets are sealed at rest; everything else is stored as it is.
@@ -392,16 +470,26 @@ impl Gateway {
             false => {
                 let namespaces = by_plural("", "namespaces").expect("served");
                 let key = object::object_key(namespaces, None, call.namespace().unwrap_or(""));
-                Ok(Next::Store(read_key(key), Step::ReadNamespace { object: bytes }))
+                Ok(Next::Store(
+                    read_key(key),
+                    Step::ReadNamespace { object: bytes },
+                ))
             }
         }
     }
 
     /// Reads the namespace's quotas before a create or delete charges or releases them.
-    pub(crate) fn read_quotas(&self, call: &Call, object: Option<Vec<u8>>, existing: Option<KeyValue>) -> Next {
+    pub(crate) fn read_quotas(
+        &self,
+        call: &Call,
+        object: Option<Vec<u8>>,
+        existing: Option<KeyValue>,
+    ) -> Next {
         let quotas = by_plural("", "resourcequotas").expect("served");
         let prefix = object::type_prefix(quotas, call.namespace());
-        let body = ClientRequest::Read(StoreQuery::Range(RangeRequest::latest(KeySpan::Prefix(prefix))));
+        let body = ClientRequest::Read(StoreQuery::Range(RangeRequest::latest(KeySpan::Prefix(
+            prefix,
+        ))));
         Next::Store(body, Step::ReadQuotas { object, existing })
     }
 
@@ -431,11 +519,26 @@ impl Gateway {
             (Some(bytes), _) => {
                 let sealed = self.seal(call, &bytes);
                 let body = guarded_txn(&key, 0, vec![put_op(key.clone(), sealed)], &quotas);
-                Ok(Next::Store(body, Step::Commit { written: Some(bytes), existing: None, created: true }))
+                Ok(Next::Store(
+                    body,
+                    Step::Commit {
+                        written: Some(bytes),
+                        existing: None,
+                        created: true,
+                    },
+                ))
             }
             (None, Some(kv)) => {
-                let body = guarded_txn(&key, kv.mod_revision, vec![delete_op(key.clone())], &quotas);
-                Ok(Next::Store(body, Step::Commit { written: None, existing: Some(kv), created: false }))
+                let body =
+                    guarded_txn(&key, kv.mod_revision, vec![delete_op(key.clone())], &quotas);
+                Ok(Next::Store(
+                    body,
+                    Step::Commit {
+                        written: None,
+                        existing: Some(kv),
+                        created: false,
+                    },
+                ))
             }
             (None, None) => unreachable!("checked above"),
         }
@@ -474,7 +577,11 @@ impl Gateway {
         call.conflicts += 1;
         if created {
             if current.is_some() {
-                return Err(ApiError::already_exists(call.resource.group, call.resource.plural, call.name()));
+                return Err(ApiError::already_exists(
+                    call.resource.group,
+                    call.resource.plural,
+                    call.name(),
+                ));
             }
             // A quota changed underneath: charge it again.
             if call.conflicts > self.config.conflict_retries_max {

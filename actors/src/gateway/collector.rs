@@ -43,7 +43,9 @@ fn path_of(resource: &'static ResourceType, key: &[u8]) -> ResourcePath {
     let prefix = object::type_prefix(resource, None);
     let rest = String::from_utf8_lossy(&key[prefix.len().min(key.len())..]).to_string();
     let (namespace, name) = match rest.split_once('/') {
-        Some((namespace, name)) if resource.namespaced => (Some(namespace.to_string()), name.to_string()),
+        Some((namespace, name)) if resource.namespaced => {
+            (Some(namespace.to_string()), name.to_string())
+        }
         _ => (None, rest),
     };
     ResourcePath {
@@ -62,7 +64,10 @@ fn delete(found: &Found) -> ApiRequest {
 }
 
 fn merge_patch(found: &Found, metadata: serde_json::Value) -> ApiRequest {
-    let mut request = ApiRequest::new(Verb::Patch(PatchType::Merge), path_of(found.resource, found.key));
+    let mut request = ApiRequest::new(
+        Verb::Patch(PatchType::Merge),
+        path_of(found.resource, found.key),
+    );
     let mut metadata = metadata;
     metadata["resourceVersion"] = found.object.mod_revision.to_string().into();
     request.body = object::to_bytes(&json!({ "metadata": metadata }));
@@ -70,7 +75,13 @@ fn merge_patch(found: &Found, metadata: serde_json::Value) -> ApiRequest {
 }
 
 fn without_finalizer(found: &Found, finalizer: &str) -> ApiRequest {
-    let rest: Vec<&String> = found.object.summary.finalizers.iter().filter(|f| *f != finalizer).collect();
+    let rest: Vec<&String> = found
+        .object
+        .summary
+        .finalizers
+        .iter()
+        .filter(|f| *f != finalizer)
+        .collect();
     merge_patch(found, json!({ "finalizers": rest }))
 }
 
@@ -78,26 +89,36 @@ impl Gateway {
     /// One garbage-collection scan, when every cache is synced (an owner missing from an
     /// unsynced cache would look deleted).
     pub(crate) fn collect(&mut self, out: &mut Outbox<Self>) {
-        if !self.ticks().is_multiple_of(COLLECT_TICKS) || !self.feeds.iter().all(|f| f.cache.synced()) {
+        if !self.ticks().is_multiple_of(COLLECT_TICKS)
+            || !self.feeds.iter().all(|f| f.cache.synced())
+        {
             return;
         }
         let now = self.ticks();
         let actions = self.scan();
         for (key, request) in actions.into_iter().take(COLLECT_ACTIONS_MAX) {
-            let recent = self.collecting.get(&key).is_some_and(|at| at + COLLECT_RETRY_TICKS > now);
+            let recent = self
+                .collecting
+                .get(&key)
+                .is_some_and(|at| at + COLLECT_RETRY_TICKS > now);
             if !recent {
                 self.collecting.insert(key, now);
                 self.internal_call(request, out);
             }
         }
-        self.collecting.retain(|_, at| *at + COLLECT_RETRY_TICKS > now);
+        self.collecting
+            .retain(|_, at| *at + COLLECT_RETRY_TICKS > now);
     }
 
     fn all_objects(&self) -> Vec<Found<'_>> {
         let mut all = Vec::new();
         for feed in &self.feeds {
             for (key, object) in feed.cache.objects(b"/registry/", &[]) {
-                all.push(Found { resource: feed.resource, key, object });
+                all.push(Found {
+                    resource: feed.resource,
+                    key,
+                    object,
+                });
             }
         }
         all
@@ -116,14 +137,18 @@ impl Gateway {
         let mut actions = Vec::new();
         for found in &all {
             let summary = &found.object.summary;
-            let orphaned = !summary.owners.is_empty() && summary.owners.iter().all(|o| !live.contains(o.as_str()));
+            let orphaned = !summary.owners.is_empty()
+                && summary.owners.iter().all(|o| !live.contains(o.as_str()));
             if orphaned && !summary.terminating {
                 actions.push((found.key.to_vec(), delete(found)));
             }
             if !summary.terminating {
                 continue;
             }
-            let mine = dependents.get(summary.uid.as_str()).map(Vec::as_slice).unwrap_or(&[]);
+            let mine = dependents
+                .get(summary.uid.as_str())
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
             if summary.finalizers.iter().any(|f| f == FOREGROUND_FINALIZER) {
                 actions.extend(self.foreground(found, mine));
             }
@@ -139,7 +164,10 @@ impl Gateway {
 
     fn foreground(&self, owner: &Found, dependents: &[&Found]) -> Vec<(Vec<u8>, ApiRequest)> {
         if dependents.is_empty() {
-            return vec![(owner.key.to_vec(), without_finalizer(owner, FOREGROUND_FINALIZER))];
+            return vec![(
+                owner.key.to_vec(),
+                without_finalizer(owner, FOREGROUND_FINALIZER),
+            )];
         }
         dependents
             .iter()
@@ -149,21 +177,35 @@ impl Gateway {
     }
 
     fn namespace_teardown(&self, namespace: &Found, all: &[Found]) -> Vec<(Vec<u8>, ApiRequest)> {
-        let name = path_of(namespace.resource, namespace.key).name.unwrap_or_default();
+        let name = path_of(namespace.resource, namespace.key)
+            .name
+            .unwrap_or_default();
         let content: Vec<&Found> = all
             .iter()
-            .filter(|f| f.resource.namespaced && path_of(f.resource, f.key).namespace.as_deref() == Some(name.as_str()))
+            .filter(|f| {
+                f.resource.namespaced
+                    && path_of(f.resource, f.key).namespace.as_deref() == Some(name.as_str())
+            })
             .collect();
         if content.is_empty() {
-            let Ok(value) = serde_json::from_slice::<serde_json::Value>(&namespace.object.json) else {
+            let Ok(value) = serde_json::from_slice::<serde_json::Value>(&namespace.object.json)
+            else {
                 return Vec::new();
             };
-            if value["spec"]["finalizers"].as_array().is_none_or(|f| f.is_empty()) {
+            if value["spec"]["finalizers"]
+                .as_array()
+                .is_none_or(|f| f.is_empty())
+            {
                 return Vec::new();
             }
-            let mut request = ApiRequest::new(Verb::Patch(PatchType::Merge), path_of(namespace.resource, namespace.key));
+            let mut request = ApiRequest::new(
+                Verb::Patch(PatchType::Merge),
+                path_of(namespace.resource, namespace.key),
+            );
             let rv = namespace.object.mod_revision.to_string();
-            request.body = object::to_bytes(&json!({"metadata": {"resourceVersion": rv}, "spec": {"finalizers": []}}));
+            request.body = object::to_bytes(
+                &json!({"metadata": {"resourceVersion": rv}, "spec": {"finalizers": []}}),
+            );
             return vec![(namespace.key.to_vec(), request)];
         }
         content
@@ -176,7 +218,10 @@ impl Gateway {
 
 fn orphan(owner: &Found, dependents: &[&Found]) -> Vec<(Vec<u8>, ApiRequest)> {
     if dependents.is_empty() {
-        return vec![(owner.key.to_vec(), without_finalizer(owner, ORPHAN_FINALIZER))];
+        return vec![(
+            owner.key.to_vec(),
+            without_finalizer(owner, ORPHAN_FINALIZER),
+        )];
     }
     let uid = owner.object.summary.uid.as_str();
     dependents
@@ -188,7 +233,10 @@ fn orphan(owner: &Found, dependents: &[&Found]) -> Vec<(Vec<u8>, ApiRequest)> {
                 .iter()
                 .filter(|r| r["uid"] != uid)
                 .collect();
-            Some((d.key.to_vec(), merge_patch(d, json!({ "ownerReferences": kept }))))
+            Some((
+                d.key.to_vec(),
+                merge_patch(d, json!({ "ownerReferences": kept })),
+            ))
         })
         .collect()
 }

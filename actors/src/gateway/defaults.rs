@@ -621,3 +621,320 @@ fn default_endpoint_slice(slice: &mut Value) {
         set_default(port, "protocol", json!("TCP"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn defaulted(api_version: &str, kind: &str, mut object: Value) -> Value {
+        apply_defaults(api_version, kind, &mut object);
+        object
+    }
+
+    fn pod() -> Value {
+        json!({"metadata": {"name": "nginx"}, "spec": {
+            "containers": [{
+                "name": "nginx",
+                "image": "nginx:1.14.2",
+                "ports": [{"containerPort": 80}],
+                "livenessProbe": {"httpGet": {"port": 80}},
+                "resources": {"limits": {"cpu": "500m"}, "requests": {"memory": "64Mi"}},
+                "env": [{"name": "NODE", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}}],
+            }],
+            "volumes": [{"name": "cache"}, {"name": "config", "configMap": {"name": "app"}}],
+        }})
+    }
+
+    #[test]
+    fn pod_defaults() {
+        let pod = defaulted("v1", "Pod", pod());
+        let spec = &pod["spec"];
+        assert_eq!(spec["restartPolicy"], "Always");
+        assert_eq!(spec["dnsPolicy"], "ClusterFirst");
+        assert_eq!(spec["schedulerName"], "default-scheduler");
+        assert_eq!(spec["terminationGracePeriodSeconds"], 30);
+        assert_eq!(spec["enableServiceLinks"], true);
+        assert_eq!(spec["securityContext"], json!({}));
+        let container = &spec["containers"][0];
+        assert_eq!(container["imagePullPolicy"], "IfNotPresent");
+        assert_eq!(container["terminationMessagePath"], "/dev/termination-log");
+        assert_eq!(container["terminationMessagePolicy"], "File");
+        assert_eq!(container["ports"][0]["protocol"], "TCP");
+        let probe = &container["livenessProbe"];
+        assert_eq!(
+            (&probe["periodSeconds"], &probe["timeoutSeconds"]),
+            (&json!(10), &json!(1))
+        );
+        assert_eq!(
+            (&probe["successThreshold"], &probe["failureThreshold"]),
+            (&json!(1), &json!(3))
+        );
+        assert_eq!(probe["httpGet"]["path"], "/");
+        assert_eq!(probe["httpGet"]["scheme"], "HTTP");
+        let requests = json!({"cpu": "500m", "memory": "64Mi"});
+        assert_eq!(container["resources"]["requests"], requests);
+        let field_ref = &container["env"][0]["valueFrom"]["fieldRef"];
+        assert_eq!(field_ref["apiVersion"], "v1");
+        assert_eq!(spec["volumes"][0]["emptyDir"], json!({}));
+        assert_eq!(spec["volumes"][1]["configMap"]["defaultMode"], 420);
+        assert!(spec["volumes"][1].get("emptyDir").is_none());
+    }
+
+    #[test]
+    fn host_network_pods_get_host_ports() {
+        let pod = json!({"spec": {"hostNetwork": true,
+            "containers": [{"name": "c", "image": "x", "ports": [{"containerPort": 9100}]}]}});
+        let pod = defaulted("v1", "Pod", pod);
+        assert_eq!(pod["spec"]["containers"][0]["ports"][0]["hostPort"], 9100);
+    }
+
+    #[test]
+    fn image_pull_policy_follows_the_tag() {
+        let cases = [
+            ("nginx", "Always"),
+            ("nginx:latest", "Always"),
+            ("nginx:1.25", "IfNotPresent"),
+            ("registry.example.com:5000/team/app", "Always"),
+            ("registry.example.com:5000/team/app:v2", "IfNotPresent"),
+            ("nginx@sha256:0123abcd", "IfNotPresent"),
+            ("nginx:latest@sha256:0123abcd", "Always"),
+        ];
+        for (image, policy) in cases {
+            assert_eq!(image_pull_policy(image), policy, "{image}");
+        }
+    }
+
+    #[test]
+    fn present_values_are_kept() {
+        let pod = json!({"spec": {"restartPolicy": "Never", "terminationGracePeriodSeconds": 0,
+            "containers": [{"name": "c", "image": "x", "imagePullPolicy": "Never",
+                "ports": [{"containerPort": 53, "protocol": "UDP"}]}]}});
+        let pod = defaulted("v1", "Pod", pod);
+        assert_eq!(pod["spec"]["restartPolicy"], "Never");
+        assert_eq!(pod["spec"]["terminationGracePeriodSeconds"], 0);
+        assert_eq!(pod["spec"]["containers"][0]["imagePullPolicy"], "Never");
+        assert_eq!(pod["spec"]["containers"][0]["ports"][0]["protocol"], "UDP");
+    }
+
+    #[test]
+    fn deployment_defaults() {
+        let deployment =
+            json!({"spec": {"template": {"spec": {"containers": [{"name": "c", "image": "x"}]}}}});
+        let deployment = defaulted("apps/v1", "Deployment", deployment);
+        let spec = &deployment["spec"];
+        assert_eq!(spec["replicas"], 1);
+        assert_eq!(spec["revisionHistoryLimit"], 10);
+        assert_eq!(spec["progressDeadlineSeconds"], 600);
+        let strategy = json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "25%", "maxSurge": "25%"}});
+        assert_eq!(spec["strategy"], strategy);
+        let pod_spec = &spec["template"]["spec"];
+        assert_eq!(pod_spec["restartPolicy"], "Always");
+        assert_eq!(pod_spec["containers"][0]["imagePullPolicy"], "Always");
+        // enableServiceLinks is a Pod default only, not a template one.
+        assert!(pod_spec.get("enableServiceLinks").is_none());
+        let recreate = json!({"spec": {"strategy": {"type": "Recreate"}}});
+        let recreate = defaulted("apps/v1", "Deployment", recreate);
+        assert!(recreate["spec"]["strategy"].get("rollingUpdate").is_none());
+    }
+
+    #[test]
+    fn replica_set_stateful_set_and_daemon_set_defaults() {
+        let replica_set = defaulted("apps/v1", "ReplicaSet", json!({"spec": {}}));
+        assert_eq!(replica_set["spec"]["replicas"], 1);
+        let claim =
+            json!({"metadata": {"name": "www"}, "spec": {"accessModes": ["ReadWriteOnce"]}});
+        let stateful_set = json!({"spec": {"volumeClaimTemplates": [claim]}});
+        let stateful_set = defaulted("apps/v1", "StatefulSet", stateful_set);
+        let spec = &stateful_set["spec"];
+        assert_eq!(spec["replicas"], 1);
+        assert_eq!(spec["podManagementPolicy"], "OrderedReady");
+        let strategy = json!({"type": "RollingUpdate", "rollingUpdate": {"partition": 0}});
+        assert_eq!(spec["updateStrategy"], strategy);
+        assert_eq!(
+            spec["volumeClaimTemplates"][0]["spec"]["volumeMode"],
+            "Filesystem"
+        );
+        let daemon_set = defaulted("apps/v1", "DaemonSet", json!({"spec": {}}));
+        let strategy =
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1, "maxSurge": 0}});
+        assert_eq!(daemon_set["spec"]["updateStrategy"], strategy);
+        assert_eq!(daemon_set["spec"]["revisionHistoryLimit"], 10);
+    }
+
+    #[test]
+    fn job_and_cron_job_defaults() {
+        let job = json!({"spec": {"template": {"metadata": {"labels": {"app": "pi"}},
+            "spec": {"restartPolicy": "Never", "containers": [{"name": "pi", "image": "perl:5.34.0"}]}}}});
+        let job = defaulted("batch/v1", "Job", job);
+        let spec = &job["spec"];
+        assert_eq!(
+            (&spec["completions"], &spec["parallelism"]),
+            (&json!(1), &json!(1))
+        );
+        assert_eq!(spec["backoffLimit"], 6);
+        assert_eq!(spec["completionMode"], "NonIndexed");
+        assert_eq!(spec["suspend"], false);
+        assert_eq!(spec["podReplacementPolicy"], "TerminatingOrFailed");
+        assert_eq!(job["metadata"]["labels"], json!({"app": "pi"}));
+        assert_eq!(spec["template"]["spec"]["restartPolicy"], "Never");
+        let parallel = defaulted("batch/v1", "Job", json!({"spec": {"parallelism": 3}}));
+        assert!(parallel["spec"].get("completions").is_none());
+        let cron = json!({"spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {}}}}}});
+        let cron = defaulted("batch/v1", "CronJob", cron);
+        let spec = &cron["spec"];
+        assert_eq!(spec["concurrencyPolicy"], "Allow");
+        assert_eq!(spec["suspend"], false);
+        assert_eq!(spec["successfulJobsHistoryLimit"], 3);
+        assert_eq!(spec["failedJobsHistoryLimit"], 1);
+        assert_eq!(
+            spec["jobTemplate"]["spec"]["template"]["spec"]["dnsPolicy"],
+            "ClusterFirst"
+        );
+    }
+
+    #[test]
+    fn service_defaults() {
+        let service = json!({"spec": {"selector": {"app": "x"}, "ports": [{"port": 80}, {"port": 443, "targetPort": "https"}]}});
+        let service = defaulted("v1", "Service", service);
+        let spec = &service["spec"];
+        assert_eq!(spec["type"], "ClusterIP");
+        assert_eq!(spec["sessionAffinity"], "None");
+        assert_eq!(spec["ports"][0]["protocol"], "TCP");
+        assert_eq!(spec["ports"][0]["targetPort"], 80);
+        assert_eq!(spec["ports"][1]["targetPort"], "https");
+        assert_eq!(spec["ipFamilyPolicy"], "SingleStack");
+        assert_eq!(spec["ipFamilies"], json!(["IPv4"]));
+        assert_eq!(spec["internalTrafficPolicy"], "Cluster");
+        assert!(spec.get("externalTrafficPolicy").is_none());
+        let balancer = defaulted(
+            "v1",
+            "Service",
+            json!({"spec": {"type": "LoadBalancer", "ports": [{"port": 80}]}}),
+        );
+        assert_eq!(balancer["spec"]["externalTrafficPolicy"], "Cluster");
+        assert_eq!(balancer["spec"]["allocateLoadBalancerNodePorts"], true);
+        let external = defaulted(
+            "v1",
+            "Service",
+            json!({"spec": {"type": "ExternalName", "externalName": "db.example.com"}}),
+        );
+        assert!(external["spec"].get("ipFamilyPolicy").is_none());
+        let sticky = defaulted(
+            "v1",
+            "Service",
+            json!({"spec": {"sessionAffinity": "ClientIP"}}),
+        );
+        assert_eq!(
+            sticky["spec"]["sessionAffinityConfig"]["clientIP"]["timeoutSeconds"],
+            10800
+        );
+    }
+
+    #[test]
+    fn core_object_defaults() {
+        assert_eq!(defaulted("v1", "Secret", json!({}))["type"], "Opaque");
+        let namespace = defaulted("v1", "Namespace", json!({"metadata": {"name": "dev"}}));
+        assert_eq!(namespace["spec"]["finalizers"], json!(["kubernetes"]));
+        assert_eq!(namespace["status"]["phase"], "Active");
+        assert_eq!(
+            namespace["metadata"]["labels"]["kubernetes.io/metadata.name"],
+            "dev"
+        );
+        let claim = defaulted("v1", "PersistentVolumeClaim", json!({"spec": {}}));
+        assert_eq!(claim["spec"]["volumeMode"], "Filesystem");
+        assert_eq!(claim["status"]["phase"], "Pending");
+        let volume = defaulted(
+            "v1",
+            "PersistentVolume",
+            json!({"spec": {"hostPath": {"path": "/mnt"}}}),
+        );
+        assert_eq!(volume["spec"]["persistentVolumeReclaimPolicy"], "Retain");
+        assert_eq!(volume["spec"]["volumeMode"], "Filesystem");
+        let node = defaulted("v1", "Node", json!({"status": {"capacity": {"cpu": "4"}}}));
+        assert_eq!(node["status"]["allocatable"], json!({"cpu": "4"}));
+        let endpoints = defaulted(
+            "v1",
+            "Endpoints",
+            json!({"subsets": [{"ports": [{"port": 80}]}]}),
+        );
+        assert_eq!(endpoints["subsets"][0]["ports"][0]["protocol"], "TCP");
+        let range = json!({"spec": {"limits": [{"type": "Container", "max": {"cpu": "2"}, "min": {"memory": "64Mi"}}]}});
+        let range = defaulted("v1", "LimitRange", range);
+        let item = &range["spec"]["limits"][0];
+        assert_eq!(item["default"], json!({"cpu": "2"}));
+        assert_eq!(
+            item["defaultRequest"],
+            json!({"cpu": "2", "memory": "64Mi"})
+        );
+    }
+
+    #[test]
+    fn other_group_defaults() {
+        let hpa = defaulted(
+            "autoscaling/v2",
+            "HorizontalPodAutoscaler",
+            json!({"spec": {"behavior": {"scaleDown": {}}}}),
+        );
+        assert_eq!(hpa["spec"]["minReplicas"], 1);
+        assert_eq!(
+            hpa["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
+            80
+        );
+        assert_eq!(
+            hpa["spec"]["behavior"]["scaleDown"]["stabilizationWindowSeconds"],
+            300
+        );
+        let binding = json!({"roleRef": {"kind": "Role", "name": "r"},
+            "subjects": [{"kind": "User", "name": "jane"}, {"kind": "ServiceAccount", "name": "sa"}]});
+        let binding = defaulted("rbac.authorization.k8s.io/v1", "RoleBinding", binding);
+        assert_eq!(binding["roleRef"]["apiGroup"], RBAC_GROUP);
+        assert_eq!(binding["subjects"][0]["apiGroup"], RBAC_GROUP);
+        assert_eq!(binding["subjects"][1]["apiGroup"], "");
+        let class = defaulted(
+            "storage.k8s.io/v1",
+            "StorageClass",
+            json!({"provisioner": "x"}),
+        );
+        assert_eq!(class["reclaimPolicy"], "Delete");
+        assert_eq!(class["volumeBindingMode"], "Immediate");
+        let slice = defaulted(
+            "discovery.k8s.io/v1",
+            "EndpointSlice",
+            json!({"ports": [{"port": 80}]}),
+        );
+        assert_eq!(
+            slice["ports"][0],
+            json!({"port": 80, "name": "", "protocol": "TCP"})
+        );
+    }
+
+    #[test]
+    fn defaulting_is_idempotent_and_tolerates_odd_shapes() {
+        let once = defaulted("v1", "Pod", pod());
+        assert_eq!(defaulted("v1", "Pod", once.clone()), once);
+        let odd_shapes = [
+            json!(null),
+            json!([1, 2]),
+            json!({"spec": "text"}),
+            json!({"spec": {"containers": "nginx", "volumes": [7]}}),
+            json!({"spec": {"template": 3, "strategy": []}}),
+            json!({"metadata": {"name": 5}, "spec": {"ports": [null]}}),
+        ];
+        for (api_version, kind) in [
+            ("v1", "Pod"),
+            ("apps/v1", "Deployment"),
+            ("v1", "Service"),
+            ("v1", "Namespace"),
+            ("batch/v1", "Job"),
+        ] {
+            for object in &odd_shapes {
+                let _ = defaulted(api_version, kind, object.clone());
+            }
+        }
+        let unknown = json!({"spec": {}});
+        assert_eq!(
+            defaulted("example.com/v1", "Widget", unknown.clone()),
+            unknown
+        );
+    }
+}

@@ -50,17 +50,28 @@ fn options(call: &Call) -> Result<DeleteOptions, ApiError> {
     Ok(options)
 }
 
-fn check_preconditions(call: &Call, options: &DeleteOptions, kv: &KeyValue, current: &Value) -> Result<(), ApiError> {
+fn check_preconditions(
+    call: &Call,
+    options: &DeleteOptions,
+    kv: &KeyValue,
+    current: &Value,
+) -> Result<(), ApiError> {
     let uid = object::meta_str(current, "uid").unwrap_or("");
     if let Some(expected) = options.precondition_uid.as_deref().filter(|u| *u != uid) {
         return Err(ApiError::new(
             409,
             "Conflict",
-            format!("Precondition failed: UID in precondition: {expected}, UID in object meta: {uid}"),
+            format!(
+                "Precondition failed: UID in precondition: {expected}, UID in object meta: {uid}"
+            ),
         ));
     }
     let revision = kv.mod_revision.to_string();
-    if let Some(expected) = options.precondition_resource_version.as_deref().filter(|r| *r != revision) {
+    if let Some(expected) = options
+        .precondition_resource_version
+        .as_deref()
+        .filter(|r| *r != revision)
+    {
         return Err(ApiError::new(
             409,
             "Conflict",
@@ -78,12 +89,19 @@ fn check_preconditions(call: &Call, options: &DeleteOptions, kv: &KeyValue, curr
 /// `spec.finalizers` (its content is being removed).
 pub(crate) fn held(value: &Value) -> bool {
     let namespace_finalizers = value["kind"] == "Namespace"
-        && value["spec"]["finalizers"].as_array().is_some_and(|f| !f.is_empty());
+        && value["spec"]["finalizers"]
+            .as_array()
+            .is_some_and(|f| !f.is_empty());
     !object::finalizers(value).is_empty() || namespace_finalizers
 }
 
 impl Gateway {
-    pub(crate) fn delete_existing(&mut self, call: &mut Call, kv: KeyValue, current: Value) -> Result<Next, ApiError> {
+    pub(crate) fn delete_existing(
+        &mut self,
+        call: &mut Call,
+        kv: KeyValue,
+        current: Value,
+    ) -> Result<Next, ApiError> {
         let options = options(call)?;
         check_preconditions(call, &options, &kv, &current)?;
         let mut marked = current.clone();
@@ -118,8 +136,20 @@ impl Gateway {
         }
         let bytes = object::to_bytes(&marked);
         let sealed = self.seal(call, &bytes);
-        let body = guarded_txn(&call.key(), kv.mod_revision, vec![put_op(call.key(), sealed)], &[]);
-        Ok(Next::Store(body, Step::Commit { written: Some(bytes), existing: Some(kv), created: false }))
+        let body = guarded_txn(
+            &call.key(),
+            kv.mod_revision,
+            vec![put_op(call.key(), sealed)],
+            &[],
+        );
+        Ok(Next::Store(
+            body,
+            Step::Commit {
+                written: Some(bytes),
+                existing: Some(kv),
+                created: false,
+            },
+        ))
     }
 }
 
@@ -129,12 +159,16 @@ fn pod_grace(call: &Call, options: &DeleteOptions, current: &Value) -> i64 {
     if call.resource.kind != "Pod" {
         return 0;
     }
-    let on_node = current["spec"]["nodeName"].as_str().is_some_and(|n| !n.is_empty());
+    let on_node = current["spec"]["nodeName"]
+        .as_str()
+        .is_some_and(|n| !n.is_empty());
     if !on_node {
         return 0;
     }
     if let Some(already) = current["metadata"]["deletionGracePeriodSeconds"].as_i64() {
-        return options.grace_period_seconds.map_or(already, |g| g.min(already));
+        return options
+            .grace_period_seconds
+            .map_or(already, |g| g.min(already));
     }
     options.grace_period_seconds.unwrap_or_else(|| {
         current["spec"]["terminationGracePeriodSeconds"]

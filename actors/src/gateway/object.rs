@@ -47,7 +47,9 @@ pub fn parse(body: &[u8]) -> Result<Value, ApiError> {
     let value: Value = serde_json::from_slice(body)
         .map_err(|e| ApiError::bad_request(format!("the body is not valid JSON: {e}")))?;
     if !value.is_object() {
-        return Err(ApiError::bad_request("the body is not a JSON object".into()));
+        return Err(ApiError::bad_request(
+            "the body is not a JSON object".into(),
+        ));
     }
     Ok(value)
 }
@@ -88,9 +90,7 @@ pub fn shape(resource: &ResourceType, value: Value) -> Result<Value, String> {
         "ControllerRevision" => round_trip::<apps::v1::ControllerRevision>(value),
         "Job" => round_trip::<batch::v1::Job>(value),
         "CronJob" => round_trip::<batch::v1::CronJob>(value),
-        "HorizontalPodAutoscaler" => {
-            round_trip::<autoscaling::v2::HorizontalPodAutoscaler>(value)
-        }
+        "HorizontalPodAutoscaler" => round_trip::<autoscaling::v2::HorizontalPodAutoscaler>(value),
         "Lease" => round_trip::<coordination::v1::Lease>(value),
         "Role" => round_trip::<rbac::v1::Role>(value),
         "ClusterRole" => round_trip::<rbac::v1::ClusterRole>(value),
@@ -244,9 +244,15 @@ mod tests {
     #[test]
     fn keys_and_prefixes() {
         let pods = by_kind("v1", "Pod").unwrap();
-        assert_eq!(object_key(pods, Some("default"), "web"), b"/registry/core/pods/default/web");
+        assert_eq!(
+            object_key(pods, Some("default"), "web"),
+            b"/registry/core/pods/default/web"
+        );
         let nodes = by_kind("v1", "Node").unwrap();
-        assert_eq!(type_prefix(nodes, Some("ignored")), b"/registry/core/nodes/");
+        assert_eq!(
+            type_prefix(nodes, Some("ignored")),
+            b"/registry/core/nodes/"
+        );
         assert_eq!(prefix_end(b"/a/"), b"/a0");
     }
 

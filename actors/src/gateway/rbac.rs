@@ -18,12 +18,50 @@ pub fn bootstrap_objects() -> Vec<(&'static str, Value)> {
     let rule_all = json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
                           {"nonResourceURLs": ["*"], "verbs": ["*"]}]);
     let read = json!(["get", "list", "watch"]);
-    let write = json!(["get", "list", "watch", "create", "update", "patch", "delete", "deletecollection"]);
-    let everyday = json!(["pods", "pods/log", "pods/exec", "services", "endpoints", "configmaps", "secrets",
-        "persistentvolumeclaims", "serviceaccounts", "events", "deployments", "deployments/scale",
-        "replicasets", "replicasets/scale", "statefulsets", "statefulsets/scale", "daemonsets", "jobs",
-        "cronjobs", "horizontalpodautoscalers", "leases", "endpointslices", "limitranges", "resourcequotas"]);
-    let groups = json!(["", "apps", "batch", "autoscaling", "coordination.k8s.io", "discovery.k8s.io"]);
+    let write = json!([
+        "get",
+        "list",
+        "watch",
+        "create",
+        "update",
+        "patch",
+        "delete",
+        "deletecollection"
+    ]);
+    let everyday = json!([
+        "pods",
+        "pods/log",
+        "pods/exec",
+        "services",
+        "endpoints",
+        "configmaps",
+        "secrets",
+        "persistentvolumeclaims",
+        "serviceaccounts",
+        "events",
+        "deployments",
+        "deployments/scale",
+        "replicasets",
+        "replicasets/scale",
+        "statefulsets",
+        "statefulsets/scale",
+        "daemonsets",
+        "jobs",
+        "cronjobs",
+        "horizontalpodautoscalers",
+        "leases",
+        "endpointslices",
+        "limitranges",
+        "resourcequotas"
+    ]);
+    let groups = json!([
+        "",
+        "apps",
+        "batch",
+        "autoscaling",
+        "coordination.k8s.io",
+        "discovery.k8s.io"
+    ]);
     let role = |name: &str, rules: Value| {
         json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
                "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
@@ -31,14 +69,35 @@ pub fn bootstrap_objects() -> Vec<(&'static str, Value)> {
     };
     vec![
         ("clusterroles", role("cluster-admin", rule_all)),
-        ("clusterroles", role("admin", json!([{"apiGroups": groups, "resources": everyday, "verbs": write},
-            {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"], "verbs": write}]))),
-        ("clusterroles", role("edit", json!([{"apiGroups": groups, "resources": everyday, "verbs": write}]))),
-        ("clusterroles", role("view", json!([{"apiGroups": groups, "resources": everyday, "verbs": read}]))),
-        ("clusterrolebindings", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        (
+            "clusterroles",
+            role(
+                "admin",
+                json!([{"apiGroups": groups, "resources": everyday, "verbs": write},
+            {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"], "verbs": write}]),
+            ),
+        ),
+        (
+            "clusterroles",
+            role(
+                "edit",
+                json!([{"apiGroups": groups, "resources": everyday, "verbs": write}]),
+            ),
+        ),
+        (
+            "clusterroles",
+            role(
+                "view",
+                json!([{"apiGroups": groups, "resources": everyday, "verbs": read}]),
+            ),
+        ),
+        (
+            "clusterrolebindings",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
             "metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]})),
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]}),
+        ),
     ]
 }
 
@@ -91,10 +150,16 @@ pub(crate) fn authorize(gateway: &Gateway, call: &Call) -> Result<(), ApiError> 
     )))
 }
 
-fn cached_values(gateway: &Gateway, kind: &str, namespace: Option<&str>) -> Result<Vec<Value>, ApiError> {
+fn cached_values(
+    gateway: &Gateway,
+    kind: &str,
+    namespace: Option<&str>,
+) -> Result<Vec<Value>, ApiError> {
     let feed = gateway.feeds.iter().find(|f| f.resource.kind == kind);
     let (Some(feed), Some(cache)) = (feed, gateway.cache(kind)) else {
-        return Err(ApiError::unavailable(format!("the authorizer has not loaded {kind} yet")));
+        return Err(ApiError::unavailable(format!(
+            "the authorizer has not loaded {kind} yet"
+        )));
     };
     let prefix = object::type_prefix(feed.resource, namespace);
     Ok(cache
@@ -109,7 +174,10 @@ fn subject_matches(subject: &Value, user: &User, binding_namespace: Option<&str>
         Some("User") => user.name == name,
         Some("Group") => user.in_group(name),
         Some("ServiceAccount") => {
-            let namespace = subject["namespace"].as_str().or(binding_namespace).unwrap_or("");
+            let namespace = subject["namespace"]
+                .as_str()
+                .or(binding_namespace)
+                .unwrap_or("");
             user.name == format!("system:serviceaccount:{namespace}:{name}")
         }
         _ => false,
@@ -133,7 +201,11 @@ fn rule_allows(rule: &Value, attributes: &Attributes) -> bool {
         && name_ok
 }
 
-fn role_rules(gateway: &Gateway, role_ref: &Value, namespace: Option<&str>) -> Result<Vec<Value>, ApiError> {
+fn role_rules(
+    gateway: &Gateway,
+    role_ref: &Value,
+    namespace: Option<&str>,
+) -> Result<Vec<Value>, ApiError> {
     let name = role_ref["name"].as_str().unwrap_or("");
     let (kind, scope) = match role_ref["kind"].as_str() {
         Some("Role") => ("Role", namespace),
@@ -148,10 +220,11 @@ fn role_rules(gateway: &Gateway, role_ref: &Value, namespace: Option<&str>) -> R
 
 /// Whether any binding grants the attributes.
 pub fn rbac_allows(gateway: &Gateway, attributes: &Attributes) -> Result<bool, ApiError> {
-    let mut bindings: Vec<(Value, Option<&str>)> = cached_values(gateway, "ClusterRoleBinding", None)?
-        .into_iter()
-        .map(|b| (b, None))
-        .collect();
+    let mut bindings: Vec<(Value, Option<&str>)> =
+        cached_values(gateway, "ClusterRoleBinding", None)?
+            .into_iter()
+            .map(|b| (b, None))
+            .collect();
     if let Some(namespace) = attributes.namespace {
         bindings.extend(
             cached_values(gateway, "RoleBinding", Some(namespace))?
@@ -161,7 +234,10 @@ pub fn rbac_allows(gateway: &Gateway, attributes: &Attributes) -> Result<bool, A
     }
     for (binding, namespace) in bindings {
         let subjects = binding["subjects"].as_array().cloned().unwrap_or_default();
-        if !subjects.iter().any(|s| subject_matches(s, attributes.user, namespace)) {
+        if !subjects
+            .iter()
+            .any(|s| subject_matches(s, attributes.user, namespace))
+        {
             continue;
         }
         let rules = role_rules(gateway, &binding["roleRef"], namespace)?;
@@ -201,10 +277,18 @@ fn node_allows(gateway: &Gateway, call: &Call, node: &str) -> bool {
         ("pods", Some("status")) => pod_node(gateway, call).as_deref() == Some(node),
         ("pods", None) if verb == Verb::Delete => pod_node(gateway, call).as_deref() == Some(node),
         ("events", _) => matches!(verb, Verb::Create | Verb::Patch(_) | Verb::Update),
-        ("leases", _) => call.namespace() == Some("kube-node-lease") && name_or_body_name(call) == node,
+        ("leases", _) => {
+            call.namespace() == Some("kube-node-lease") && name_or_body_name(call) == node
+        }
         (
-            "services" | "endpoints" | "endpointslices" | "configmaps" | "secrets" | "persistentvolumes"
-            | "persistentvolumeclaims" | "serviceaccounts",
+            "services"
+            | "endpoints"
+            | "endpointslices"
+            | "configmaps"
+            | "secrets"
+            | "persistentvolumes"
+            | "persistentvolumeclaims"
+            | "serviceaccounts",
             None,
         ) => reading,
         _ => false,

@@ -88,7 +88,8 @@ impl Filter {
         let allowed = selectable_fields(call.resource.kind);
         for requirement in fields.requirements() {
             let field = requirement.field();
-            if !matches!(field, "metadata.name" | "metadata.namespace") && !allowed.contains(&field) {
+            if !matches!(field, "metadata.name" | "metadata.namespace") && !allowed.contains(&field)
+            {
                 return Err(ApiError::bad_request(format!(
                     "field label not supported: {field}"
                 )));
@@ -104,7 +105,8 @@ impl Filter {
     fn from_watch(watch: &ClientWatch) -> Filter {
         Filter {
             prefix: watch.prefix.clone(),
-            labels: LabelSelector::parse(&watch.labels).unwrap_or_else(|_| LabelSelector::nothing()),
+            labels: LabelSelector::parse(&watch.labels)
+                .unwrap_or_else(|_| LabelSelector::nothing()),
             fields: FieldSelector::parse(&watch.fields).unwrap_or_default(),
         }
     }
@@ -124,7 +126,9 @@ impl Filter {
             return false;
         };
         self.labels.matches(&object::labels(&value))
-            && self.fields.matches(&|field: &str| Some(field_value(&value, field)))
+            && self
+                .fields
+                .matches(&|field: &str| Some(field_value(&value, field)))
     }
 }
 
@@ -140,7 +144,10 @@ pub(crate) fn begin_read(gateway: &Gateway, call: &mut Call) -> Result<Next, Api
     let list = &call.request.list;
     if call.request.verb == Verb::List && !list.continue_token.is_empty() {
         let (revision, after) = decode_continue(&list.continue_token)?;
-        return Ok(Next::Store(page_read(call, revision, &after), Step::ReadPage));
+        return Ok(Next::Store(
+            page_read(call, revision, &after),
+            Step::ReadPage,
+        ));
     }
     match list.resource_version.as_str() {
         "" => Ok(Next::Store(
@@ -149,9 +156,9 @@ pub(crate) fn begin_read(gateway: &Gateway, call: &mut Call) -> Result<Next, Api
         )),
         "0" => Ok(Next::Await(0)),
         text => {
-            let revision: Revision = text.parse().map_err(|_| {
-                ApiError::bad_request(format!("invalid resourceVersion {text:?}"))
-            })?;
+            let revision: Revision = text
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {text:?}")))?;
             if list.resource_version_match == "Exact" && call.request.verb == Verb::List {
                 return Ok(Next::Store(page_read(call, revision, &[]), Step::ReadPage));
             }
@@ -210,7 +217,12 @@ fn decode_continue(token: &str) -> Result<(Revision, Vec<u8>), ApiError> {
     Ok((revision, key))
 }
 
-fn list_body(call: &Call, revision: Revision, items: &[&[u8]], continue_token: Option<String>) -> Vec<u8> {
+fn list_body(
+    call: &Call,
+    revision: Revision,
+    items: &[&[u8]],
+    continue_token: Option<String>,
+) -> Vec<u8> {
     let mut metadata = serde_json::json!({"resourceVersion": revision.to_string()});
     if let Some(token) = continue_token {
         metadata["continue"] = token.into();
@@ -235,8 +247,14 @@ fn list_body(call: &Call, revision: Revision, items: &[&[u8]], continue_token: O
 
 impl Gateway {
     /// A call waiting for the cache: served once it has reached `revision`.
-    pub(crate) fn serve_cached(&mut self, call: &mut Call, revision: Revision) -> Result<Next, ApiError> {
-        let feed = self.feed_of(call.resource).expect("checked when the call began");
+    pub(crate) fn serve_cached(
+        &mut self,
+        call: &mut Call,
+        revision: Revision,
+    ) -> Result<Next, ApiError> {
+        let feed = self
+            .feed_of(call.resource)
+            .expect("checked when the call began");
         let cache = &self.feeds[feed].cache;
         if !cache.synced() || cache.revision() < revision {
             return Ok(Next::Await(revision));
@@ -304,7 +322,9 @@ impl Gateway {
         let Step::AwaitCache { revision: start } = call.step else {
             unreachable!("a watch starts from the cache");
         };
-        let feed = self.feed_of(call.resource).expect("checked when the call began");
+        let feed = self
+            .feed_of(call.resource)
+            .expect("checked when the call began");
         let list = &call.request.list;
         let initial = matches!(list.resource_version.as_str(), "" | "0")
             && list.send_initial_events != Some(false);
@@ -380,15 +400,26 @@ fn list_from_cache(call: &Call, cache: &WatchCache, filter: &Filter) -> Result<N
 }
 
 /// A list page read from the store (a continued list, or an exact revision).
-pub(crate) fn page_from_store(gateway: &Gateway, call: &mut Call, range: RangeResponse) -> Result<Next, ApiError> {
+pub(crate) fn page_from_store(
+    gateway: &Gateway,
+    call: &mut Call,
+    range: RangeResponse,
+) -> Result<Next, ApiError> {
     let filter = Filter::new(call)?;
     let revision = match decode_continue(&call.request.list.continue_token) {
         Ok((revision, _)) => revision,
-        Err(_) => call.request.list.resource_version.parse().unwrap_or(range.revision),
+        Err(_) => call
+            .request
+            .list
+            .resource_version
+            .parse()
+            .unwrap_or(range.revision),
     };
     let mut items = Vec::new();
     for kv in &range.kvs {
-        let object = gateway.decode(call.resource, kv).map_err(ApiError::internal)?;
+        let object = gateway
+            .decode(call.resource, kv)
+            .map_err(ApiError::internal)?;
         if filter.matches(&kv.key, &object) {
             items.push(object.json);
         }
@@ -415,13 +446,22 @@ fn send_events(caller: Caller, events: Vec<WatchEvent>, out: &mut Outbox<Gateway
 
 /// The event a change makes for one watch, given what its filter selects.
 fn event_for(filter: &Filter, change: &CacheChange) -> Option<WatchEvent> {
-    let now = change.object.as_ref().map(|o| filter.matches(&change.key, o));
+    let now = change
+        .object
+        .as_ref()
+        .map(|o| filter.matches(&change.key, o));
     let before = change.prev.as_ref().map(|o| filter.matches(&change.key, o));
     let (kind, object) = match (now, before) {
-        (Some(true), Some(true)) => (WatchEventType::Modified, change.object.as_ref()?.json.clone()),
+        (Some(true), Some(true)) => (
+            WatchEventType::Modified,
+            change.object.as_ref()?.json.clone(),
+        ),
         (Some(true), _) => (WatchEventType::Added, change.object.as_ref()?.json.clone()),
         // Left the selection: a delete for this watcher, carrying the object as it is now.
-        (Some(false), Some(true)) => (WatchEventType::Deleted, change.object.as_ref()?.json.clone()),
+        (Some(false), Some(true)) => (
+            WatchEventType::Deleted,
+            change.object.as_ref()?.json.clone(),
+        ),
         (None, Some(true)) => {
             let prev: Value = serde_json::from_slice(&change.prev.as_ref()?.json).ok()?;
             let gone = object::with_revision(prev, change.revision);
@@ -448,7 +488,13 @@ fn pump_watch(gateway: &mut Gateway, caller: Caller, out: &mut Outbox<Gateway>) 
         Err(CacheGap::Expired { oldest }) => {
             gateway.watches.remove(&caller);
             let error = ApiError::expired(format!("too old resource version ({oldest})"));
-            out.send(caller.0, super::actor::GatewayMsg::WatchEnded { id: caller.1, error: Some(error) });
+            out.send(
+                caller.0,
+                super::actor::GatewayMsg::WatchEnded {
+                    id: caller.1,
+                    error: Some(error),
+                },
+            );
             return;
         }
     };

@@ -39,10 +39,17 @@ impl Harness {
             voters: [(STORE, "store".to_string())].into(),
         };
         let mut out = Outbox::new();
-        let mut store = Store::start(StoreConfig::new(RaftConfig::new(STORE, membership)), Default::default(), &mut out);
+        let mut store = Store::start(
+            StoreConfig::new(RaftConfig::new(STORE, membership)),
+            Default::default(),
+            &mut out,
+        );
         // A one-member store elects itself on its first election timeout.
         let mut out = Outbox::new();
-        store.handle(Input::Timer(StoreTimer::Raft(RaftTimer::Election)), &mut out);
+        store.handle(
+            Input::Timer(StoreTimer::Raft(RaftTimer::Election)),
+            &mut out,
+        );
         let mut gateway_config = GatewayConfig::new(GATEWAY, vec![STORE]);
         config(&mut gateway_config);
         let mut gateway_out = Outbox::new();
@@ -58,7 +65,10 @@ impl Harness {
         harness.take_store(out);
         harness.take_gateway(gateway_out);
         harness.settle();
-        assert!(harness.gateway.cache("Pod").is_some(), "caches sync at start");
+        assert!(
+            harness.gateway.cache("Pod").is_some(),
+            "caches sync at start"
+        );
         harness
     }
 
@@ -66,7 +76,8 @@ impl Harness {
         for effect in out.into_effects() {
             if let Effect::Send { to, msg } = effect {
                 assert_eq!(to, GATEWAY, "a one-member store talks only to the gateway");
-                self.queue.push_back(Envelope::ToGateway(STORE, GatewayMsg::Store(msg)));
+                self.queue
+                    .push_back(Envelope::ToGateway(STORE, GatewayMsg::Store(msg)));
             }
         }
     }
@@ -74,9 +85,10 @@ impl Harness {
     fn take_gateway(&mut self, out: Outbox<Gateway>) {
         for effect in out.into_effects() {
             match effect {
-                Effect::Send { to: STORE, msg: GatewayMsg::Store(msg) } => {
-                    self.queue.push_back(Envelope::ToStore(GATEWAY, msg))
-                }
+                Effect::Send {
+                    to: STORE,
+                    msg: GatewayMsg::Store(msg),
+                } => self.queue.push_back(Envelope::ToStore(GATEWAY, msg)),
                 Effect::Send { to, msg } if to == CLIENT => self.inbox.push(msg),
                 Effect::Send { to, msg } => panic!("gateway sent {msg:?} to {to}"),
                 _ => {}
@@ -108,7 +120,8 @@ impl Harness {
     pub fn tick(&mut self, ticks: u32) {
         for _ in 0..ticks {
             let mut out = Outbox::new();
-            self.gateway.handle(Input::Timer(GatewayTimer::Tick), &mut out);
+            self.gateway
+                .handle(Input::Timer(GatewayTimer::Tick), &mut out);
             self.take_gateway(out);
             let mut out = Outbox::new();
             self.store.handle(Input::Timer(StoreTimer::Tick), &mut out);
@@ -120,15 +133,24 @@ impl Harness {
     /// Sends a request as `user` and returns its id.
     pub fn send(&mut self, request: ApiRequest, user: User) -> ApiRequestId {
         self.next_request += 1;
-        self.entropy = self.entropy.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.entropy = self
+            .entropy
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let id = self.next_request;
         let stamp = Stamp {
             unix_ms: 1_700_000_000_000 + id * 1000,
             entropy: self.entropy,
         };
-        let msg = GatewayMsg::Request { id, request, user, stamp };
+        let msg = GatewayMsg::Request {
+            id,
+            request,
+            user,
+            stamp,
+        };
         let mut out = Outbox::new();
-        self.gateway.handle(Input::Message { from: CLIENT, msg }, &mut out);
+        self.gateway
+            .handle(Input::Message { from: CLIENT, msg }, &mut out);
         self.take_gateway(out);
         id
     }
@@ -153,13 +175,19 @@ impl Harness {
         let id = self.send(request, user);
         self.settle();
         for _ in 0..5 {
-            if self.inbox.iter().any(|m| matches!(m, GatewayMsg::Response { id: r, .. } if *r == id)) {
+            if self
+                .inbox
+                .iter()
+                .any(|m| matches!(m, GatewayMsg::Response { id: r, .. } if *r == id))
+            {
                 break;
             }
             self.tick(1);
         }
         match self.outcome(id).expect("an answer") {
-            ApiOutcome::Ok { code, body } => Ok((code, serde_json::from_slice(&body).expect("JSON"))),
+            ApiOutcome::Ok { code, body } => {
+                Ok((code, serde_json::from_slice(&body).expect("JSON")))
+            }
             ApiOutcome::Err(error) => Err(error),
             ApiOutcome::Watching => Ok((200, json!({"watching": id}))),
         }
@@ -169,8 +197,15 @@ impl Harness {
     pub fn events(&mut self, id: ApiRequestId) -> Vec<(WatchEventType, Value)> {
         let mut events = Vec::new();
         self.inbox.retain(|m| match m {
-            GatewayMsg::WatchEvents { id: w, events: batch } if *w == id => {
-                events.extend(batch.iter().map(|e| (e.kind, serde_json::from_slice(&e.object).expect("JSON"))));
+            GatewayMsg::WatchEvents {
+                id: w,
+                events: batch,
+            } if *w == id => {
+                events.extend(
+                    batch
+                        .iter()
+                        .map(|e| (e.kind, serde_json::from_slice(&e.object).expect("JSON"))),
+                );
                 false
             }
             _ => true,
@@ -179,7 +214,12 @@ impl Harness {
     }
 }
 
-pub(crate) fn path(group: &str, plural: &str, namespace: Option<&str>, name: Option<&str>) -> ResourcePath {
+pub(crate) fn path(
+    group: &str,
+    plural: &str,
+    namespace: Option<&str>,
+    name: Option<&str>,
+) -> ResourcePath {
     ResourcePath {
         group: group.into(),
         plural: plural.into(),
@@ -215,7 +255,9 @@ pub(crate) fn pod(name: &str) -> Value {
 
 fn with_default_namespace() -> Harness {
     let mut harness = Harness::new(|_| {});
-    harness.call(create("namespaces", None, namespace("default"))).expect("namespace");
+    harness
+        .call(create("namespaces", None, namespace("default")))
+        .expect("namespace");
     harness
 }
 
@@ -233,7 +275,9 @@ fn create_get_and_server_owned_metadata() {
     let (code, got) = h.call(get("pods", Some("default"), "web")).unwrap();
     assert_eq!(code, 200);
     assert_eq!(got, created);
-    let again = h.call(create("pods", Some("default"), pod("web"))).unwrap_err();
+    let again = h
+        .call(create("pods", Some("default"), pod("web")))
+        .unwrap_err();
     assert_eq!((again.code, again.reason.as_str()), (409, "AlreadyExists"));
     let missing = h.call(get("pods", Some("default"), "nope")).unwrap_err();
     assert_eq!((missing.code, missing.reason.as_str()), (404, "NotFound"));
@@ -245,9 +289,14 @@ fn generate_name_makes_distinct_names() {
     let mut h = with_default_namespace();
     let mut body = pod("");
     body["metadata"] = json!({"generateName": "web-"});
-    let (_, a) = h.call(create("pods", Some("default"), body.clone())).unwrap();
+    let (_, a) = h
+        .call(create("pods", Some("default"), body.clone()))
+        .unwrap();
     let (_, b) = h.call(create("pods", Some("default"), body)).unwrap();
-    let (a, b) = (a["metadata"]["name"].as_str().unwrap().to_string(), b["metadata"]["name"].as_str().unwrap().to_string());
+    let (a, b) = (
+        a["metadata"]["name"].as_str().unwrap().to_string(),
+        b["metadata"]["name"].as_str().unwrap().to_string(),
+    );
     assert!(a.starts_with("web-") && a.len() == 9, "{a}");
     assert_ne!(a, b);
 }
@@ -261,10 +310,19 @@ fn invalid_objects_get_422_with_causes_and_bad_shapes_400() {
     assert_eq!((error.code, error.reason.as_str()), (422, "Invalid"));
     let fields: Vec<&str> = error.causes.iter().map(|c| c.field.as_str()).collect();
     assert!(fields.contains(&"metadata.name"), "{fields:?}");
-    assert!(error.message.starts_with("Pod \"Bad_Name\" is invalid"), "{}", error.message);
+    assert!(
+        error.message.starts_with("Pod \"Bad_Name\" is invalid"),
+        "{}",
+        error.message
+    );
     let mut wrong = pod("w");
     wrong["spec"]["containers"] = json!("not a list");
-    assert_eq!(h.call(create("pods", Some("default"), wrong)).unwrap_err().code, 400);
+    assert_eq!(
+        h.call(create("pods", Some("default"), wrong))
+            .unwrap_err()
+            .code,
+        400
+    );
     let mut request = create("pods", Some("default"), pod("x"));
     request.body = b"{not json".to_vec();
     assert_eq!(h.call(request).unwrap_err().code, 400);
@@ -280,11 +338,17 @@ fn stale_resource_version_is_a_conflict_and_generation_follows_the_spec() {
     let stale = created.clone();
     let mut update = created.clone();
     update["spec"]["replicas"] = json!(3);
-    let mut request = ApiRequest::new(Verb::Update, path("apps", "deployments", Some("default"), Some("d")));
+    let mut request = ApiRequest::new(
+        Verb::Update,
+        path("apps", "deployments", Some("default"), Some("d")),
+    );
     request.body = serde_json::to_vec(&update).unwrap();
     let (_, updated) = h.call(request.clone()).unwrap();
     assert_eq!(updated["metadata"]["generation"], 2);
-    assert_ne!(updated["metadata"]["resourceVersion"], created["metadata"]["resourceVersion"]);
+    assert_ne!(
+        updated["metadata"]["resourceVersion"],
+        created["metadata"]["resourceVersion"]
+    );
     let mut stale_update = stale;
     stale_update["spec"]["replicas"] = json!(5);
     request.body = serde_json::to_vec(&stale_update).unwrap();
@@ -305,18 +369,28 @@ fn merge_patch_and_scale_subresource() {
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "d"}},
                  "template": {"metadata": {"labels": {"app": "d"}}, "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}});
     h.call(create("deployments", Some("default"), d)).unwrap();
-    let mut patch = ApiRequest::new(Verb::Patch(patch::PatchType::Merge), path("apps", "deployments", Some("default"), Some("d")));
+    let mut patch = ApiRequest::new(
+        Verb::Patch(patch::PatchType::Merge),
+        path("apps", "deployments", Some("default"), Some("d")),
+    );
     patch.body = br#"{"metadata":{"labels":{"x":"y"}},"spec":{"replicas":4}}"#.to_vec();
     let (_, patched) = h.call(patch).unwrap();
     assert_eq!(patched["spec"]["replicas"], 4);
     assert_eq!(patched["metadata"]["labels"]["x"], "y");
-    let mut scale = ApiRequest::new(Verb::Get, path("apps", "deployments", Some("default"), Some("d")));
+    let mut scale = ApiRequest::new(
+        Verb::Get,
+        path("apps", "deployments", Some("default"), Some("d")),
+    );
     scale.path.subresource = Some("scale".into());
     let (_, got) = h.call(scale.clone()).unwrap();
-    assert_eq!((got["kind"].as_str(), got["spec"]["replicas"].as_i64()), (Some("Scale"), Some(4)));
+    assert_eq!(
+        (got["kind"].as_str(), got["spec"]["replicas"].as_i64()),
+        (Some("Scale"), Some(4))
+    );
     scale.verb = Verb::Update;
     scale.body = serde_json::to_vec(&json!({"kind": "Scale", "apiVersion": "autoscaling/v1",
-        "metadata": {"name": "d", "namespace": "default"}, "spec": {"replicas": 7}})).unwrap();
+        "metadata": {"name": "d", "namespace": "default"}, "spec": {"replicas": 7}}))
+    .unwrap();
     let (_, scaled) = h.call(scale).unwrap();
     assert_eq!(scaled["spec"]["replicas"], 7);
 }
@@ -326,10 +400,25 @@ fn consistent_list_never_shows_a_deleted_object() {
     let mut h = with_default_namespace();
     h.call(create("pods", Some("default"), pod("a"))).unwrap();
     h.call(create("pods", Some("default"), pod("b"))).unwrap();
-    let (code, _) = h.call(ApiRequest::new(Verb::Delete, path("", "pods", Some("default"), Some("a")))).unwrap();
+    let (code, _) = h
+        .call(ApiRequest::new(
+            Verb::Delete,
+            path("", "pods", Some("default"), Some("a")),
+        ))
+        .unwrap();
     assert_eq!(code, 200);
-    let (_, list) = h.call(ApiRequest::new(Verb::List, path("", "pods", Some("default"), None))).unwrap();
-    let names: Vec<&str> = list["items"].as_array().unwrap().iter().map(|p| p["metadata"]["name"].as_str().unwrap()).collect();
+    let (_, list) = h
+        .call(ApiRequest::new(
+            Verb::List,
+            path("", "pods", Some("default"), None),
+        ))
+        .unwrap();
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["metadata"]["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["b"]);
     assert_eq!(list["kind"], "PodList");
 }
@@ -338,15 +427,26 @@ fn consistent_list_never_shows_a_deleted_object() {
 fn list_pages_with_limit_and_continue() {
     let mut h = with_default_namespace();
     for i in 0..5 {
-        h.call(create("configmaps", Some("default"), json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": format!("cm{i}")}, "data": {"k": "v"}}))).unwrap();
+        h.call(create(
+            "configmaps",
+            Some("default"),
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": format!("cm{i}")}, "data": {"k": "v"}}),
+        ))
+        .unwrap();
     }
     let mut request = ApiRequest::new(Verb::List, path("", "configmaps", Some("default"), None));
     request.list.limit = 2;
     let mut names = Vec::new();
     for _ in 0..3 {
         let (_, page) = h.call(request.clone()).unwrap();
-        names.extend(page["items"].as_array().unwrap().iter().map(|c| c["metadata"]["name"].as_str().unwrap().to_string()));
+        names.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["metadata"]["name"].as_str().unwrap().to_string()),
+        );
         match page["metadata"]["continue"].as_str() {
             Some(token) => request.list.continue_token = token.to_string(),
             None => break,
@@ -378,14 +478,21 @@ fn label_and_field_selectors_filter_lists() {
 fn watch_streams_changes_and_expires_when_too_old() {
     let mut h = with_default_namespace();
     let (_, created) = h.call(create("pods", Some("default"), pod("a"))).unwrap();
-    let rv = created["metadata"]["resourceVersion"].as_str().unwrap().to_string();
+    let rv = created["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let mut watch = ApiRequest::new(Verb::Watch, path("", "pods", Some("default"), None));
     watch.list.resource_version = rv.clone();
     let id = h.send(watch.clone(), admin());
     h.settle();
     assert_eq!(h.outcome(id), Some(ApiOutcome::Watching));
     h.call(create("pods", Some("default"), pod("b"))).unwrap();
-    h.call(ApiRequest::new(Verb::Delete, path("", "pods", Some("default"), Some("a")))).unwrap();
+    h.call(ApiRequest::new(
+        Verb::Delete,
+        path("", "pods", Some("default"), Some("a")),
+    ))
+    .unwrap();
     let events = h.events(id);
     let kinds: Vec<WatchEventType> = events.iter().map(|e| e.0).collect();
     assert_eq!(kinds, vec![WatchEventType::Added, WatchEventType::Deleted]);
@@ -394,25 +501,45 @@ fn watch_streams_changes_and_expires_when_too_old() {
     watch.list.resource_version = "0".into();
     let id = h.send(watch.clone(), admin());
     h.settle();
-    let names: Vec<String> = h.events(id).iter().map(|e| e.1["metadata"]["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<String> = h
+        .events(id)
+        .iter()
+        .map(|e| e.1["metadata"]["name"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(names, vec!["b"]);
 }
 
 #[test]
 fn a_watch_from_before_the_cache_window_expires() {
     let mut h = with_default_namespace();
-    let (_, first) = h.call(create("configmaps", Some("default"), json!({"apiVersion": "v1",
-        "kind": "ConfigMap", "metadata": {"name": "first"}}))).unwrap();
+    let (_, first) = h
+        .call(create(
+            "configmaps",
+            Some("default"),
+            json!({"apiVersion": "v1",
+        "kind": "ConfigMap", "metadata": {"name": "first"}}),
+        ))
+        .unwrap();
     for i in 0..=cache::CACHE_HISTORY_EVENTS_MAX {
-        h.call(create("configmaps", Some("default"), json!({"apiVersion": "v1", "kind": "ConfigMap",
-            "metadata": {"name": format!("cm{i}")}}))).unwrap();
+        h.call(create(
+            "configmaps",
+            Some("default"),
+            json!({"apiVersion": "v1", "kind": "ConfigMap",
+            "metadata": {"name": format!("cm{i}")}}),
+        ))
+        .unwrap();
     }
     let mut watch = ApiRequest::new(Verb::Watch, path("", "configmaps", Some("default"), None));
-    watch.list.resource_version = first["metadata"]["resourceVersion"].as_str().unwrap().into();
+    watch.list.resource_version = first["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .into();
     let id = h.send(watch, admin());
     h.settle();
     match h.outcome(id) {
-        Some(ApiOutcome::Err(error)) => assert_eq!((error.code, error.reason.as_str()), (410, "Expired")),
+        Some(ApiOutcome::Err(error)) => {
+            assert_eq!((error.code, error.reason.as_str()), (410, "Expired"))
+        }
         other => panic!("expected 410, got {other:?}"),
     }
 }
@@ -420,13 +547,23 @@ fn a_watch_from_before_the_cache_window_expires() {
 #[test]
 fn namespace_lifecycle_refuses_missing_and_terminating_namespaces() {
     let mut h = with_default_namespace();
-    let missing = h.call(create("pods", Some("nowhere"), pod("a"))).unwrap_err();
+    let missing = h
+        .call(create("pods", Some("nowhere"), pod("a")))
+        .unwrap_err();
     assert_eq!((missing.code, missing.details_kind()), (404, "namespaces"));
-    h.call(create("namespaces", None, namespace("doomed"))).unwrap();
+    h.call(create("namespaces", None, namespace("doomed")))
+        .unwrap();
     h.call(create("pods", Some("doomed"), pod("a"))).unwrap();
-    let (_, ns) = h.call(ApiRequest::new(Verb::Delete, path("", "namespaces", None, Some("doomed")))).unwrap();
+    let (_, ns) = h
+        .call(ApiRequest::new(
+            Verb::Delete,
+            path("", "namespaces", None, Some("doomed")),
+        ))
+        .unwrap();
     assert_eq!(ns["status"]["phase"], "Terminating");
-    let refused = h.call(create("pods", Some("doomed"), pod("b"))).unwrap_err();
+    let refused = h
+        .call(create("pods", Some("doomed"), pod("b")))
+        .unwrap_err();
     assert_eq!(refused.code, 403, "{}", refused.message);
     // The collector empties the namespace, then the namespace goes.
     h.tick(40);
@@ -439,15 +576,26 @@ fn quota_is_charged_with_the_create_and_released_by_the_delete() {
     let mut h = with_default_namespace();
     let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "q"},
         "spec": {"hard": {"pods": "2", "requests.cpu": "1"}}});
-    h.call(create("resourcequotas", Some("default"), quota)).unwrap();
+    h.call(create("resourcequotas", Some("default"), quota))
+        .unwrap();
     h.call(create("pods", Some("default"), pod("a"))).unwrap();
     h.call(create("pods", Some("default"), pod("b"))).unwrap();
-    let exceeded = h.call(create("pods", Some("default"), pod("c"))).unwrap_err();
+    let exceeded = h
+        .call(create("pods", Some("default"), pod("c")))
+        .unwrap_err();
     assert_eq!(exceeded.code, 403);
-    assert!(exceeded.message.contains("exceeded quota: q"), "{}", exceeded.message);
+    assert!(
+        exceeded.message.contains("exceeded quota: q"),
+        "{}",
+        exceeded.message
+    );
     let (_, q) = h.call(get("resourcequotas", Some("default"), "q")).unwrap();
     assert_eq!(q["status"]["used"]["pods"], "2");
-    h.call(ApiRequest::new(Verb::Delete, path("", "pods", Some("default"), Some("a")))).unwrap();
+    h.call(ApiRequest::new(
+        Verb::Delete,
+        path("", "pods", Some("default"), Some("a")),
+    ))
+    .unwrap();
     h.call(create("pods", Some("default"), pod("c"))).unwrap();
 }
 
@@ -455,14 +603,28 @@ fn quota_is_charged_with_the_create_and_released_by_the_delete() {
 fn finalizers_hold_an_object_until_removed() {
     let mut h = with_default_namespace();
     let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held", "finalizers": ["example.com/x"]}});
-    h.call(create("configmaps", Some("default"), cm.clone())).unwrap();
-    let (_, marked) = h.call(ApiRequest::new(Verb::Delete, path("", "configmaps", Some("default"), Some("held")))).unwrap();
+    h.call(create("configmaps", Some("default"), cm.clone()))
+        .unwrap();
+    let (_, marked) = h
+        .call(ApiRequest::new(
+            Verb::Delete,
+            path("", "configmaps", Some("default"), Some("held")),
+        ))
+        .unwrap();
     assert!(marked["metadata"]["deletionTimestamp"].is_string());
     h.call(get("configmaps", Some("default"), "held")).unwrap();
-    let mut patch = ApiRequest::new(Verb::Patch(patch::PatchType::Merge), path("", "configmaps", Some("default"), Some("held")));
+    let mut patch = ApiRequest::new(
+        Verb::Patch(patch::PatchType::Merge),
+        path("", "configmaps", Some("default"), Some("held")),
+    );
     patch.body = br#"{"metadata":{"finalizers":null}}"#.to_vec();
     h.call(patch).unwrap();
-    assert_eq!(h.call(get("configmaps", Some("default"), "held")).unwrap_err().code, 404);
+    assert_eq!(
+        h.call(get("configmaps", Some("default"), "held"))
+            .unwrap_err()
+            .code,
+        404
+    );
     cm["metadata"]["finalizers"] = json!([]);
 }
 
@@ -475,12 +637,17 @@ fn owner_deletion_collects_dependents_in_each_propagation() {
     ] {
         let mut h = with_default_namespace();
         let owner = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "owner"}});
-        let (_, owner) = h.call(create("configmaps", Some("default"), owner)).unwrap();
+        let (_, owner) = h
+            .call(create("configmaps", Some("default"), owner))
+            .unwrap();
         let mut dependent = pod("dep");
         dependent["metadata"]["ownerReferences"] = json!([{"apiVersion": "v1", "kind": "ConfigMap",
             "name": "owner", "uid": owner["metadata"]["uid"], "blockOwnerDeletion": true}]);
         h.call(create("pods", Some("default"), dependent)).unwrap();
-        let mut delete = ApiRequest::new(Verb::Delete, path("", "configmaps", Some("default"), Some("owner")));
+        let mut delete = ApiRequest::new(
+            Verb::Delete,
+            path("", "configmaps", Some("default"), Some("owner")),
+        );
         delete.delete.propagation = Some(propagation);
         h.call(delete).unwrap();
         h.tick(40);
@@ -489,21 +656,36 @@ fn owner_deletion_collects_dependents_in_each_propagation() {
         if let Ok((_, dep)) = dep {
             assert_eq!(dep["metadata"]["ownerReferences"], json!([]), "orphaned");
         }
-        assert_eq!(h.call(get("configmaps", Some("default"), "owner")).unwrap_err().code, 404, "{propagation:?}");
+        assert_eq!(
+            h.call(get("configmaps", Some("default"), "owner"))
+                .unwrap_err()
+                .code,
+            404,
+            "{propagation:?}"
+        );
     }
 }
 
 #[test]
 fn secrets_are_sealed_in_the_store() {
-    let key = secrets::EncryptionKey { name: "k1".into(), secret: [7; 32] };
+    let key = secrets::EncryptionKey {
+        name: "k1".into(),
+        secret: [7; 32],
+    };
     let mut h = Harness::new(|c| c.encryption = secrets::Encryption { keys: vec![key] });
-    h.call(create("namespaces", None, namespace("default"))).unwrap();
+    h.call(create("namespaces", None, namespace("default")))
+        .unwrap();
     let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
         "data": {"password": "aHVudGVyMg=="}});
     h.call(create("secrets", Some("default"), secret)).unwrap();
     let (_, got) = h.call(get("secrets", Some("default"), "s")).unwrap();
     assert_eq!(got["data"]["password"], "aHVudGVyMg==");
-    let raw = h.store.raft.machine.get(b"/registry/core/secrets/default/s").expect("stored");
+    let raw = h
+        .store
+        .raft
+        .machine
+        .get(b"/registry/core/secrets/default/s")
+        .expect("stored");
     assert!(raw.value.starts_with(b"k8s:enc:aesgcm:v1:k1:"));
     assert!(!raw.value.windows(8).any(|w| w == b"aHVudGVy"));
 }
@@ -512,7 +694,9 @@ fn secrets_are_sealed_in_the_store() {
 fn rbac_and_node_restriction() {
     let mut h = with_default_namespace();
     let alice = User::new("alice", &["system:authenticated"]);
-    let denied = h.call_as(get("pods", Some("default"), "x"), alice.clone()).unwrap_err();
+    let denied = h
+        .call_as(get("pods", Some("default"), "x"), alice.clone())
+        .unwrap_err();
     assert_eq!(denied.code, 403, "{}", denied.message);
     let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
         "metadata": {"name": "alice-view"},
@@ -524,13 +708,25 @@ fn rbac_and_node_restriction() {
     h.tick(1);
     let list = ApiRequest::new(Verb::List, path("", "pods", Some("default"), None));
     assert!(h.call_as(list, alice.clone()).is_ok());
-    assert_eq!(h.call_as(create("pods", Some("default"), pod("p")), alice).unwrap_err().code, 403);
+    assert_eq!(
+        h.call_as(create("pods", Some("default"), pod("p")), alice)
+            .unwrap_err()
+            .code,
+        403
+    );
     let kubelet = User::new("system:node:n1", &["system:nodes"]);
     let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n1"}});
-    assert!(h.call_as(create("nodes", None, node.clone()), kubelet.clone()).is_ok());
+    assert!(h
+        .call_as(create("nodes", None, node.clone()), kubelet.clone())
+        .is_ok());
     let mut other = node;
     other["metadata"]["name"] = json!("n2");
-    assert_eq!(h.call_as(create("nodes", None, other), kubelet).unwrap_err().code, 403);
+    assert_eq!(
+        h.call_as(create("nodes", None, other), kubelet)
+            .unwrap_err()
+            .code,
+        403
+    );
 }
 
 impl ApiError {

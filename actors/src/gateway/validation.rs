@@ -3568,9 +3568,15 @@ mod tests {
         let mut defaulted = object.clone();
         super::super::defaults::apply_defaults(api_version, kind, &mut defaulted);
         let causes = validate_create(api_version, kind, &defaulted);
-        assert!(causes.is_empty(), "defaulted {kind} should be valid: {causes:#?}");
+        assert!(
+            causes.is_empty(),
+            "defaulted {kind} should be valid: {causes:#?}"
+        );
         let causes = validate_update(api_version, kind, &defaulted, object);
-        assert!(causes.is_empty(), "{kind} update to its defaults: {causes:#?}");
+        assert!(
+            causes.is_empty(),
+            "{kind} update to its defaults: {causes:#?}"
+        );
     }
 
     /// Sets the value at a dotted path (numbers index arrays), creating objects as needed.
@@ -3652,72 +3658,208 @@ mod tests {
 
     #[test]
     fn metadata_rules() {
-        let pod = nginx_pod();
-        assert_cause("v1", "Pod", &without(pod.clone(), "metadata.name"), "metadata.name", "FieldValueRequired");
-        assert_cause("v1", "Pod", &with(pod.clone(), "metadata.name", json!("Bad_Name")), "metadata.name", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &without(pod.clone(), "metadata.namespace"), "metadata.namespace", "FieldValueRequired");
-        assert_cause("v1", "Pod", &with(pod.clone(), "metadata.namespace", json!("a.b")), "metadata.namespace", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &with(pod.clone(), "metadata.labels", json!({"a/b/c": "x"})), "metadata.labels", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &with(pod.clone(), "metadata.labels", json!({"app": "-x"})), "metadata.labels", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &with(pod.clone(), "metadata.annotations", json!({"bad key": "x"})), "metadata.annotations", "FieldValueInvalid");
         let huge = "x".repeat(ANNOTATIONS_LIMIT_BYTES + 1);
-        assert_cause("v1", "Pod", &with(pod.clone(), "metadata.annotations", json!({"note": huge})), "metadata.annotations", "FieldValueTooLong");
-        assert_cause("v1", "Pod", &with(pod.clone(), "metadata.finalizers", json!(["bad finalizer"])), "metadata.finalizers", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &with(pod.clone(), "metadata.generation", json!(-1)), "metadata.generation", "FieldValueInvalid");
-        let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "dev", "namespace": "x"}});
-        assert_cause("v1", "Namespace", &namespace, "metadata.namespace", "FieldValueForbidden");
+        let edits = [
+            ("metadata.name", Value::Null, "metadata.name", REQUIRED),
+            ("metadata.name", json!("Bad_Name"), "metadata.name", INVALID),
+            (
+                "metadata.namespace",
+                Value::Null,
+                "metadata.namespace",
+                REQUIRED,
+            ),
+            (
+                "metadata.namespace",
+                json!("a.b"),
+                "metadata.namespace",
+                INVALID,
+            ),
+            (
+                "metadata.labels",
+                json!({"a/b/c": "x"}),
+                "metadata.labels",
+                INVALID,
+            ),
+            (
+                "metadata.labels",
+                json!({"app": "-x"}),
+                "metadata.labels",
+                INVALID,
+            ),
+            (
+                "metadata.annotations",
+                json!({"bad key": "x"}),
+                "metadata.annotations",
+                INVALID,
+            ),
+            (
+                "metadata.annotations",
+                json!({"note": huge}),
+                "metadata.annotations",
+                "FieldValueTooLong",
+            ),
+            (
+                "metadata.finalizers",
+                json!(["bad finalizer"]),
+                "metadata.finalizers",
+                INVALID,
+            ),
+            (
+                "metadata.generation",
+                json!(-1),
+                "metadata.generation",
+                INVALID,
+            ),
+        ];
+        assert_edits("v1", "Pod", &nginx_pod(), &edits);
+        let namespace = json!({"metadata": {"name": "dev", "namespace": "x"}});
+        assert_cause(
+            "v1",
+            "Namespace",
+            &namespace,
+            "metadata.namespace",
+            FORBIDDEN,
+        );
     }
 
     #[test]
     fn name_rules_depend_on_kind() {
-        let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}});
-        assert_cause("v1", "Namespace", &namespace, "metadata.name", "FieldValueInvalid");
+        let namespace =
+            json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "a.b"}});
+        assert_cause(
+            "v1",
+            "Namespace",
+            &namespace,
+            "metadata.name",
+            "FieldValueInvalid",
+        );
         let service = with(service(), "metadata.name", json!("1abc"));
-        assert_cause("v1", "Service", &service, "metadata.name", "FieldValueInvalid");
-        assert!(validate_create("v1", "Pod", &with(nginx_pod(), "metadata.name", json!("a.b"))).is_empty());
-        let role = json!({"metadata": {"name": "system:controller", "namespace": "default"}, "rules": []});
+        assert_cause(
+            "v1",
+            "Service",
+            &service,
+            "metadata.name",
+            "FieldValueInvalid",
+        );
+        assert!(validate_create(
+            "v1",
+            "Pod",
+            &with(nginx_pod(), "metadata.name", json!("a.b"))
+        )
+        .is_empty());
+        let role =
+            json!({"metadata": {"name": "system:controller", "namespace": "default"}, "rules": []});
         assert!(validate_create(RBAC_V1, "Role", &role).is_empty());
         let role = with(role, "metadata.name", json!("a/b"));
         assert_cause(RBAC_V1, "Role", &role, "metadata.name", "FieldValueInvalid");
         let cron = json!({"metadata": {"name": "x".repeat(53), "namespace": "default"},
             "spec": {"schedule": "* * * * *", "jobTemplate": {"spec": {"template": {"spec": {
                 "restartPolicy": "Never", "containers": [{"name": "c", "image": "busybox"}]}}}}}});
-        assert_cause("batch/v1", "CronJob", &cron, "metadata.name", "FieldValueInvalid");
+        assert_cause(
+            "batch/v1",
+            "CronJob",
+            &cron,
+            "metadata.name",
+            "FieldValueInvalid",
+        );
         let unknown = json!({"metadata": {"name": "Bad"}});
-        assert_cause("example.com/v1", "Widget", &unknown, "metadata.name", "FieldValueInvalid");
-        assert!(validate_create("example.com/v1", "Widget", &json!({"metadata": {"name": "ok"}})).is_empty());
+        assert_cause(
+            "example.com/v1",
+            "Widget",
+            &unknown,
+            "metadata.name",
+            "FieldValueInvalid",
+        );
+        assert!(validate_create(
+            "example.com/v1",
+            "Widget",
+            &json!({"metadata": {"name": "ok"}})
+        )
+        .is_empty());
     }
 
     #[test]
     fn owner_references() {
         let reference = json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "rs", "uid": "u1", "controller": true});
-        let pod = with(nginx_pod(), "metadata.ownerReferences", json!([reference.clone()]));
+        let pod = with(
+            nginx_pod(),
+            "metadata.ownerReferences",
+            json!([reference.clone()]),
+        );
         assert!(validate_create("v1", "Pod", &pod).is_empty());
         let second = with(reference.clone(), "uid", json!("u2"));
-        let two = with(nginx_pod(), "metadata.ownerReferences", json!([reference.clone(), second]));
-        assert_cause("v1", "Pod", &two, "metadata.ownerReferences", "FieldValueInvalid");
-        let missing = with(nginx_pod(), "metadata.ownerReferences", json!([without(reference, "uid")]));
-        assert_cause("v1", "Pod", &missing, "metadata.ownerReferences[0].uid", "FieldValueInvalid");
+        let two = with(
+            nginx_pod(),
+            "metadata.ownerReferences",
+            json!([reference.clone(), second]),
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &two,
+            "metadata.ownerReferences",
+            "FieldValueInvalid",
+        );
+        let missing = with(
+            nginx_pod(),
+            "metadata.ownerReferences",
+            json!([without(reference, "uid")]),
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &missing,
+            "metadata.ownerReferences[0].uid",
+            "FieldValueInvalid",
+        );
     }
 
     #[test]
     fn metadata_update_rules() {
         let old = with(nginx_pod(), "metadata.uid", json!("u1"));
         let renamed = with(old.clone(), "metadata.name", json!("other"));
-        assert!(has(&validate_update("v1", "Pod", &renamed, &old), "metadata.name", "FieldValueInvalid"));
+        assert!(has(
+            &validate_update("v1", "Pod", &renamed, &old),
+            "metadata.name",
+            "FieldValueInvalid"
+        ));
         let moved = with(old.clone(), "metadata.namespace", json!("other"));
-        assert!(has(&validate_update("v1", "Pod", &moved, &old), "metadata.namespace", "FieldValueInvalid"));
+        assert!(has(
+            &validate_update("v1", "Pod", &moved, &old),
+            "metadata.namespace",
+            "FieldValueInvalid"
+        ));
         let new_uid = with(old.clone(), "metadata.uid", json!("u2"));
-        assert!(has(&validate_update("v1", "Pod", &new_uid, &old), "metadata.uid", "FieldValueInvalid"));
+        assert!(has(
+            &validate_update("v1", "Pod", &new_uid, &old),
+            "metadata.uid",
+            "FieldValueInvalid"
+        ));
         // An omitted uid is copied from the stored object, as kube-apiserver does.
         let relabeled = with(nginx_pod(), "metadata.labels", json!({"app": "web"}));
         assert!(validate_update("v1", "Pod", &relabeled, &old).is_empty());
-        let stamped = with(old.clone(), "metadata.creationTimestamp", json!("2024-01-01T00:00:00Z"));
-        let restamped = with(stamped.clone(), "metadata.creationTimestamp", json!("2025-01-01T00:00:00Z"));
-        assert!(has(&validate_update("v1", "Pod", &restamped, &stamped), "metadata.creationTimestamp", "FieldValueInvalid"));
+        let stamped = with(
+            old.clone(),
+            "metadata.creationTimestamp",
+            json!("2024-01-01T00:00:00Z"),
+        );
+        let restamped = with(
+            stamped.clone(),
+            "metadata.creationTimestamp",
+            json!("2025-01-01T00:00:00Z"),
+        );
+        assert!(has(
+            &validate_update("v1", "Pod", &restamped, &stamped),
+            "metadata.creationTimestamp",
+            "FieldValueInvalid"
+        ));
         let namespace = json!({"metadata": {"name": "dev"}});
         let renamed = json!({"metadata": {"name": "prod"}});
-        assert!(has(&validate_update("v1", "Namespace", &renamed, &namespace), "metadata.name", "FieldValueInvalid"));
+        assert!(has(
+            &validate_update("v1", "Namespace", &renamed, &namespace),
+            "metadata.name",
+            "FieldValueInvalid"
+        ));
     }
 
     #[test]
@@ -3725,8 +3867,20 @@ mod tests {
         let pod = with(nginx_pod(), "spec.containers", json!("nginx"));
         assert_cause("v1", "Pod", &pod, "", "FieldValueInvalid");
         let deployment = with(nginx_deployment(), "spec.replicas", json!("three"));
-        assert_cause("apps/v1", "Deployment", &deployment, "", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &json!({"metadata": 7}), "", "FieldValueInvalid");
+        assert_cause(
+            "apps/v1",
+            "Deployment",
+            &deployment,
+            "",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &json!({"metadata": 7}),
+            "",
+            "FieldValueInvalid",
+        );
         assert!(!validate_create("v1", "Pod", &json!(null)).is_empty());
     }
 
@@ -3740,32 +3894,122 @@ mod tests {
     #[test]
     fn pod_container_rules() {
         let pod = nginx_pod();
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.containers", json!([])), "spec.containers", "FieldValueRequired");
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.containers.0.name", json!("Nginx")), "spec.containers[0].name", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &without(pod.clone(), "spec.containers.0.name"), "spec.containers[0].name", "FieldValueRequired");
-        assert_cause("v1", "Pod", &without(pod.clone(), "spec.containers.0.image"), "spec.containers[0].image", "FieldValueRequired");
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), "spec.containers", json!([])),
+            "spec.containers",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), "spec.containers.0.name", json!("Nginx")),
+            "spec.containers[0].name",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &without(pod.clone(), "spec.containers.0.name"),
+            "spec.containers[0].name",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &without(pod.clone(), "spec.containers.0.image"),
+            "spec.containers[0].image",
+            "FieldValueRequired",
+        );
         let init = json!([{"name": "nginx", "image": "busybox"}]);
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.initContainers", init), "spec.containers[0].name", "FieldValueDuplicate");
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.containers.0.imagePullPolicy", json!("Sometimes")), "spec.containers[0].imagePullPolicy", "FieldValueNotSupported");
-        assert_cause("v1", "Pod", &with(pod, "spec.containers.0.terminationMessagePolicy", json!("Log")), "spec.containers[0].terminationMessagePolicy", "FieldValueNotSupported");
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), "spec.initContainers", init),
+            "spec.containers[0].name",
+            "FieldValueDuplicate",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(
+                pod.clone(),
+                "spec.containers.0.imagePullPolicy",
+                json!("Sometimes"),
+            ),
+            "spec.containers[0].imagePullPolicy",
+            "FieldValueNotSupported",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(
+                pod,
+                "spec.containers.0.terminationMessagePolicy",
+                json!("Log"),
+            ),
+            "spec.containers[0].terminationMessagePolicy",
+            "FieldValueNotSupported",
+        );
     }
 
     #[test]
     fn pod_port_rules() {
         let pod = nginx_pod();
         let at = "spec.containers.0.ports.0";
-        assert_cause("v1", "Pod", &with(pod.clone(), &format!("{at}.containerPort"), json!(0)), "spec.containers[0].ports[0].containerPort", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &with(pod.clone(), &format!("{at}.containerPort"), json!(70000)), "spec.containers[0].ports[0].containerPort", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &with(pod.clone(), &format!("{at}.hostPort"), json!(-1)), "spec.containers[0].ports[0].hostPort", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &with(pod.clone(), &format!("{at}.protocol"), json!("HTTP")), "spec.containers[0].ports[0].protocol", "FieldValueNotSupported");
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), &format!("{at}.containerPort"), json!(0)),
+            "spec.containers[0].ports[0].containerPort",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), &format!("{at}.containerPort"), json!(70000)),
+            "spec.containers[0].ports[0].containerPort",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), &format!("{at}.hostPort"), json!(-1)),
+            "spec.containers[0].ports[0].hostPort",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), &format!("{at}.protocol"), json!("HTTP")),
+            "spec.containers[0].ports[0].protocol",
+            "FieldValueNotSupported",
+        );
         for bad in ["this-name-is-too-long", "UPPER", "1234", "a--b", "-ab"] {
             let named = with(pod.clone(), &format!("{at}.name"), json!(bad));
-            assert_cause("v1", "Pod", &named, "spec.containers[0].ports[0].name", "FieldValueInvalid");
+            assert_cause(
+                "v1",
+                "Pod",
+                &named,
+                "spec.containers[0].ports[0].name",
+                "FieldValueInvalid",
+            );
         }
-        let ports = json!([{"name": "http", "containerPort": 80}, {"name": "http", "containerPort": 81}]);
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.containers.0.ports", ports), "spec.containers[0].ports[1].name", "FieldValueDuplicate");
-        let ports = json!([{"name": "http", "containerPort": 80, "hostPort": 8080, "protocol": "SCTP"}]);
-        assert!(validate_create("v1", "Pod", &with(pod, "spec.containers.0.ports", ports)).is_empty());
+        let ports =
+            json!([{"name": "http", "containerPort": 80}, {"name": "http", "containerPort": 81}]);
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), "spec.containers.0.ports", ports),
+            "spec.containers[0].ports[1].name",
+            "FieldValueDuplicate",
+        );
+        let ports =
+            json!([{"name": "http", "containerPort": 80, "hostPort": 8080, "protocol": "SCTP"}]);
+        assert!(
+            validate_create("v1", "Pod", &with(pod, "spec.containers.0.ports", ports)).is_empty()
+        );
     }
 
     #[test]
@@ -3774,100 +4018,317 @@ mod tests {
         let env = |variables: Value| with(pod.clone(), "spec.containers.0.env", variables);
         let relaxed = env(json!([{"name": "1st.var-with:colon", "value": "x"}]));
         assert!(validate_create("v1", "Pod", &relaxed).is_empty());
-        assert_cause("v1", "Pod", &env(json!([{"name": "A=B"}])), "spec.containers[0].env[0].name", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &env(json!([{"name": ""}])), "spec.containers[0].env[0].name", "FieldValueRequired");
+        assert_cause(
+            "v1",
+            "Pod",
+            &env(json!([{"name": "A=B"}])),
+            "spec.containers[0].env[0].name",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &env(json!([{"name": ""}])),
+            "spec.containers[0].env[0].name",
+            "FieldValueRequired",
+        );
         let both = json!([{"name": "A", "value": "x", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]);
-        assert_cause("v1", "Pod", &env(both), "spec.containers[0].env[0].valueFrom", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "Pod",
+            &env(both),
+            "spec.containers[0].env[0].valueFrom",
+            "FieldValueInvalid",
+        );
         let none = json!([{"name": "A", "valueFrom": {}}]);
-        assert_cause("v1", "Pod", &env(none), "spec.containers[0].env[0].valueFrom", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "Pod",
+            &env(none),
+            "spec.containers[0].env[0].valueFrom",
+            "FieldValueInvalid",
+        );
     }
 
     #[test]
     fn pod_resource_rules() {
         let pod = nginx_pod();
         let resources = |value: Value| with(pod.clone(), "spec.containers.0.resources", value);
-        let fine = resources(json!({"requests": {"cpu": "250m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "128Mi"}}));
+        let fine = resources(
+            json!({"requests": {"cpu": "250m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "128Mi"}}),
+        );
         assert!(validate_create("v1", "Pod", &fine).is_empty());
         let over = resources(json!({"requests": {"cpu": "2"}, "limits": {"cpu": "1"}}));
-        assert_cause("v1", "Pod", &over, "spec.containers[0].resources.requests", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "Pod",
+            &over,
+            "spec.containers[0].resources.requests",
+            "FieldValueInvalid",
+        );
         let negative = resources(json!({"limits": {"memory": "-1Mi"}}));
-        assert_cause("v1", "Pod", &negative, "spec.containers[0].resources.limits[memory]", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "Pod",
+            &negative,
+            "spec.containers[0].resources.limits[memory]",
+            "FieldValueInvalid",
+        );
         let garbage = resources(json!({"requests": {"cpu": "lots"}}));
-        assert_cause("v1", "Pod", &garbage, "spec.containers[0].resources.requests[cpu]", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "Pod",
+            &garbage,
+            "spec.containers[0].resources.requests[cpu]",
+            "FieldValueInvalid",
+        );
         let unknown = resources(json!({"requests": {"gpu": "1"}}));
-        assert_cause("v1", "Pod", &unknown, "spec.containers[0].resources.requests[gpu]", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "Pod",
+            &unknown,
+            "spec.containers[0].resources.requests[gpu]",
+            "FieldValueInvalid",
+        );
         let extended = resources(json!({"requests": {"example.com/gpu": "1"}}));
-        assert_cause("v1", "Pod", &extended, "spec.containers[0].resources.limits", "FieldValueRequired");
+        assert_cause(
+            "v1",
+            "Pod",
+            &extended,
+            "spec.containers[0].resources.limits",
+            "FieldValueRequired",
+        );
     }
 
     #[test]
     fn pod_policy_rules() {
         let pod = nginx_pod();
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.restartPolicy", json!("Sometimes")), "spec.restartPolicy", "FieldValueNotSupported");
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.dnsPolicy", json!("Google")), "spec.dnsPolicy", "FieldValueNotSupported");
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.dnsPolicy", json!("None")), "spec.dnsConfig", "FieldValueRequired");
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.terminationGracePeriodSeconds", json!(-5)), "spec.terminationGracePeriodSeconds", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.activeDeadlineSeconds", json!(0)), "spec.activeDeadlineSeconds", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.nodeSelector", json!({"disk": "-ssd"})), "spec.nodeSelector", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &with(pod, "spec.serviceAccountName", json!("Bad")), "spec.serviceAccountName", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), "spec.restartPolicy", json!("Sometimes")),
+            "spec.restartPolicy",
+            "FieldValueNotSupported",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), "spec.dnsPolicy", json!("Google")),
+            "spec.dnsPolicy",
+            "FieldValueNotSupported",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), "spec.dnsPolicy", json!("None")),
+            "spec.dnsConfig",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), "spec.terminationGracePeriodSeconds", json!(-5)),
+            "spec.terminationGracePeriodSeconds",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), "spec.activeDeadlineSeconds", json!(0)),
+            "spec.activeDeadlineSeconds",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), "spec.nodeSelector", json!({"disk": "-ssd"})),
+            "spec.nodeSelector",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod, "spec.serviceAccountName", json!("Bad")),
+            "spec.serviceAccountName",
+            "FieldValueInvalid",
+        );
     }
 
     #[test]
     fn pod_volume_rules() {
-        let pod = nginx_pod();
-        let volumes = json!([{"name": "cache", "emptyDir": {}}, {"name": "cache", "emptyDir": {}}]);
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.volumes", volumes), "spec.volumes[1].name", "FieldValueDuplicate");
-        let volumes = json!([{"name": "Cache", "emptyDir": {}}]);
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.volumes", volumes), "spec.volumes[0].name", "FieldValueInvalid");
-        let volumes = json!([{"name": "cache", "emptyDir": {}, "hostPath": {"path": "/tmp"}}]);
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.volumes", volumes), "spec.volumes[0].hostPath", "FieldValueForbidden");
-        let volumes = json!([{"name": "creds", "secret": {}}]);
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.volumes", volumes), "spec.volumes[0].secret.secretName", "FieldValueRequired");
-        let mounts = json!([{"name": "missing", "mountPath": "/data"}]);
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.containers.0.volumeMounts", mounts), "spec.containers[0].volumeMounts[0].name", "FieldValueNotFound");
-        let pod = with(pod, "spec.volumes", json!([{"name": "cache", "emptyDir": {}}]));
-        let mounts = json!([{"name": "cache", "mountPath": "/a"}, {"name": "cache", "mountPath": "/a"}]);
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.containers.0.volumeMounts", mounts), "spec.containers[0].volumeMounts[1].mountPath", "FieldValueInvalid");
-        let mounts = json!([{"name": "cache"}]);
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.containers.0.volumeMounts", mounts), "spec.containers[0].volumeMounts[0].mountPath", "FieldValueRequired");
-        let mounts = json!([{"name": "cache", "mountPath": "/a", "subPath": "../etc"}]);
-        assert_cause("v1", "Pod", &with(pod, "spec.containers.0.volumeMounts", mounts), "spec.containers[0].volumeMounts[0].subPath", "FieldValueInvalid");
+        let cache = json!({"name": "cache", "emptyDir": {}});
+        let mount = |path: &str| json!({"name": "cache", "mountPath": path});
+        let edits = [
+            (
+                "spec.volumes",
+                json!([cache, cache]),
+                "spec.volumes[1].name",
+                DUPLICATE,
+            ),
+            (
+                "spec.volumes",
+                json!([{"name": "Cache", "emptyDir": {}}]),
+                "spec.volumes[0].name",
+                INVALID,
+            ),
+            (
+                "spec.volumes",
+                json!([{"name": "cache", "emptyDir": {}, "hostPath": {"path": "/tmp"}}]),
+                "spec.volumes[0].hostPath",
+                FORBIDDEN,
+            ),
+            (
+                "spec.volumes",
+                json!([{"name": "creds", "secret": {}}]),
+                "spec.volumes[0].secret.secretName",
+                REQUIRED,
+            ),
+            (
+                "spec.containers.0.volumeMounts",
+                json!([{"name": "missing", "mountPath": "/data"}]),
+                "spec.containers[0].volumeMounts[0].name",
+                "FieldValueNotFound",
+            ),
+        ];
+        assert_edits("v1", "Pod", &nginx_pod(), &edits);
+        let pod = with(nginx_pod(), "spec.volumes", json!([cache]));
+        let mounts = "spec.containers.0.volumeMounts";
+        let edits = [
+            (
+                mounts,
+                json!([mount("/a"), mount("/a")]),
+                "spec.containers[0].volumeMounts[1].mountPath",
+                INVALID,
+            ),
+            (
+                mounts,
+                json!([{"name": "cache"}]),
+                "spec.containers[0].volumeMounts[0].mountPath",
+                REQUIRED,
+            ),
+            (
+                mounts,
+                json!([{"name": "cache", "mountPath": "/a", "subPath": "../etc"}]),
+                "spec.containers[0].volumeMounts[0].subPath",
+                INVALID,
+            ),
+        ];
+        assert_edits("v1", "Pod", &pod, &edits);
     }
 
     #[test]
     fn pod_probe_rules() {
         let pod = nginx_pod();
-        let probe = |field: &str, value: Value| with(pod.clone(), &format!("spec.containers.0.{field}"), value);
-        let fine = probe("livenessProbe", json!({"httpGet": {"path": "/healthz", "port": 8080}, "initialDelaySeconds": 3, "periodSeconds": 3}));
+        let probe = |field: &str, value: Value| {
+            with(pod.clone(), &format!("spec.containers.0.{field}"), value)
+        };
+        let fine = probe(
+            "livenessProbe",
+            json!({"httpGet": {"path": "/healthz", "port": 8080}, "initialDelaySeconds": 3, "periodSeconds": 3}),
+        );
         assert!(validate_create("v1", "Pod", &fine).is_empty());
         let named = probe("readinessProbe", json!({"tcpSocket": {"port": "http"}}));
         assert!(validate_create("v1", "Pod", &named).is_empty());
-        assert_cause("v1", "Pod", &probe("livenessProbe", json!({"periodSeconds": 3})), "spec.containers[0].livenessProbe", "FieldValueRequired");
+        assert_cause(
+            "v1",
+            "Pod",
+            &probe("livenessProbe", json!({"periodSeconds": 3})),
+            "spec.containers[0].livenessProbe",
+            "FieldValueRequired",
+        );
         let two = json!({"exec": {"command": ["true"]}, "tcpSocket": {"port": 80}});
-        assert_cause("v1", "Pod", &probe("livenessProbe", two), "spec.containers[0].livenessProbe.tcpSocket", "FieldValueForbidden");
+        assert_cause(
+            "v1",
+            "Pod",
+            &probe("livenessProbe", two),
+            "spec.containers[0].livenessProbe.tcpSocket",
+            "FieldValueForbidden",
+        );
         let negative = json!({"exec": {"command": ["true"]}, "periodSeconds": -1});
-        assert_cause("v1", "Pod", &probe("readinessProbe", negative), "spec.containers[0].readinessProbe.periodSeconds", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "Pod",
+            &probe("readinessProbe", negative),
+            "spec.containers[0].readinessProbe.periodSeconds",
+            "FieldValueInvalid",
+        );
         let threshold = json!({"exec": {"command": ["true"]}, "successThreshold": 2});
-        assert_cause("v1", "Pod", &probe("livenessProbe", threshold), "spec.containers[0].livenessProbe.successThreshold", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "Pod",
+            &probe("livenessProbe", threshold),
+            "spec.containers[0].livenessProbe.successThreshold",
+            "FieldValueInvalid",
+        );
         let port = json!({"httpGet": {"port": 0}});
-        assert_cause("v1", "Pod", &probe("startupProbe", port), "spec.containers[0].startupProbe.httpGet.port", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "Pod",
+            &probe("startupProbe", port),
+            "spec.containers[0].startupProbe.httpGet.port",
+            "FieldValueInvalid",
+        );
         let empty = json!({"exec": {}});
-        assert_cause("v1", "Pod", &probe("livenessProbe", empty), "spec.containers[0].livenessProbe.exec.command", "FieldValueRequired");
+        assert_cause(
+            "v1",
+            "Pod",
+            &probe("livenessProbe", empty),
+            "spec.containers[0].livenessProbe.exec.command",
+            "FieldValueRequired",
+        );
         let init = json!([{"name": "setup", "image": "busybox", "livenessProbe": {"exec": {"command": ["true"]}}}]);
-        assert_cause("v1", "Pod", &with(pod.clone(), "spec.initContainers", init), "spec.initContainers[0].livenessProbe", "FieldValueForbidden");
+        assert_cause(
+            "v1",
+            "Pod",
+            &with(pod.clone(), "spec.initContainers", init),
+            "spec.initContainers[0].livenessProbe",
+            "FieldValueForbidden",
+        );
     }
 
     #[test]
     fn pod_toleration_rules() {
         let pod = nginx_pod();
         let tolerate = |value: Value| with(pod.clone(), "spec.tolerations", json!([value]));
-        let fine = tolerate(json!({"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
+        let fine = tolerate(
+            json!({"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}),
+        );
         assert!(validate_create("v1", "Pod", &fine).is_empty());
-        assert_cause("v1", "Pod", &tolerate(json!({"operator": "Equal", "value": "x"})), "spec.tolerations[0].operator", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &tolerate(json!({"key": "k", "operator": "Exists", "value": "x"})), "spec.tolerations[0].operator", "FieldValueInvalid");
-        assert_cause("v1", "Pod", &tolerate(json!({"key": "k", "operator": "Like"})), "spec.tolerations[0].operator", "FieldValueNotSupported");
-        assert_cause("v1", "Pod", &tolerate(json!({"key": "k", "effect": "Evict"})), "spec.tolerations[0].effect", "FieldValueNotSupported");
-        assert_cause("v1", "Pod", &tolerate(json!({"key": "k", "effect": "NoSchedule", "tolerationSeconds": 5})), "spec.tolerations[0].effect", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "Pod",
+            &tolerate(json!({"operator": "Equal", "value": "x"})),
+            "spec.tolerations[0].operator",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &tolerate(json!({"key": "k", "operator": "Exists", "value": "x"})),
+            "spec.tolerations[0].operator",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &tolerate(json!({"key": "k", "operator": "Like"})),
+            "spec.tolerations[0].operator",
+            "FieldValueNotSupported",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &tolerate(json!({"key": "k", "effect": "Evict"})),
+            "spec.tolerations[0].effect",
+            "FieldValueNotSupported",
+        );
+        assert_cause(
+            "v1",
+            "Pod",
+            &tolerate(json!({"key": "k", "effect": "NoSchedule", "tolerationSeconds": 5})),
+            "spec.tolerations[0].effect",
+            "FieldValueInvalid",
+        );
     }
 
     #[test]
@@ -3875,25 +4336,72 @@ mod tests {
         let old = nginx_pod();
         let new_image = with(old.clone(), "spec.containers.0.image", json!("nginx:1.25"));
         assert!(validate_update("v1", "Pod", &new_image, &old).is_empty());
-        let new_port = with(old.clone(), "spec.containers.0.ports.0.containerPort", json!(81));
-        assert!(has(&validate_update("v1", "Pod", &new_port, &old), "spec", "FieldValueForbidden"));
+        let new_port = with(
+            old.clone(),
+            "spec.containers.0.ports.0.containerPort",
+            json!(81),
+        );
+        assert!(has(
+            &validate_update("v1", "Pod", &new_port, &old),
+            "spec",
+            "FieldValueForbidden"
+        ));
         let deadline = with(old.clone(), "spec.activeDeadlineSeconds", json!(60));
         assert!(validate_update("v1", "Pod", &deadline, &old).is_empty());
         let longer = with(old.clone(), "spec.activeDeadlineSeconds", json!(120));
-        assert!(has(&validate_update("v1", "Pod", &longer, &deadline), "spec.activeDeadlineSeconds", "FieldValueInvalid"));
-        assert!(has(&validate_update("v1", "Pod", &old, &deadline), "spec.activeDeadlineSeconds", "FieldValueInvalid"));
+        assert!(has(
+            &validate_update("v1", "Pod", &longer, &deadline),
+            "spec.activeDeadlineSeconds",
+            "FieldValueInvalid"
+        ));
+        assert!(has(
+            &validate_update("v1", "Pod", &old, &deadline),
+            "spec.activeDeadlineSeconds",
+            "FieldValueInvalid"
+        ));
         let toleration = json!({"key": "k", "operator": "Exists"});
         let tolerant = with(old.clone(), "spec.tolerations", json!([toleration.clone()]));
         assert!(validate_update("v1", "Pod", &tolerant, &old).is_empty());
-        assert!(has(&validate_update("v1", "Pod", &old, &tolerant), "spec.tolerations[0]", "FieldValueForbidden"));
+        assert!(has(
+            &validate_update("v1", "Pod", &old, &tolerant),
+            "spec.tolerations[0]",
+            "FieldValueForbidden"
+        ));
         let grace = with(old.clone(), "spec.terminationGracePeriodSeconds", json!(5));
         assert!(validate_update("v1", "Pod", &grace, &old).is_empty());
-        let containers = json!([old["spec"]["containers"][0], {"name": "sidecar", "image": "busybox"}]);
+        let containers =
+            json!([old["spec"]["containers"][0], {"name": "sidecar", "image": "busybox"}]);
         let grown = with(old.clone(), "spec.containers", containers);
-        assert!(has(&validate_update("v1", "Pod", &grown, &old), "spec", "FieldValueForbidden"));
+        assert!(has(
+            &validate_update("v1", "Pod", &grown, &old),
+            "spec",
+            "FieldValueForbidden"
+        ));
     }
 
     // ---- Workloads ----------------------------------------------------------------------
+
+    const REQUIRED: &str = "FieldValueRequired";
+    const INVALID: &str = "FieldValueInvalid";
+    const NOT_SUPPORTED: &str = "FieldValueNotSupported";
+    const FORBIDDEN: &str = "FieldValueForbidden";
+    const DUPLICATE: &str = "FieldValueDuplicate";
+
+    /// One broken variant of a manifest: (dotted path to set, value — null removes the
+    /// field for the typed reads, field the cause names, its reason).
+    type Edit<'a> = (&'a str, Value, &'a str, &'a str);
+
+    #[track_caller]
+    fn assert_edits(api_version: &str, kind: &str, base: &Value, edits: &[Edit]) {
+        for (path, value, field, reason) in edits {
+            let object = with(base.clone(), path, value.clone());
+            let causes = validate_create(api_version, kind, &object);
+            assert!(
+                has(&causes, field, reason),
+                "{path}={value}: expected {reason} at {field}, got {causes:#?}"
+            );
+        }
+    }
 
     /// Objects say their own kind; typed reads reject a mismatch.
     fn as_kind(object: Value, kind: &str) -> Value {
@@ -3989,7 +4497,11 @@ mod tests {
     #[test]
     fn documented_workloads_are_valid() {
         assert_valid("apps/v1", "Deployment", &nginx_deployment());
-        assert_valid("apps/v1", "ReplicaSet", &as_kind(nginx_deployment(), "ReplicaSet"));
+        assert_valid(
+            "apps/v1",
+            "ReplicaSet",
+            &as_kind(nginx_deployment(), "ReplicaSet"),
+        );
         assert_valid("apps/v1", "StatefulSet", &stateful_set());
         assert_valid("apps/v1", "DaemonSet", &daemon_set());
         assert_valid("batch/v1", "Job", &job());
@@ -4001,117 +4513,382 @@ mod tests {
         let deployment = nginx_deployment();
         for kind in ["Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"] {
             let deployment = as_kind(deployment.clone(), kind);
-            let object = with(deployment.clone(), "spec.template.metadata.labels", json!({"app": "web"}));
-            assert_cause("apps/v1", kind, &object, "spec.template.metadata.labels", "FieldValueInvalid");
-            assert_cause("apps/v1", kind, &without(deployment.clone(), "spec.selector"), "spec.selector", "FieldValueRequired");
-            assert_cause("apps/v1", kind, &with(deployment.clone(), "spec.selector", json!({})), "spec.selector", "FieldValueInvalid");
+            let object = with(
+                deployment.clone(),
+                "spec.template.metadata.labels",
+                json!({"app": "web"}),
+            );
+            assert_cause(
+                "apps/v1",
+                kind,
+                &object,
+                "spec.template.metadata.labels",
+                "FieldValueInvalid",
+            );
+            assert_cause(
+                "apps/v1",
+                kind,
+                &without(deployment.clone(), "spec.selector"),
+                "spec.selector",
+                "FieldValueRequired",
+            );
+            assert_cause(
+                "apps/v1",
+                kind,
+                &with(deployment.clone(), "spec.selector", json!({})),
+                "spec.selector",
+                "FieldValueInvalid",
+            );
         }
-        let expression = |value: Value| with(deployment.clone(), "spec.selector", json!({"matchExpressions": [value]}));
+        let expression = |value: Value| {
+            with(
+                deployment.clone(),
+                "spec.selector",
+                json!({"matchExpressions": [value]}),
+            )
+        };
         let missing_values = expression(json!({"key": "app", "operator": "In"}));
-        assert_cause("apps/v1", "Deployment", &missing_values, "spec.selector.matchExpressions[0].values", "FieldValueRequired");
+        assert_cause(
+            "apps/v1",
+            "Deployment",
+            &missing_values,
+            "spec.selector.matchExpressions[0].values",
+            "FieldValueRequired",
+        );
         let extra_values = expression(json!({"key": "app", "operator": "Exists", "values": ["x"]}));
-        assert_cause("apps/v1", "Deployment", &extra_values, "spec.selector.matchExpressions[0].values", "FieldValueForbidden");
+        assert_cause(
+            "apps/v1",
+            "Deployment",
+            &extra_values,
+            "spec.selector.matchExpressions[0].values",
+            "FieldValueForbidden",
+        );
         let bad_operator = expression(json!({"key": "app", "operator": "Near"}));
-        assert_cause("apps/v1", "Deployment", &bad_operator, "spec.selector.matchExpressions[0].operator", "FieldValueInvalid");
-        let matching = expression(json!({"key": "app", "operator": "In", "values": ["nginx", "web"]}));
+        assert_cause(
+            "apps/v1",
+            "Deployment",
+            &bad_operator,
+            "spec.selector.matchExpressions[0].operator",
+            "FieldValueInvalid",
+        );
+        let matching =
+            expression(json!({"key": "app", "operator": "In", "values": ["nginx", "web"]}));
         assert!(validate_create("apps/v1", "Deployment", &matching).is_empty());
     }
 
     #[test]
     fn workload_template_rules() {
         let deployment = nginx_deployment();
-        let never = with(deployment.clone(), "spec.template.spec.restartPolicy", json!("Never"));
-        assert_cause("apps/v1", "Deployment", &never, "spec.template.spec.restartPolicy", "FieldValueNotSupported");
-        let deadline = with(deployment.clone(), "spec.template.spec.activeDeadlineSeconds", json!(5));
-        assert_cause("apps/v1", "ReplicaSet", &as_kind(deadline, "ReplicaSet"), "spec.template.spec.activeDeadlineSeconds", "FieldValueForbidden");
-        let bad_container = with(deployment.clone(), "spec.template.spec.containers.0.name", json!("Nginx"));
-        assert_cause("apps/v1", "Deployment", &bad_container, "spec.template.spec.containers[0].name", "FieldValueInvalid");
-        assert_cause("apps/v1", "Deployment", &with(deployment, "spec.replicas", json!(-1)), "spec.replicas", "FieldValueInvalid");
+        let never = with(
+            deployment.clone(),
+            "spec.template.spec.restartPolicy",
+            json!("Never"),
+        );
+        assert_cause(
+            "apps/v1",
+            "Deployment",
+            &never,
+            "spec.template.spec.restartPolicy",
+            "FieldValueNotSupported",
+        );
+        let deadline = with(
+            deployment.clone(),
+            "spec.template.spec.activeDeadlineSeconds",
+            json!(5),
+        );
+        assert_cause(
+            "apps/v1",
+            "ReplicaSet",
+            &as_kind(deadline, "ReplicaSet"),
+            "spec.template.spec.activeDeadlineSeconds",
+            "FieldValueForbidden",
+        );
+        let bad_container = with(
+            deployment.clone(),
+            "spec.template.spec.containers.0.name",
+            json!("Nginx"),
+        );
+        assert_cause(
+            "apps/v1",
+            "Deployment",
+            &bad_container,
+            "spec.template.spec.containers[0].name",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "apps/v1",
+            "Deployment",
+            &with(deployment, "spec.replicas", json!(-1)),
+            "spec.replicas",
+            "FieldValueInvalid",
+        );
         let always = with(job(), "spec.template.spec.restartPolicy", json!("Always"));
-        assert_cause("batch/v1", "Job", &always, "spec.template.spec.restartPolicy", "FieldValueNotSupported");
+        assert_cause(
+            "batch/v1",
+            "Job",
+            &always,
+            "spec.template.spec.restartPolicy",
+            "FieldValueNotSupported",
+        );
         // An absent policy defaults to Always, which a Job may not use.
         let absent = without(job(), "spec.template.spec.restartPolicy");
-        assert_cause("batch/v1", "Job", &absent, "spec.template.spec.restartPolicy", "FieldValueNotSupported");
+        assert_cause(
+            "batch/v1",
+            "Job",
+            &absent,
+            "spec.template.spec.restartPolicy",
+            "FieldValueNotSupported",
+        );
     }
 
     #[test]
     fn deployment_strategy_rules() {
         let deployment = nginx_deployment();
-        let strategy = |value: Value| with(deployment.clone(), "spec.strategy", value);
-        let fine = strategy(json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 1, "maxUnavailable": "50%"}}));
+        let rolling = |update: Value| json!({"type": "RollingUpdate", "rollingUpdate": update});
+        let fine = rolling(json!({"maxSurge": 1, "maxUnavailable": "50%"}));
+        let fine = with(deployment.clone(), "spec.strategy", fine);
         assert!(validate_create("apps/v1", "Deployment", &fine).is_empty());
-        assert_cause("apps/v1", "Deployment", &strategy(json!({"type": "BlueGreen"})), "spec.strategy.type", "FieldValueNotSupported");
-        let zero = strategy(json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": 0, "maxUnavailable": "0%"}}));
-        assert_cause("apps/v1", "Deployment", &zero, "spec.strategy.rollingUpdate.maxUnavailable", "FieldValueInvalid");
-        let over = strategy(json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "150%"}}));
-        assert_cause("apps/v1", "Deployment", &over, "spec.strategy.rollingUpdate.maxUnavailable", "FieldValueInvalid");
-        let malformed = strategy(json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "half"}}));
-        assert_cause("apps/v1", "Deployment", &malformed, "spec.strategy.rollingUpdate.maxSurge", "FieldValueInvalid");
-        let negative = strategy(json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": -1}}));
-        assert_cause("apps/v1", "Deployment", &negative, "spec.strategy.rollingUpdate.maxSurge", "FieldValueInvalid");
-        let recreate = strategy(json!({"type": "Recreate", "rollingUpdate": {"maxSurge": 1}}));
-        assert_cause("apps/v1", "Deployment", &recreate, "spec.strategy.rollingUpdate", "FieldValueForbidden");
-        let deadline = with(with(deployment.clone(), "spec.minReadySeconds", json!(30)), "spec.progressDeadlineSeconds", json!(10));
-        assert_cause("apps/v1", "Deployment", &deadline, "spec.progressDeadlineSeconds", "FieldValueInvalid");
-        assert_cause("apps/v1", "Deployment", &with(deployment, "spec.revisionHistoryLimit", json!(-2)), "spec.revisionHistoryLimit", "FieldValueInvalid");
+        let unavailable = "spec.strategy.rollingUpdate.maxUnavailable";
+        let surge = "spec.strategy.rollingUpdate.maxSurge";
+        let edits = [
+            (
+                "spec.strategy",
+                json!({"type": "BlueGreen"}),
+                "spec.strategy.type",
+                NOT_SUPPORTED,
+            ),
+            (
+                "spec.strategy",
+                rolling(json!({"maxSurge": 0, "maxUnavailable": "0%"})),
+                unavailable,
+                INVALID,
+            ),
+            (
+                "spec.strategy",
+                rolling(json!({"maxUnavailable": "150%"})),
+                unavailable,
+                INVALID,
+            ),
+            (
+                "spec.strategy",
+                rolling(json!({"maxSurge": "half"})),
+                surge,
+                INVALID,
+            ),
+            (
+                "spec.strategy",
+                rolling(json!({"maxSurge": -1})),
+                surge,
+                INVALID,
+            ),
+            (
+                "spec.strategy",
+                json!({"type": "Recreate", "rollingUpdate": {"maxSurge": 1}}),
+                "spec.strategy.rollingUpdate",
+                FORBIDDEN,
+            ),
+            (
+                "spec.revisionHistoryLimit",
+                json!(-2),
+                "spec.revisionHistoryLimit",
+                INVALID,
+            ),
+            (
+                "spec.progressDeadlineSeconds",
+                json!(0),
+                "spec.progressDeadlineSeconds",
+                INVALID,
+            ),
+        ];
+        assert_edits("apps/v1", "Deployment", &deployment, &edits);
     }
 
     #[test]
     fn stateful_set_and_daemon_set_rules() {
         let set = stateful_set();
-        assert_cause("apps/v1", "StatefulSet", &with(set.clone(), "spec.podManagementPolicy", json!("Random")), "spec.podManagementPolicy", "FieldValueNotSupported");
-        assert_cause("apps/v1", "StatefulSet", &with(set.clone(), "spec.serviceName", json!("Bad.Name")), "spec.serviceName", "FieldValueInvalid");
+        assert_cause(
+            "apps/v1",
+            "StatefulSet",
+            &with(set.clone(), "spec.podManagementPolicy", json!("Random")),
+            "spec.podManagementPolicy",
+            "FieldValueNotSupported",
+        );
+        assert_cause(
+            "apps/v1",
+            "StatefulSet",
+            &with(set.clone(), "spec.serviceName", json!("Bad.Name")),
+            "spec.serviceName",
+            "FieldValueInvalid",
+        );
         let strategy = json!({"type": "OnDelete", "rollingUpdate": {"partition": 1}});
-        assert_cause("apps/v1", "StatefulSet", &with(set.clone(), "spec.updateStrategy", strategy), "spec.updateStrategy.rollingUpdate", "FieldValueForbidden");
+        assert_cause(
+            "apps/v1",
+            "StatefulSet",
+            &with(set.clone(), "spec.updateStrategy", strategy),
+            "spec.updateStrategy.rollingUpdate",
+            "FieldValueForbidden",
+        );
         let partition = json!({"type": "RollingUpdate", "rollingUpdate": {"partition": -1}});
-        assert_cause("apps/v1", "StatefulSet", &with(set, "spec.updateStrategy", partition), "spec.updateStrategy.rollingUpdate.partition", "FieldValueInvalid");
+        assert_cause(
+            "apps/v1",
+            "StatefulSet",
+            &with(set, "spec.updateStrategy", partition),
+            "spec.updateStrategy.rollingUpdate.partition",
+            "FieldValueInvalid",
+        );
         let daemons = daemon_set();
-        assert_cause("apps/v1", "DaemonSet", &with(daemons.clone(), "spec.updateStrategy", json!({"type": "Parallel"})), "spec.updateStrategy.type", "FieldValueNotSupported");
-        let zero = json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}});
-        assert_cause("apps/v1", "DaemonSet", &with(daemons, "spec.updateStrategy", zero), "spec.updateStrategy.rollingUpdate.maxUnavailable", "FieldValueInvalid");
+        assert_cause(
+            "apps/v1",
+            "DaemonSet",
+            &with(
+                daemons.clone(),
+                "spec.updateStrategy",
+                json!({"type": "Parallel"}),
+            ),
+            "spec.updateStrategy.type",
+            "FieldValueNotSupported",
+        );
+        let zero =
+            json!({"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 0}});
+        assert_cause(
+            "apps/v1",
+            "DaemonSet",
+            &with(daemons, "spec.updateStrategy", zero),
+            "spec.updateStrategy.rollingUpdate.maxUnavailable",
+            "FieldValueInvalid",
+        );
     }
 
     #[test]
     fn job_rules() {
         let job = job();
-        for field in ["parallelism", "completions", "backoffLimit", "activeDeadlineSeconds", "ttlSecondsAfterFinished"] {
+        for field in [
+            "parallelism",
+            "completions",
+            "backoffLimit",
+            "activeDeadlineSeconds",
+            "ttlSecondsAfterFinished",
+        ] {
             let object = with(job.clone(), &format!("spec.{field}"), json!(-1));
-            assert_cause("batch/v1", "Job", &object, &format!("spec.{field}"), "FieldValueInvalid");
+            assert_cause(
+                "batch/v1",
+                "Job",
+                &object,
+                &format!("spec.{field}"),
+                "FieldValueInvalid",
+            );
         }
-        assert_cause("batch/v1", "Job", &with(job.clone(), "spec.completionMode", json!("Sometimes")), "spec.completionMode", "FieldValueNotSupported");
-        assert_cause("batch/v1", "Job", &with(job.clone(), "spec.completionMode", json!("Indexed")), "spec.completions", "FieldValueRequired");
-        assert_cause("batch/v1", "Job", &with(job.clone(), "spec.manualSelector", json!(true)), "spec.selector", "FieldValueRequired");
+        assert_cause(
+            "batch/v1",
+            "Job",
+            &with(job.clone(), "spec.completionMode", json!("Sometimes")),
+            "spec.completionMode",
+            "FieldValueNotSupported",
+        );
+        assert_cause(
+            "batch/v1",
+            "Job",
+            &with(job.clone(), "spec.completionMode", json!("Indexed")),
+            "spec.completions",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            "batch/v1",
+            "Job",
+            &with(job.clone(), "spec.manualSelector", json!(true)),
+            "spec.selector",
+            "FieldValueRequired",
+        );
         let selector = json!({"matchLabels": {"batch.kubernetes.io/controller-uid": "u1"}});
-        assert_cause("batch/v1", "Job", &with(job, "spec.selector", selector), "spec.template.metadata.labels", "FieldValueInvalid");
+        assert_cause(
+            "batch/v1",
+            "Job",
+            &with(job, "spec.selector", selector),
+            "spec.template.metadata.labels",
+            "FieldValueInvalid",
+        );
     }
 
     #[test]
     fn cron_job_rules() {
         let cron = cron_job();
-        for schedule in ["*/5 * * * *", "0 0 1,15 * mon-fri", "@hourly", "@every 1h30m", "0 9 * JAN-MAR SUN", "30 2 ? * *"] {
+        let valid = [
+            "*/5 * * * *",
+            "0 0 1,15 * mon-fri",
+            "@hourly",
+            "@every 1h30m",
+            "0 9 * JAN-MAR SUN",
+            "30 2 ? * *",
+        ];
+        for schedule in valid {
             let object = with(cron.clone(), "spec.schedule", json!(schedule));
-            assert!(validate_create("batch/v1", "CronJob", &object).is_empty(), "{schedule}");
+            assert!(
+                validate_create("batch/v1", "CronJob", &object).is_empty(),
+                "{schedule}"
+            );
         }
-        for schedule in ["* * * *", "60 * * * *", "* 24 * * *", "* * 0 * *", "* * * 13 *", "* * * * 7", "@fortnightly", "*/0 * * * *", "a * * * *", "5-1 * * * *"] {
-            let object = with(cron.clone(), "spec.schedule", json!(schedule));
-            assert_cause("batch/v1", "CronJob", &object, "spec.schedule", "FieldValueInvalid");
-        }
-        assert_cause("batch/v1", "CronJob", &with(cron.clone(), "spec.schedule", json!("")), "spec.schedule", "FieldValueRequired");
-        assert_cause("batch/v1", "CronJob", &with(cron.clone(), "spec.schedule", json!("TZ=UTC * * * * *")), "spec.schedule", "FieldValueInvalid");
-        assert_cause("batch/v1", "CronJob", &with(cron.clone(), "spec.concurrencyPolicy", json!("Queue")), "spec.concurrencyPolicy", "FieldValueNotSupported");
-        assert_cause("batch/v1", "CronJob", &with(cron.clone(), "spec.successfulJobsHistoryLimit", json!(-1)), "spec.successfulJobsHistoryLimit", "FieldValueInvalid");
-        let always = with(cron, "spec.jobTemplate.spec.template.spec.restartPolicy", json!("Always"));
-        assert_cause("batch/v1", "CronJob", &always, "spec.jobTemplate.spec.template.spec.restartPolicy", "FieldValueNotSupported");
+        let invalid = [
+            "* * * *",
+            "60 * * * *",
+            "* 24 * * *",
+            "* * 0 * *",
+            "* * * 13 *",
+            "* * * * 7",
+            "@fortnightly",
+            "*/0 * * * *",
+            "a * * * *",
+            "5-1 * * * *",
+            "TZ=UTC * * * * *",
+        ];
+        let edits: Vec<Edit> = invalid
+            .iter()
+            .map(|schedule| ("spec.schedule", json!(schedule), "spec.schedule", INVALID))
+            .collect();
+        assert_edits("batch/v1", "CronJob", &cron, &edits);
+        let restart = "spec.jobTemplate.spec.template.spec.restartPolicy";
+        let edits = [
+            ("spec.schedule", json!(""), "spec.schedule", REQUIRED),
+            (
+                "spec.concurrencyPolicy",
+                json!("Queue"),
+                "spec.concurrencyPolicy",
+                NOT_SUPPORTED,
+            ),
+            (
+                "spec.successfulJobsHistoryLimit",
+                json!(-1),
+                "spec.successfulJobsHistoryLimit",
+                INVALID,
+            ),
+            (restart, json!("Always"), restart, NOT_SUPPORTED),
+        ];
+        assert_edits("batch/v1", "CronJob", &cron, &edits);
     }
 
     #[test]
     fn controller_revision_rules() {
         let revision = json!({"metadata": {"name": "web-6d4cf56db6", "namespace": "default"}, "data": {"spec": {}}, "revision": 1});
         assert_valid("apps/v1", "ControllerRevision", &revision);
-        assert_cause("apps/v1", "ControllerRevision", &without(revision.clone(), "data"), "data", "FieldValueRequired");
-        assert_cause("apps/v1", "ControllerRevision", &with(revision.clone(), "revision", json!(-1)), "revision", "FieldValueInvalid");
+        assert_cause(
+            "apps/v1",
+            "ControllerRevision",
+            &without(revision.clone(), "data"),
+            "data",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            "apps/v1",
+            "ControllerRevision",
+            &with(revision.clone(), "revision", json!(-1)),
+            "revision",
+            "FieldValueInvalid",
+        );
         let changed = with(revision.clone(), "data", json!({"spec": {"x": 1}}));
-        assert!(has(&validate_update("apps/v1", "ControllerRevision", &changed, &revision), "data", "FieldValueInvalid"));
+        assert!(has(
+            &validate_update("apps/v1", "ControllerRevision", &changed, &revision),
+            "data",
+            "FieldValueInvalid"
+        ));
     }
 
     #[test]
@@ -4120,22 +4897,49 @@ mod tests {
         let scaled = with(old.clone(), "spec.replicas", json!(5));
         assert!(validate_update("apps/v1", "Deployment", &scaled, &old).is_empty());
         let labels = json!({"app": "nginx", "tier": "web"});
-        let reselected = with(with(old.clone(), "spec.selector.matchLabels", labels.clone()), "spec.template.metadata.labels", labels);
+        let reselected = with(
+            with(old.clone(), "spec.selector.matchLabels", labels.clone()),
+            "spec.template.metadata.labels",
+            labels,
+        );
         for kind in ["Deployment", "ReplicaSet", "DaemonSet"] {
-            let (new, old) = (as_kind(reselected.clone(), kind), as_kind(old.clone(), kind));
-            assert!(has(&validate_update("apps/v1", kind, &new, &old), "spec.selector", "FieldValueInvalid"));
+            let (new, old) = (
+                as_kind(reselected.clone(), kind),
+                as_kind(old.clone(), kind),
+            );
+            assert!(has(
+                &validate_update("apps/v1", kind, &new, &old),
+                "spec.selector",
+                "FieldValueInvalid"
+            ));
         }
         let set = stateful_set();
         let scaled = with(set.clone(), "spec.replicas", json!(5));
         assert!(validate_update("apps/v1", "StatefulSet", &scaled, &set).is_empty());
         let renamed = with(set.clone(), "spec.serviceName", json!("other"));
-        assert!(has(&validate_update("apps/v1", "StatefulSet", &renamed, &set), "spec", "FieldValueForbidden"));
+        assert!(has(
+            &validate_update("apps/v1", "StatefulSet", &renamed, &set),
+            "spec",
+            "FieldValueForbidden"
+        ));
         let job = job();
-        let new_image = with(job.clone(), "spec.template.spec.containers.0.image", json!("perl:5.36"));
-        assert!(has(&validate_update("batch/v1", "Job", &new_image, &job), "spec.template", "FieldValueInvalid"));
+        let new_image = with(
+            job.clone(),
+            "spec.template.spec.containers.0.image",
+            json!("perl:5.36"),
+        );
+        assert!(has(
+            &validate_update("batch/v1", "Job", &new_image, &job),
+            "spec.template",
+            "FieldValueInvalid"
+        ));
         let selector = json!({"matchLabels": {"x": "y"}});
         let selected = with(job.clone(), "spec.selector", selector);
-        assert!(has(&validate_update("batch/v1", "Job", &selected, &job), "spec.selector", "FieldValueInvalid"));
+        assert!(has(
+            &validate_update("batch/v1", "Job", &selected, &job),
+            "spec.selector",
+            "FieldValueInvalid"
+        ));
     }
 
     // ---- Services and endpoints ---------------------------------------------------------
@@ -4159,36 +4963,95 @@ mod tests {
     }
 
     #[test]
-    fn service_rules() {
-        let service = service();
-        assert_cause("v1", "Service", &without(service.clone(), "spec.ports"), "spec.ports", "FieldValueRequired");
-        assert_cause("v1", "Service", &with(service.clone(), "spec.ports.0.port", json!(0)), "spec.ports[0].port", "FieldValueInvalid");
-        assert_cause("v1", "Service", &with(service.clone(), "spec.ports.0.targetPort", json!(70000)), "spec.ports[0].targetPort", "FieldValueInvalid");
-        assert_cause("v1", "Service", &with(service.clone(), "spec.ports.0.targetPort", json!("HTTP_PORT")), "spec.ports[0].targetPort", "FieldValueInvalid");
-        assert_cause("v1", "Service", &with(service.clone(), "spec.ports.0.protocol", json!("ICMP")), "spec.ports[0].protocol", "FieldValueNotSupported");
-        assert_cause("v1", "Service", &with(service.clone(), "spec.type", json!("Ingress")), "spec.type", "FieldValueNotSupported");
-        assert_cause("v1", "Service", &with(service.clone(), "spec.ports.0.nodePort", json!(30001)), "spec.ports[0].nodePort", "FieldValueForbidden");
+    fn service_port_rules() {
         let two = json!([{"port": 80}, {"port": 443}]);
-        assert_cause("v1", "Service", &with(service.clone(), "spec.ports", two), "spec.ports[0].name", "FieldValueRequired");
         let same = json!([{"name": "web", "port": 80}, {"name": "web", "port": 443}]);
-        assert_cause("v1", "Service", &with(service.clone(), "spec.ports", same), "spec.ports[1].name", "FieldValueDuplicate");
         let clash = json!([{"name": "a", "port": 80}, {"name": "b", "port": 80}]);
-        assert_cause("v1", "Service", &with(service.clone(), "spec.ports", clash), "spec.ports[1]", "FieldValueDuplicate");
-        assert_cause("v1", "Service", &with(service.clone(), "spec.clusterIP", json!("10.0.0.300")), "spec.clusterIPs[0]", "FieldValueInvalid");
-        assert_cause("v1", "Service", &with(service.clone(), "spec.sessionAffinity", json!("Cookie")), "spec.sessionAffinity", "FieldValueNotSupported");
-        assert_cause("v1", "Service", &with(service.clone(), "spec.externalTrafficPolicy", json!("Local")), "spec.externalTrafficPolicy", "FieldValueInvalid");
-        assert_cause("v1", "Service", &with(service.clone(), "spec.ipFamilyPolicy", json!("DualStack")), "spec.ipFamilyPolicy", "FieldValueNotSupported");
-        let external = json!({"type": "ExternalName", "externalName": "Not A Host", "clusterIP": "10.0.0.1"});
-        let external = with(service, "spec", external);
-        assert_cause("v1", "Service", &external, "spec.externalName", "FieldValueInvalid");
-        assert_cause("v1", "Service", &external, "spec.clusterIP", "FieldValueForbidden");
+        let edits = [
+            ("spec.ports", Value::Null, "spec.ports", REQUIRED),
+            ("spec.ports.0.port", json!(0), "spec.ports[0].port", INVALID),
+            (
+                "spec.ports.0.targetPort",
+                json!(70000),
+                "spec.ports[0].targetPort",
+                INVALID,
+            ),
+            (
+                "spec.ports.0.targetPort",
+                json!("HTTP_PORT"),
+                "spec.ports[0].targetPort",
+                INVALID,
+            ),
+            (
+                "spec.ports.0.protocol",
+                json!("ICMP"),
+                "spec.ports[0].protocol",
+                NOT_SUPPORTED,
+            ),
+            (
+                "spec.ports.0.nodePort",
+                json!(30001),
+                "spec.ports[0].nodePort",
+                FORBIDDEN,
+            ),
+            ("spec.ports", two, "spec.ports[0].name", REQUIRED),
+            ("spec.ports", same, "spec.ports[1].name", DUPLICATE),
+            ("spec.ports", clash, "spec.ports[1]", DUPLICATE),
+        ];
+        assert_edits("v1", "Service", &service(), &edits);
+    }
+
+    #[test]
+    fn service_rules() {
+        let external =
+            json!({"type": "ExternalName", "externalName": "Not A Host", "clusterIP": "10.0.0.1"});
+        let edits = [
+            ("spec.type", json!("Ingress"), "spec.type", NOT_SUPPORTED),
+            (
+                "spec.clusterIP",
+                json!("10.0.0.300"),
+                "spec.clusterIPs[0]",
+                INVALID,
+            ),
+            (
+                "spec.sessionAffinity",
+                json!("Cookie"),
+                "spec.sessionAffinity",
+                NOT_SUPPORTED,
+            ),
+            (
+                "spec.externalTrafficPolicy",
+                json!("Local"),
+                "spec.externalTrafficPolicy",
+                INVALID,
+            ),
+            (
+                "spec.ipFamilyPolicy",
+                json!("DualStack"),
+                "spec.ipFamilyPolicy",
+                NOT_SUPPORTED,
+            ),
+            (
+                "spec.selector",
+                json!({"app": "a b"}),
+                "spec.selector",
+                INVALID,
+            ),
+            ("spec", external.clone(), "spec.externalName", INVALID),
+            ("spec", external, "spec.clusterIP", FORBIDDEN),
+        ];
+        assert_edits("v1", "Service", &service(), &edits);
     }
 
     #[test]
     fn service_update_rules() {
         let old = with(service(), "spec.clusterIP", json!("10.96.0.10"));
         let moved = with(old.clone(), "spec.clusterIP", json!("10.96.0.11"));
-        assert!(has(&validate_update("v1", "Service", &moved, &old), "spec.clusterIPs[0]", "FieldValueInvalid"));
+        assert!(has(
+            &validate_update("v1", "Service", &moved, &old),
+            "spec.clusterIPs[0]",
+            "FieldValueInvalid"
+        ));
         let omitted = service();
         assert!(validate_update("v1", "Service", &omitted, &old).is_empty());
         let retargeted = with(old.clone(), "spec.ports.0.targetPort", json!(8080));
@@ -4199,10 +5062,28 @@ mod tests {
     fn endpoints_rules() {
         let endpoints = json!({"metadata": {"name": "svc", "namespace": "default"},
             "subsets": [{"addresses": [{"ip": "not-an-ip"}], "ports": [{"port": 80}, {"port": 81, "protocol": "TCP"}]}]});
-        assert_cause("v1", "Endpoints", &endpoints, "subsets[0].addresses[0].ip", "FieldValueInvalid");
-        assert_cause("v1", "Endpoints", &endpoints, "subsets[0].ports[0].name", "FieldValueRequired");
+        assert_cause(
+            "v1",
+            "Endpoints",
+            &endpoints,
+            "subsets[0].addresses[0].ip",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Endpoints",
+            &endpoints,
+            "subsets[0].ports[0].name",
+            "FieldValueRequired",
+        );
         let empty = with(endpoints, "subsets.0", json!({"ports": [{"port": 80}]}));
-        assert_cause("v1", "Endpoints", &empty, "subsets[0]", "FieldValueRequired");
+        assert_cause(
+            "v1",
+            "Endpoints",
+            &empty,
+            "subsets[0]",
+            "FieldValueRequired",
+        );
     }
 
     #[test]
@@ -4217,16 +5098,59 @@ mod tests {
         assert_valid("discovery.k8s.io/v1", "EndpointSlice", &slice);
         let kind = "EndpointSlice";
         let group = "discovery.k8s.io/v1";
-        assert_cause(group, kind, &with(slice.clone(), "addressType", json!("IPv5")), "addressType", "FieldValueNotSupported");
-        assert_cause(group, kind, &with(slice.clone(), "endpoints.0.addresses", json!([])), "endpoints[0].addresses", "FieldValueRequired");
-        assert_cause(group, kind, &with(slice.clone(), "endpoints.0.addresses", json!(["fe80::1"])), "endpoints[0].addresses[0]", "FieldValueInvalid");
-        assert_cause(group, kind, &with(slice.clone(), "ports.0.name", json!("HTTP")), "ports[0].name", "FieldValueInvalid");
-        assert_cause(group, kind, &with(slice.clone(), "ports.0.protocol", json!("QUIC")), "ports[0].protocol", "FieldValueNotSupported");
-        let many = json!(vec![json!({"addresses": ["10.0.0.1"]}); ENDPOINTSLICE_ENDPOINTS_LIMIT + 1]);
-        assert_cause(group, kind, &with(slice.clone(), "endpoints", many), "endpoints", "FieldValueTooMany");
+        assert_cause(
+            group,
+            kind,
+            &with(slice.clone(), "addressType", json!("IPv5")),
+            "addressType",
+            "FieldValueNotSupported",
+        );
+        assert_cause(
+            group,
+            kind,
+            &with(slice.clone(), "endpoints.0.addresses", json!([])),
+            "endpoints[0].addresses",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            group,
+            kind,
+            &with(slice.clone(), "endpoints.0.addresses", json!(["fe80::1"])),
+            "endpoints[0].addresses[0]",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            group,
+            kind,
+            &with(slice.clone(), "ports.0.name", json!("HTTP")),
+            "ports[0].name",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            group,
+            kind,
+            &with(slice.clone(), "ports.0.protocol", json!("QUIC")),
+            "ports[0].protocol",
+            "FieldValueNotSupported",
+        );
+        let many = json!(vec![
+            json!({"addresses": ["10.0.0.1"]});
+            ENDPOINTSLICE_ENDPOINTS_LIMIT + 1
+        ]);
+        assert_cause(
+            group,
+            kind,
+            &with(slice.clone(), "endpoints", many),
+            "endpoints",
+            "FieldValueTooMany",
+        );
         let retyped = with(slice.clone(), "addressType", json!("IPv6"));
         let retyped = with(retyped, "endpoints.0.addresses", json!(["fe80::1"]));
-        assert!(has(&validate_update(group, kind, &retyped, &slice), "addressType", "FieldValueInvalid"));
+        assert!(has(
+            &validate_update(group, kind, &retyped, &slice),
+            "addressType",
+            "FieldValueInvalid"
+        ));
     }
 
     // ---- Configuration ------------------------------------------------------------------
@@ -4239,17 +5163,47 @@ mod tests {
         assert_valid("v1", "ConfigMap", &config_map);
         for bad in ["a b", "..hidden", ".", "x/y"] {
             let object = with(config_map.clone(), "data", json!({bad: "v"}));
-            assert_cause("v1", "ConfigMap", &object, &format!("data[{bad}]"), "FieldValueInvalid");
+            assert_cause(
+                "v1",
+                "ConfigMap",
+                &object,
+                &format!("data[{bad}]"),
+                "FieldValueInvalid",
+            );
         }
         let big = "x".repeat(CONFIG_DATA_LIMIT_BYTES + 1);
-        assert_cause("v1", "ConfigMap", &with(config_map.clone(), "data", json!({"big": big})), "", "FieldValueTooLong");
-        let both = with(config_map.clone(), "binaryData", json!({"game.properties": "AAAA"}));
-        assert_cause("v1", "ConfigMap", &both, "binaryData[game.properties]", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "ConfigMap",
+            &with(config_map.clone(), "data", json!({"big": big})),
+            "",
+            "FieldValueTooLong",
+        );
+        let both = with(
+            config_map.clone(),
+            "binaryData",
+            json!({"game.properties": "AAAA"}),
+        );
+        assert_cause(
+            "v1",
+            "ConfigMap",
+            &both,
+            "binaryData[game.properties]",
+            "FieldValueInvalid",
+        );
         let frozen = with(config_map.clone(), "immutable", json!(true));
         let changed = with(frozen.clone(), "data.player_initial_lives", json!("4"));
-        assert!(has(&validate_update("v1", "ConfigMap", &changed, &frozen), "data", "FieldValueForbidden"));
+        assert!(has(
+            &validate_update("v1", "ConfigMap", &changed, &frozen),
+            "data",
+            "FieldValueForbidden"
+        ));
         let thawed = with(frozen.clone(), "immutable", json!(false));
-        assert!(has(&validate_update("v1", "ConfigMap", &thawed, &frozen), "immutable", "FieldValueForbidden"));
+        assert!(has(
+            &validate_update("v1", "ConfigMap", &thawed, &frozen),
+            "immutable",
+            "FieldValueForbidden"
+        ));
         let edited = with(config_map.clone(), "data.player_initial_lives", json!("4"));
         assert!(validate_update("v1", "ConfigMap", &edited, &config_map).is_empty());
     }
@@ -4262,23 +5216,67 @@ mod tests {
         let tls = with(secret.clone(), "type", json!("kubernetes.io/tls"));
         assert_cause("v1", "Secret", &tls, "data[tls.crt]", "FieldValueRequired");
         assert_cause("v1", "Secret", &tls, "data[tls.key]", "FieldValueRequired");
-        let tls = with(tls, "data", json!({"tls.crt": "Y2VydA==", "tls.key": "a2V5"}));
+        let tls = with(
+            tls,
+            "data",
+            json!({"tls.crt": "Y2VydA==", "tls.key": "a2V5"}),
+        );
         assert!(validate_create("v1", "Secret", &tls).is_empty());
-        let docker = with(secret.clone(), "type", json!("kubernetes.io/dockerconfigjson"));
-        assert_cause("v1", "Secret", &docker, "data[.dockerconfigjson]", "FieldValueRequired");
+        let docker = with(
+            secret.clone(),
+            "type",
+            json!("kubernetes.io/dockerconfigjson"),
+        );
+        assert_cause(
+            "v1",
+            "Secret",
+            &docker,
+            "data[.dockerconfigjson]",
+            "FieldValueRequired",
+        );
         let basic = with(secret.clone(), "type", json!("kubernetes.io/basic-auth"));
-        assert_cause("v1", "Secret", &basic, "data[username]", "FieldValueRequired");
+        assert_cause(
+            "v1",
+            "Secret",
+            &basic,
+            "data[username]",
+            "FieldValueRequired",
+        );
         let basic = with(basic, "stringData", json!({"username": "admin"}));
         assert!(validate_create("v1", "Secret", &basic).is_empty());
-        let token = with(secret.clone(), "type", json!("kubernetes.io/service-account-token"));
-        assert_cause("v1", "Secret", &token, "metadata.annotations[kubernetes.io/service-account.name]", "FieldValueRequired");
-        assert_cause("v1", "Secret", &with(secret.clone(), "stringData", json!({"bad key": "x"})), "stringData[bad key]", "FieldValueInvalid");
+        let token = with(
+            secret.clone(),
+            "type",
+            json!("kubernetes.io/service-account-token"),
+        );
+        assert_cause(
+            "v1",
+            "Secret",
+            &token,
+            "metadata.annotations[kubernetes.io/service-account.name]",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            "v1",
+            "Secret",
+            &with(secret.clone(), "stringData", json!({"bad key": "x"})),
+            "stringData[bad key]",
+            "FieldValueInvalid",
+        );
         let retyped = with(secret.clone(), "type", json!("kubernetes.io/ssh-auth"));
         let retyped = with(retyped, "data", json!({"ssh-privatekey": "a2V5"}));
-        assert!(has(&validate_update("v1", "Secret", &retyped, &secret), "type", "FieldValueInvalid"));
+        assert!(has(
+            &validate_update("v1", "Secret", &retyped, &secret),
+            "type",
+            "FieldValueInvalid"
+        ));
         let frozen = with(secret.clone(), "immutable", json!(true));
         let changed = with(frozen.clone(), "data", json!({"x": "eA=="}));
-        assert!(has(&validate_update("v1", "Secret", &changed, &frozen), "data", "FieldValueForbidden"));
+        assert!(has(
+            &validate_update("v1", "Secret", &changed, &frozen),
+            "data",
+            "FieldValueForbidden"
+        ));
     }
 
     // ---- Storage ------------------------------------------------------------------------
@@ -4301,26 +5299,70 @@ mod tests {
     fn persistent_volume_rules() {
         let volume = persistent_volume();
         assert_valid("v1", "PersistentVolume", &volume);
+        let modes = "spec.accessModes";
+        let edits = [
+            ("spec.capacity", Value::Null, "spec.capacity", REQUIRED),
+            (
+                "spec.capacity",
+                json!({"cpu": "1"}),
+                "spec.capacity",
+                NOT_SUPPORTED,
+            ),
+            (
+                "spec.capacity.storage",
+                json!("0"),
+                "spec.capacity[storage]",
+                INVALID,
+            ),
+            (modes, Value::Null, modes, REQUIRED),
+            (modes, json!(["ReadSometimes"]), modes, NOT_SUPPORTED),
+            (
+                modes,
+                json!(["ReadWriteOncePod", "ReadOnlyMany"]),
+                modes,
+                FORBIDDEN,
+            ),
+            ("spec.hostPath", Value::Null, "spec", REQUIRED),
+            (
+                "spec.nfs",
+                json!({"server": "nfs", "path": "/"}),
+                "spec.nfs",
+                FORBIDDEN,
+            ),
+            (
+                "spec.persistentVolumeReclaimPolicy",
+                json!("Keep"),
+                "spec.persistentVolumeReclaimPolicy",
+                NOT_SUPPORTED,
+            ),
+        ];
+        assert_edits("v1", "PersistentVolume", &volume, &edits);
+        let local = with(volume.clone(), "spec.hostPath", Value::Null);
+        let local = with(local, "spec.local", json!({"path": "/mnt/disks/ssd1"}));
+        assert_cause(
+            "v1",
+            "PersistentVolume",
+            &local,
+            "spec.nodeAffinity",
+            REQUIRED,
+        );
+    }
+
+    #[test]
+    fn persistent_volume_update_rules() {
         let kind = "PersistentVolume";
-        assert_cause("v1", kind, &without(volume.clone(), "spec.capacity"), "spec.capacity", "FieldValueRequired");
-        assert_cause("v1", kind, &with(volume.clone(), "spec.capacity", json!({"cpu": "1"})), "spec.capacity", "FieldValueNotSupported");
-        assert_cause("v1", kind, &with(volume.clone(), "spec.capacity.storage", json!("0")), "spec.capacity[storage]", "FieldValueInvalid");
-        assert_cause("v1", kind, &without(volume.clone(), "spec.accessModes"), "spec.accessModes", "FieldValueRequired");
-        assert_cause("v1", kind, &with(volume.clone(), "spec.accessModes", json!(["ReadSometimes"])), "spec.accessModes", "FieldValueNotSupported");
-        let mixed = json!(["ReadWriteOncePod", "ReadOnlyMany"]);
-        assert_cause("v1", kind, &with(volume.clone(), "spec.accessModes", mixed), "spec.accessModes", "FieldValueForbidden");
-        assert_cause("v1", kind, &without(volume.clone(), "spec.hostPath"), "spec", "FieldValueRequired");
-        let two = with(volume.clone(), "spec.nfs", json!({"server": "nfs", "path": "/"}));
-        assert!(validate_create("v1", kind, &two).iter().any(|cause| cause.reason == "FieldValueForbidden" && cause.field.starts_with("spec.")));
-        assert_cause("v1", kind, &with(volume.clone(), "spec.persistentVolumeReclaimPolicy", json!("Keep")), "spec.persistentVolumeReclaimPolicy", "FieldValueNotSupported");
-        let local = with(without(volume.clone(), "spec.hostPath"), "spec.local", json!({"path": "/mnt/disks/ssd1"}));
-        assert_cause("v1", kind, &local, "spec.nodeAffinity", "FieldValueRequired");
+        let volume = persistent_volume();
         let moved = with(volume.clone(), "spec.hostPath.path", json!("/mnt/other"));
-        assert!(has(&validate_update("v1", kind, &moved, &volume), "spec.persistentvolumesource", "FieldValueForbidden"));
+        let causes = validate_update("v1", kind, &moved, &volume);
+        assert!(has(&causes, "spec.persistentvolumesource", FORBIDDEN));
         let grown = with(volume.clone(), "spec.capacity.storage", json!("20Gi"));
         assert!(validate_update("v1", kind, &grown, &volume).is_empty());
         let block = with(volume.clone(), "spec.volumeMode", json!("Block"));
-        assert!(has(&validate_update("v1", kind, &block, &volume), "spec.volumeMode", "FieldValueInvalid"));
+        assert!(has(
+            &validate_update("v1", kind, &block, &volume),
+            "spec.volumeMode",
+            INVALID
+        ));
     }
 
     #[test]
@@ -4328,11 +5370,41 @@ mod tests {
         let claim = claim();
         assert_valid("v1", "PersistentVolumeClaim", &claim);
         let kind = "PersistentVolumeClaim";
-        assert_cause("v1", kind, &without(claim.clone(), "spec.accessModes"), "spec.accessModes", "FieldValueRequired");
-        assert_cause("v1", kind, &without(claim.clone(), "spec.resources"), "spec.resources[storage]", "FieldValueRequired");
-        assert_cause("v1", kind, &with(claim.clone(), "spec.resources.requests.storage", json!("0")), "spec.resources[storage]", "FieldValueInvalid");
-        assert_cause("v1", kind, &with(claim.clone(), "spec.volumeMode", json!("Raw")), "spec.volumeMode", "FieldValueNotSupported");
-        assert_cause("v1", kind, &with(claim.clone(), "spec.storageClassName", json!("Fast SSD")), "spec.storageClassName", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            kind,
+            &without(claim.clone(), "spec.accessModes"),
+            "spec.accessModes",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            "v1",
+            kind,
+            &without(claim.clone(), "spec.resources"),
+            "spec.resources[storage]",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            "v1",
+            kind,
+            &with(claim.clone(), "spec.resources.requests.storage", json!("0")),
+            "spec.resources[storage]",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            kind,
+            &with(claim.clone(), "spec.volumeMode", json!("Raw")),
+            "spec.volumeMode",
+            "FieldValueNotSupported",
+        );
+        assert_cause(
+            "v1",
+            kind,
+            &with(claim.clone(), "spec.storageClassName", json!("Fast SSD")),
+            "spec.storageClassName",
+            "FieldValueInvalid",
+        );
     }
 
     #[test]
@@ -4340,18 +5412,46 @@ mod tests {
         let kind = "PersistentVolumeClaim";
         let pending = claim();
         let bound = with(pending.clone(), "status", json!({"phase": "Bound"}));
-        let grown = with(bound.clone(), "spec.resources.requests.storage", json!("5Gi"));
+        let grown = with(
+            bound.clone(),
+            "spec.resources.requests.storage",
+            json!("5Gi"),
+        );
         assert!(validate_update("v1", kind, &grown, &bound).is_empty());
-        let shrunk = with(bound.clone(), "spec.resources.requests.storage", json!("1Gi"));
-        assert!(has(&validate_update("v1", kind, &shrunk, &bound), "spec.resources.requests.storage", "FieldValueForbidden"));
-        let grown_pending = with(pending.clone(), "spec.resources.requests.storage", json!("5Gi"));
-        assert!(has(&validate_update("v1", kind, &grown_pending, &pending), "spec", "FieldValueForbidden"));
+        let shrunk = with(
+            bound.clone(),
+            "spec.resources.requests.storage",
+            json!("1Gi"),
+        );
+        assert!(has(
+            &validate_update("v1", kind, &shrunk, &bound),
+            "spec.resources.requests.storage",
+            "FieldValueForbidden"
+        ));
+        let grown_pending = with(
+            pending.clone(),
+            "spec.resources.requests.storage",
+            json!("5Gi"),
+        );
+        assert!(has(
+            &validate_update("v1", kind, &grown_pending, &pending),
+            "spec",
+            "FieldValueForbidden"
+        ));
         let reclassed = with(bound.clone(), "spec.storageClassName", json!("fast"));
-        assert!(has(&validate_update("v1", kind, &reclassed, &bound), "spec", "FieldValueForbidden"));
+        assert!(has(
+            &validate_update("v1", kind, &reclassed, &bound),
+            "spec",
+            "FieldValueForbidden"
+        ));
         let named = with(pending.clone(), "spec.volumeName", json!("task-pv-volume"));
         assert!(validate_update("v1", kind, &named, &pending).is_empty());
         let renamed = with(named.clone(), "spec.volumeName", json!("other"));
-        assert!(has(&validate_update("v1", kind, &renamed, &named), "spec", "FieldValueForbidden"));
+        assert!(has(
+            &validate_update("v1", kind, &renamed, &named),
+            "spec",
+            "FieldValueForbidden"
+        ));
     }
 
     #[test]
@@ -4363,20 +5463,39 @@ mod tests {
             "parameters": {"guaranteedReadWriteLatency": "true"}});
         let group = "storage.k8s.io/v1";
         assert_valid(group, "StorageClass", &class);
-        assert_cause(group, "StorageClass", &without(class.clone(), "provisioner"), "provisioner", "FieldValueRequired");
-        assert_cause(group, "StorageClass", &with(class.clone(), "provisioner", json!("bad provisioner")), "provisioner", "FieldValueInvalid");
-        assert_cause(group, "StorageClass", &with(class.clone(), "reclaimPolicy", json!("Recycle")), "reclaimPolicy", "FieldValueNotSupported");
-        assert_cause(group, "StorageClass", &with(class.clone(), "volumeBindingMode", json!("Later")), "volumeBindingMode", "FieldValueNotSupported");
-        assert_cause(group, "StorageClass", &with(class.clone(), "parameters", json!({"": "x"})), "parameters", "FieldValueInvalid");
+        let edits = [
+            ("provisioner", Value::Null, "provisioner", REQUIRED),
+            (
+                "provisioner",
+                json!("bad provisioner"),
+                "provisioner",
+                INVALID,
+            ),
+            (
+                "reclaimPolicy",
+                json!("Recycle"),
+                "reclaimPolicy",
+                NOT_SUPPORTED,
+            ),
+            (
+                "volumeBindingMode",
+                json!("Later"),
+                "volumeBindingMode",
+                NOT_SUPPORTED,
+            ),
+            ("parameters", json!({"": "x"}), "parameters", INVALID),
+        ];
+        assert_edits(group, "StorageClass", &class, &edits);
         let updates = [
-            ("parameters", json!({"type": "pd-ssd"}), "FieldValueForbidden"),
-            ("provisioner", json!("other.example.com"), "FieldValueForbidden"),
-            ("reclaimPolicy", json!("Delete"), "FieldValueForbidden"),
-            ("volumeBindingMode", json!("Immediate"), "FieldValueInvalid"),
+            ("parameters", json!({"type": "pd-ssd"}), FORBIDDEN),
+            ("provisioner", json!("other.example.com"), FORBIDDEN),
+            ("reclaimPolicy", json!("Delete"), FORBIDDEN),
+            ("volumeBindingMode", json!("Immediate"), INVALID),
         ];
         for (field, value, reason) in updates {
             let changed = with(class.clone(), field, value);
-            assert!(has(&validate_update(group, "StorageClass", &changed, &class), field, reason), "{field}");
+            let causes = validate_update(group, "StorageClass", &changed, &class);
+            assert!(has(&causes, field, reason), "{field}");
         }
         let expanded = with(class.clone(), "allowVolumeExpansion", json!(false));
         assert!(validate_update(group, "StorageClass", &expanded, &class).is_empty());
@@ -4390,17 +5509,53 @@ mod tests {
             "spec": {"limits": [{"default": {"cpu": "500m"}, "defaultRequest": {"cpu": "500m"},
                 "max": {"cpu": "1"}, "min": {"cpu": "100m"}, "type": "Container"}]}});
         assert_valid("v1", "LimitRange", &range);
-        let item = "spec.limits.0";
-        assert_cause("v1", "LimitRange", &with(range.clone(), &format!("{item}.type"), json!("Namespace")), "spec.limits[0].type", "FieldValueInvalid");
-        assert_cause("v1", "LimitRange", &with(range.clone(), &format!("{item}.min.cpu"), json!("2")), "spec.limits[0].min[cpu]", "FieldValueInvalid");
-        assert_cause("v1", "LimitRange", &with(range.clone(), &format!("{item}.default.cpu"), json!("2")), "spec.limits[0].default[cpu]", "FieldValueInvalid");
-        assert_cause("v1", "LimitRange", &with(range.clone(), &format!("{item}.defaultRequest.cpu"), json!("50m")), "spec.limits[0].defaultRequest[cpu]", "FieldValueInvalid");
-        assert_cause("v1", "LimitRange", &with(range.clone(), &format!("{item}.max.cpu"), json!("-1")), "spec.limits[0].max[cpu]", "FieldValueInvalid");
-        assert_cause("v1", "LimitRange", &with(range.clone(), &format!("{item}.maxLimitRequestRatio"), json!({"cpu": "500m"})), "spec.limits[0].maxLimitRequestRatio[cpu]", "FieldValueInvalid");
-        let pod_item = json!([{"type": "Pod", "default": {"cpu": "1"}}]);
-        assert_cause("v1", "LimitRange", &with(range.clone(), "spec.limits", pod_item), "spec.limits[0].default", "FieldValueForbidden");
         let twice = json!([{"type": "Container"}, {"type": "Container"}]);
-        assert_cause("v1", "LimitRange", &with(range, "spec.limits", twice), "spec.limits[1].type", "FieldValueDuplicate");
+        let edits = [
+            (
+                "spec.limits.0.type",
+                json!("Namespace"),
+                "spec.limits[0].type",
+                INVALID,
+            ),
+            (
+                "spec.limits.0.min.cpu",
+                json!("2"),
+                "spec.limits[0].min[cpu]",
+                INVALID,
+            ),
+            (
+                "spec.limits.0.default.cpu",
+                json!("2"),
+                "spec.limits[0].default[cpu]",
+                INVALID,
+            ),
+            (
+                "spec.limits.0.defaultRequest.cpu",
+                json!("50m"),
+                "spec.limits[0].defaultRequest[cpu]",
+                INVALID,
+            ),
+            (
+                "spec.limits.0.max.cpu",
+                json!("-1"),
+                "spec.limits[0].max[cpu]",
+                INVALID,
+            ),
+            (
+                "spec.limits.0.maxLimitRequestRatio",
+                json!({"cpu": "500m"}),
+                "spec.limits[0].maxLimitRequestRatio[cpu]",
+                INVALID,
+            ),
+            (
+                "spec.limits",
+                json!([{"type": "Pod", "default": {"cpu": "1"}}]),
+                "spec.limits[0].default",
+                FORBIDDEN,
+            ),
+            ("spec.limits", twice, "spec.limits[1].type", DUPLICATE),
+        ];
+        assert_edits("v1", "LimitRange", &range, &edits);
     }
 
     #[test]
@@ -4408,10 +5563,628 @@ mod tests {
         let quota = json!({"apiVersion": "v1", "kind": "ResourceQuota", "metadata": {"name": "pods-high", "namespace": "default"},
             "spec": {"hard": {"cpu": "1000", "memory": "200Gi", "pods": "10", "requests.nvidia.com/gpu": "4"}, "scopes": ["NotTerminating"]}});
         assert_valid("v1", "ResourceQuota", &quota);
-        assert_cause("v1", "ResourceQuota", &with(quota.clone(), "spec.hard.cpu", json!("-1")), "spec.hard[cpu]", "FieldValueInvalid");
-        assert_cause("v1", "ResourceQuota", &with(quota.clone(), "spec.hard.memory", json!("a lot")), "spec.hard[memory]", "FieldValueInvalid");
-        assert_cause("v1", "ResourceQuota", &with(quota.clone(), "spec.scopes", json!(["Sometimes"])), "spec.scopes", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "ResourceQuota",
+            &with(quota.clone(), "spec.hard.cpu", json!("-1")),
+            "spec.hard[cpu]",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "ResourceQuota",
+            &with(quota.clone(), "spec.hard.memory", json!("a lot")),
+            "spec.hard[memory]",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "ResourceQuota",
+            &with(quota.clone(), "spec.scopes", json!(["Sometimes"])),
+            "spec.scopes",
+            "FieldValueInvalid",
+        );
         let conflicting = json!(["Terminating", "NotTerminating"]);
-        assert_cause("v1", "ResourceQuota", &with(quota, "spec.scopes", conflicting), "spec.scopes", "FieldValueInvalid");
+        assert_cause(
+            "v1",
+            "ResourceQuota",
+            &with(quota, "spec.scopes", conflicting),
+            "spec.scopes",
+            "FieldValueInvalid",
+        );
+    }
+
+    // ---- RBAC ---------------------------------------------------------------------------
+
+    #[test]
+    fn role_rules() {
+        let role = json!({"apiVersion": RBAC_V1, "kind": "Role", "metadata": {"namespace": "default", "name": "pod-reader"},
+            "rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get", "watch", "list"]}]});
+        assert_valid(RBAC_V1, "Role", &role);
+        let cluster_role = json!({"apiVersion": RBAC_V1, "kind": "ClusterRole", "metadata": {"name": "secret-reader"},
+            "rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["get", "watch", "list"]},
+                {"nonResourceURLs": ["/healthz", "/healthz/*"], "verbs": ["get", "post"]}]});
+        assert_valid(RBAC_V1, "ClusterRole", &cluster_role);
+        assert_cause(
+            RBAC_V1,
+            "Role",
+            &with(role.clone(), "rules.0.verbs", json!([])),
+            "rules[0].verbs",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            RBAC_V1,
+            "Role",
+            &without(role.clone(), "rules.0.apiGroups"),
+            "rules[0].apiGroups",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            RBAC_V1,
+            "Role",
+            &without(role.clone(), "rules.0.resources"),
+            "rules[0].resources",
+            "FieldValueRequired",
+        );
+        let urls = json!([{"nonResourceURLs": ["/healthz"], "verbs": ["get"]}]);
+        assert_cause(
+            RBAC_V1,
+            "Role",
+            &with(role, "rules", urls),
+            "rules[0].nonResourceURLs",
+            "FieldValueInvalid",
+        );
+        let mixed = with(cluster_role, "rules.1.resources", json!(["pods"]));
+        assert_cause(
+            RBAC_V1,
+            "ClusterRole",
+            &mixed,
+            "rules[1].nonResourceURLs",
+            "FieldValueInvalid",
+        );
+    }
+
+    #[test]
+    fn role_binding_rules() {
+        let binding = json!({"apiVersion": RBAC_V1, "kind": "RoleBinding", "metadata": {"name": "read-pods", "namespace": "default"},
+            "subjects": [{"kind": "User", "name": "jane", "apiGroup": RBAC_GROUP}, {"kind": "ServiceAccount", "name": "default"}],
+            "roleRef": {"kind": "Role", "name": "pod-reader", "apiGroup": RBAC_GROUP}});
+        assert_valid(RBAC_V1, "RoleBinding", &binding);
+        let edits = [
+            (
+                "roleRef.apiGroup",
+                json!("apps"),
+                "roleRef.apiGroup",
+                NOT_SUPPORTED,
+            ),
+            (
+                "roleRef.kind",
+                json!("Group"),
+                "roleRef.kind",
+                NOT_SUPPORTED,
+            ),
+            ("roleRef.name", json!(""), "roleRef.name", REQUIRED),
+            (
+                "subjects.0.kind",
+                json!("Robot"),
+                "subjects[0].kind",
+                NOT_SUPPORTED,
+            ),
+            (
+                "subjects.0.apiGroup",
+                json!("v1"),
+                "subjects[0].apiGroup",
+                NOT_SUPPORTED,
+            ),
+            (
+                "subjects.1.apiGroup",
+                json!(RBAC_GROUP),
+                "subjects[1].apiGroup",
+                NOT_SUPPORTED,
+            ),
+            (
+                "subjects.1.name",
+                json!("Bad_Name"),
+                "subjects[1].name",
+                INVALID,
+            ),
+            ("subjects.0.name", json!(""), "subjects[0].name", REQUIRED),
+        ];
+        assert_edits(RBAC_V1, "RoleBinding", &binding, &edits);
+        let rebound = with(binding.clone(), "roleRef.name", json!("pod-writer"));
+        let causes = validate_update(RBAC_V1, "RoleBinding", &rebound, &binding);
+        assert!(has(&causes, "roleRef", INVALID));
+        let more = with(binding.clone(), "subjects.0.name", json!("joe"));
+        assert!(validate_update(RBAC_V1, "RoleBinding", &more, &binding).is_empty());
+    }
+
+    #[test]
+    fn cluster_role_binding_rules() {
+        let binding = json!({"apiVersion": RBAC_V1, "kind": "ClusterRoleBinding", "metadata": {"name": "read-secrets-global"},
+            "subjects": [{"kind": "Group", "name": "manager", "apiGroup": RBAC_GROUP}],
+            "roleRef": {"kind": "ClusterRole", "name": "secret-reader", "apiGroup": RBAC_GROUP}});
+        assert_valid(RBAC_V1, "ClusterRoleBinding", &binding);
+        let kind = "ClusterRoleBinding";
+        assert_cause(
+            RBAC_V1,
+            kind,
+            &with(binding.clone(), "roleRef.kind", json!("Role")),
+            "roleRef.kind",
+            "FieldValueNotSupported",
+        );
+        let account = json!([{"kind": "ServiceAccount", "name": "builder"}]);
+        assert_cause(
+            RBAC_V1,
+            kind,
+            &with(binding.clone(), "subjects", account),
+            "subjects[0].namespace",
+            "FieldValueRequired",
+        );
+        let rebound = with(binding.clone(), "roleRef.name", json!("admin"));
+        assert!(has(
+            &validate_update(RBAC_V1, kind, &rebound, &binding),
+            "roleRef",
+            "FieldValueInvalid"
+        ));
+    }
+
+    // ---- Autoscaling, coordination, nodes, namespaces, events, accounts --------------------
+
+    #[test]
+    fn hpa_rules() {
+        let hpa = json!({"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": {"name": "php-apache", "namespace": "default"},
+            "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "php-apache"},
+                "minReplicas": 1, "maxReplicas": 10,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}]}});
+        let group = "autoscaling/v2";
+        let kind = "HorizontalPodAutoscaler";
+        assert_valid(group, kind, &hpa);
+        assert_cause(
+            group,
+            kind,
+            &with(hpa.clone(), "spec.minReplicas", json!(0)),
+            "spec.minReplicas",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            group,
+            kind,
+            &with(hpa.clone(), "spec.maxReplicas", json!(0)),
+            "spec.maxReplicas",
+            "FieldValueInvalid",
+        );
+        let inverted = with(hpa.clone(), "spec.minReplicas", json!(20));
+        assert_cause(
+            group,
+            kind,
+            &inverted,
+            "spec.maxReplicas",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            group,
+            kind,
+            &without(hpa.clone(), "spec.scaleTargetRef.name"),
+            "spec.scaleTargetRef.name",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            group,
+            kind,
+            &with(hpa.clone(), "spec.scaleTargetRef.kind", json!("")),
+            "spec.scaleTargetRef.kind",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            group,
+            kind,
+            &with(hpa.clone(), "spec.metrics.0.type", json!("Memory")),
+            "spec.metrics[0].type",
+            "FieldValueNotSupported",
+        );
+        assert_cause(
+            group,
+            kind,
+            &with(hpa.clone(), "spec.metrics.0.type", json!("Pods")),
+            "spec.metrics[0].pods",
+            "FieldValueRequired",
+        );
+        let target = with(hpa, "spec.metrics.0.resource.target.type", json!("Percent"));
+        assert_cause(
+            group,
+            kind,
+            &target,
+            "spec.metrics[0].resource.target.type",
+            "FieldValueNotSupported",
+        );
+    }
+
+    #[test]
+    fn lease_rules() {
+        let lease = json!({"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": "kube-scheduler", "namespace": "kube-system"},
+            "spec": {"holderIdentity": "node-1_1234", "leaseDurationSeconds": 15, "leaseTransitions": 3,
+                "acquireTime": "2024-01-01T00:00:00.000000Z", "renewTime": "2024-01-01T00:00:10.000000Z"}});
+        let group = "coordination.k8s.io/v1";
+        assert_valid(group, "Lease", &lease);
+        assert_cause(
+            group,
+            "Lease",
+            &with(lease.clone(), "spec.leaseDurationSeconds", json!(0)),
+            "spec.leaseDurationSeconds",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            group,
+            "Lease",
+            &with(lease.clone(), "spec.leaseTransitions", json!(-1)),
+            "spec.leaseTransitions",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            group,
+            "Lease",
+            &with(lease.clone(), "spec.strategy", json!("Newest")),
+            "spec.strategy",
+            "FieldValueNotSupported",
+        );
+        assert_cause(
+            group,
+            "Lease",
+            &with(lease, "spec.preferredHolder", json!("node-2")),
+            "spec.preferredHolder",
+            "FieldValueForbidden",
+        );
+    }
+
+    #[test]
+    fn node_rules() {
+        let node = json!({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "10.240.79.157", "labels": {"name": "my-first-k8s-node"}},
+            "spec": {"podCIDRs": ["10.244.1.0/24"], "taints": [{"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}});
+        assert_valid("v1", "Node", &node);
+        assert_cause(
+            "v1",
+            "Node",
+            &with(node.clone(), "spec.podCIDRs", json!(["10.244.1.0"])),
+            "spec.podCIDRs[0]",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Node",
+            &with(node.clone(), "spec.taints.0.effect", json!("")),
+            "spec.taints[0].effect",
+            "FieldValueRequired",
+        );
+        assert_cause(
+            "v1",
+            "Node",
+            &with(node.clone(), "spec.taints.0.effect", json!("Evict")),
+            "spec.taints[0].effect",
+            "FieldValueNotSupported",
+        );
+        assert_cause(
+            "v1",
+            "Node",
+            &with(node.clone(), "spec.taints.0.key", json!("bad key")),
+            "spec.taints[0].key",
+            "FieldValueInvalid",
+        );
+        let twice = json!([{"key": "a", "effect": "NoSchedule"}, {"key": "a", "value": "b", "effect": "NoSchedule"}]);
+        assert_cause(
+            "v1",
+            "Node",
+            &with(node.clone(), "spec.taints", twice),
+            "spec.taints[1]",
+            "FieldValueDuplicate",
+        );
+        let recidr = with(node.clone(), "spec.podCIDRs", json!(["10.244.2.0/24"]));
+        assert!(has(
+            &validate_update("v1", "Node", &recidr, &node),
+            "spec.podCIDRs",
+            "FieldValueForbidden"
+        ));
+        let fresh = without(node.clone(), "spec.podCIDRs");
+        assert!(validate_update("v1", "Node", &node, &fresh).is_empty());
+        let provided = with(node.clone(), "spec.providerID", json!("aws://a"));
+        let reprovided = with(node.clone(), "spec.providerID", json!("aws://b"));
+        assert!(has(
+            &validate_update("v1", "Node", &reprovided, &provided),
+            "spec.providerID",
+            "FieldValueForbidden"
+        ));
+        let tainted = with(node.clone(), "spec.taints", json!([]));
+        assert!(validate_update("v1", "Node", &tainted, &node).is_empty());
+    }
+
+    #[test]
+    fn namespace_rules() {
+        let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "development", "labels": {"name": "development"}}});
+        assert_valid("v1", "Namespace", &namespace);
+        assert_cause(
+            "v1",
+            "Namespace",
+            &with(
+                namespace.clone(),
+                "spec.finalizers",
+                json!(["bad finalizer"]),
+            ),
+            "spec.finalizers",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "Namespace",
+            &with(namespace.clone(), "spec.finalizers", json!(["custom"])),
+            "spec.finalizers",
+            "FieldValueInvalid",
+        );
+        let qualified = with(namespace, "spec.finalizers", json!(["example.com/cleanup"]));
+        assert!(validate_create("v1", "Namespace", &qualified).is_empty());
+    }
+
+    #[test]
+    fn event_rules() {
+        let event = json!({"apiVersion": "v1", "kind": "Event", "metadata": {"name": "nginx.17a8b9c0d1e2f3a4", "namespace": "default"},
+            "involvedObject": {"kind": "Pod", "name": "nginx", "namespace": "default"},
+            "reason": "Scheduled", "message": "Successfully assigned default/nginx to node-1", "type": "Normal",
+            "source": {"component": "default-scheduler"}, "count": 1});
+        assert_valid("v1", "Event", &event);
+        let elsewhere = with(
+            event.clone(),
+            "involvedObject.namespace",
+            json!("kube-system"),
+        );
+        assert_cause(
+            "v1",
+            "Event",
+            &elsewhere,
+            "involvedObject.namespace",
+            "FieldValueInvalid",
+        );
+        let series = with(
+            event.clone(),
+            "eventTime",
+            json!("2024-01-01T00:00:00.000000Z"),
+        );
+        assert_cause(
+            "v1",
+            "Event",
+            &series,
+            "reportingComponent",
+            "FieldValueRequired",
+        );
+        assert_cause("v1", "Event", &series, "action", "FieldValueRequired");
+        let long = with(
+            event,
+            "reason",
+            json!("x".repeat(EVENT_SHORT_FIELD_LIMIT_CHARS + 1)),
+        );
+        let long = with(long, "eventTime", json!("2024-01-01T00:00:00.000000Z"));
+        assert_cause("v1", "Event", &long, "reason", "FieldValueInvalid");
+    }
+
+    #[test]
+    fn service_account_rules() {
+        let account = json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "build-robot", "namespace": "default"},
+            "automountServiceAccountToken": false});
+        assert_valid("v1", "ServiceAccount", &account);
+        assert_cause(
+            "v1",
+            "ServiceAccount",
+            &with(account.clone(), "metadata.name", json!("Build_Robot")),
+            "metadata.name",
+            "FieldValueInvalid",
+        );
+        assert_cause(
+            "v1",
+            "ServiceAccount",
+            &with(account, "secrets", json!([{"name": "Bad Name"}])),
+            "secrets[0]",
+            "FieldValueInvalid",
+        );
+    }
+
+    // ---- Robustness ---------------------------------------------------------------------
+
+    use proptest::prelude::*;
+
+    const KINDS: &[(&str, &str)] = &[
+        ("v1", "Namespace"),
+        ("v1", "Pod"),
+        ("v1", "Node"),
+        ("v1", "Service"),
+        ("v1", "Endpoints"),
+        ("v1", "ConfigMap"),
+        ("v1", "Secret"),
+        ("v1", "Event"),
+        ("v1", "ServiceAccount"),
+        ("v1", "PersistentVolume"),
+        ("v1", "PersistentVolumeClaim"),
+        ("v1", "LimitRange"),
+        ("v1", "ResourceQuota"),
+        ("apps/v1", "Deployment"),
+        ("apps/v1", "ReplicaSet"),
+        ("apps/v1", "StatefulSet"),
+        ("apps/v1", "DaemonSet"),
+        ("apps/v1", "ControllerRevision"),
+        ("batch/v1", "Job"),
+        ("batch/v1", "CronJob"),
+        ("autoscaling/v2", "HorizontalPodAutoscaler"),
+        ("coordination.k8s.io/v1", "Lease"),
+        (RBAC_V1, "Role"),
+        (RBAC_V1, "ClusterRole"),
+        (RBAC_V1, "RoleBinding"),
+        (RBAC_V1, "ClusterRoleBinding"),
+        ("storage.k8s.io/v1", "StorageClass"),
+        ("discovery.k8s.io/v1", "EndpointSlice"),
+        ("example.com/v1", "Widget"),
+    ];
+
+    /// Field names the validators look at, so random objects reach past the first check.
+    const FIELD_NAMES: &[&str] = &[
+        "metadata",
+        "name",
+        "namespace",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "uid",
+        "spec",
+        "containers",
+        "initContainers",
+        "image",
+        "ports",
+        "containerPort",
+        "port",
+        "targetPort",
+        "protocol",
+        "selector",
+        "matchLabels",
+        "matchExpressions",
+        "template",
+        "replicas",
+        "strategy",
+        "rollingUpdate",
+        "maxSurge",
+        "maxUnavailable",
+        "type",
+        "volumes",
+        "volumeMounts",
+        "mountPath",
+        "env",
+        "resources",
+        "requests",
+        "limits",
+        "livenessProbe",
+        "httpGet",
+        "tcpSocket",
+        "data",
+        "stringData",
+        "immutable",
+        "schedule",
+        "jobTemplate",
+        "rules",
+        "verbs",
+        "roleRef",
+        "subjects",
+        "kind",
+        "apiGroup",
+        "capacity",
+        "accessModes",
+        "hostPath",
+        "path",
+        "hard",
+        "min",
+        "max",
+        "default",
+        "clusterIP",
+        "endpoints",
+        "addresses",
+        "addressType",
+        "tolerations",
+        "taints",
+        "effect",
+        "status",
+        "phase",
+        "storage",
+        "cpu",
+        "metrics",
+        "scaleTargetRef",
+        "maxReplicas",
+        "provisioner",
+    ];
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            (-70000i64..70000).prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            "[a-zA-Z0-9./%:@*=_ -]{0,12}".prop_map(Value::from),
+            prop::sample::select(FIELD_NAMES).prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 96, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+                prop::collection::btree_map(prop::sample::select(FIELD_NAMES), inner, 0..6)
+                    .prop_map(|fields| {
+                        Value::Object(
+                            fields
+                                .into_iter()
+                                .map(|(k, v)| (k.to_string(), v))
+                                .collect(),
+                        )
+                    }),
+            ]
+        })
+    }
+
+    fn documented_manifests() -> Vec<(&'static str, &'static str, Value)> {
+        vec![
+            ("v1", "Pod", nginx_pod()),
+            ("apps/v1", "Deployment", nginx_deployment()),
+            ("v1", "Service", service()),
+            ("apps/v1", "StatefulSet", stateful_set()),
+            ("apps/v1", "DaemonSet", daemon_set()),
+            ("batch/v1", "Job", job()),
+            ("batch/v1", "CronJob", cron_job()),
+            ("v1", "PersistentVolume", persistent_volume()),
+            ("v1", "PersistentVolumeClaim", claim()),
+        ]
+    }
+
+    /// Replaces the node reached by following `choices` (modulo each container's size).
+    fn mutate(value: &mut Value, choices: &[usize], replacement: Value) {
+        let Some((choice, rest)) = choices.split_first() else {
+            *value = replacement;
+            return;
+        };
+        let next = match value {
+            Value::Object(fields) if !fields.is_empty() => {
+                let position = choice % fields.len();
+                fields.values_mut().nth(position)
+            }
+            Value::Array(items) if !items.is_empty() => {
+                let position = choice % items.len();
+                items.get_mut(position)
+            }
+            _ => None,
+        };
+        match next {
+            Some(next) => mutate(next, rest, replacement),
+            None => *value = replacement,
+        }
+    }
+
+    fn exercise(api_version: &str, kind: &str, object: &Value, old: &Value) {
+        let _ = validate_create(api_version, kind, object);
+        let _ = validate_update(api_version, kind, object, old);
+        let _ = validate_update(api_version, kind, old, object);
+        let mut defaulted = object.clone();
+        super::super::defaults::apply_defaults(api_version, kind, &mut defaulted);
+        let _ = validate_create(api_version, kind, &defaulted);
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_objects_never_panic(kind in prop::sample::select(KINDS), object in json_value(), old in json_value()) {
+            exercise(kind.0, kind.1, &object, &old);
+        }
+
+        #[test]
+        fn mutated_manifests_never_panic(
+            pick in any::<prop::sample::Index>(),
+            choices in prop::collection::vec(any::<usize>(), 0..7),
+            replacement in json_value(),
+        ) {
+            let manifests = documented_manifests();
+            let (api_version, kind, original) = pick.get(&manifests).clone();
+            let mut object = original.clone();
+            mutate(&mut object, &choices, replacement);
+            exercise(api_version, kind, &object, &original);
+        }
     }
 }

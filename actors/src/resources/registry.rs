@@ -78,34 +78,194 @@ macro_rules! resource {
 
 /// Every resource type the gateway serves.
 pub const RESOURCES: &[ResourceType] = &[
-    resource!("", "v1", "Namespace", "namespaces", false, &["ns"], &["status", "finalize"]),
-    resource!("", "v1", "Pod", "pods", true, &["po"], &["status", "binding", "eviction", "log", "exec"]),
+    resource!(
+        "",
+        "v1",
+        "Namespace",
+        "namespaces",
+        false,
+        &["ns"],
+        &["status", "finalize"]
+    ),
+    resource!(
+        "",
+        "v1",
+        "Pod",
+        "pods",
+        true,
+        &["po"],
+        &["status", "binding", "eviction", "log", "exec"]
+    ),
     resource!("", "v1", "Node", "nodes", false, &["no"], STATUS),
     resource!("", "v1", "Service", "services", true, &["svc"], STATUS),
     resource!("", "v1", "Endpoints", "endpoints", true, &["ep"], NONE),
     resource!("", "v1", "ConfigMap", "configmaps", true, &["cm"], NONE),
     resource!("", "v1", "Secret", "secrets", true, NONE, NONE),
     resource!("", "v1", "Event", "events", true, &["ev"], NONE),
-    resource!("", "v1", "ServiceAccount", "serviceaccounts", true, &["sa"], NONE),
-    resource!("", "v1", "PersistentVolume", "persistentvolumes", false, &["pv"], STATUS),
-    resource!("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", true, &["pvc"], STATUS),
-    resource!("", "v1", "LimitRange", "limitranges", true, &["limits"], NONE),
-    resource!("", "v1", "ResourceQuota", "resourcequotas", true, &["quota"], STATUS),
-    resource!("apps", "v1", "Deployment", "deployments", true, &["deploy"], SCALABLE),
-    resource!("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"], SCALABLE),
-    resource!("apps", "v1", "StatefulSet", "statefulsets", true, &["sts"], SCALABLE),
-    resource!("apps", "v1", "DaemonSet", "daemonsets", true, &["ds"], STATUS),
-    resource!("apps", "v1", "ControllerRevision", "controllerrevisions", true, NONE, NONE),
+    resource!(
+        "",
+        "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        true,
+        &["sa"],
+        NONE
+    ),
+    resource!(
+        "",
+        "v1",
+        "PersistentVolume",
+        "persistentvolumes",
+        false,
+        &["pv"],
+        STATUS
+    ),
+    resource!(
+        "",
+        "v1",
+        "PersistentVolumeClaim",
+        "persistentvolumeclaims",
+        true,
+        &["pvc"],
+        STATUS
+    ),
+    resource!(
+        "",
+        "v1",
+        "LimitRange",
+        "limitranges",
+        true,
+        &["limits"],
+        NONE
+    ),
+    resource!(
+        "",
+        "v1",
+        "ResourceQuota",
+        "resourcequotas",
+        true,
+        &["quota"],
+        STATUS
+    ),
+    resource!(
+        "apps",
+        "v1",
+        "Deployment",
+        "deployments",
+        true,
+        &["deploy"],
+        SCALABLE
+    ),
+    resource!(
+        "apps",
+        "v1",
+        "ReplicaSet",
+        "replicasets",
+        true,
+        &["rs"],
+        SCALABLE
+    ),
+    resource!(
+        "apps",
+        "v1",
+        "StatefulSet",
+        "statefulsets",
+        true,
+        &["sts"],
+        SCALABLE
+    ),
+    resource!(
+        "apps",
+        "v1",
+        "DaemonSet",
+        "daemonsets",
+        true,
+        &["ds"],
+        STATUS
+    ),
+    resource!(
+        "apps",
+        "v1",
+        "ControllerRevision",
+        "controllerrevisions",
+        true,
+        NONE,
+        NONE
+    ),
     resource!("batch", "v1", "Job", "jobs", true, NONE, STATUS),
     resource!("batch", "v1", "CronJob", "cronjobs", true, &["cj"], STATUS),
-    resource!("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", true, &["hpa"], STATUS),
-    resource!("coordination.k8s.io", "v1", "Lease", "leases", true, NONE, NONE),
-    resource!("rbac.authorization.k8s.io", "v1", "Role", "roles", true, NONE, NONE),
-    resource!("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", false, NONE, NONE),
-    resource!("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", true, NONE, NONE),
-    resource!("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings", false, NONE, NONE),
-    resource!("storage.k8s.io", "v1", "StorageClass", "storageclasses", false, &["sc"], NONE),
-    resource!("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", true, NONE, NONE),
+    resource!(
+        "autoscaling",
+        "v2",
+        "HorizontalPodAutoscaler",
+        "horizontalpodautoscalers",
+        true,
+        &["hpa"],
+        STATUS
+    ),
+    resource!(
+        "coordination.k8s.io",
+        "v1",
+        "Lease",
+        "leases",
+        true,
+        NONE,
+        NONE
+    ),
+    resource!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "Role",
+        "roles",
+        true,
+        NONE,
+        NONE
+    ),
+    resource!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRole",
+        "clusterroles",
+        false,
+        NONE,
+        NONE
+    ),
+    resource!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "RoleBinding",
+        "rolebindings",
+        true,
+        NONE,
+        NONE
+    ),
+    resource!(
+        "rbac.authorization.k8s.io",
+        "v1",
+        "ClusterRoleBinding",
+        "clusterrolebindings",
+        false,
+        NONE,
+        NONE
+    ),
+    resource!(
+        "storage.k8s.io",
+        "v1",
+        "StorageClass",
+        "storageclasses",
+        false,
+        &["sc"],
+        NONE
+    ),
+    resource!(
+        "discovery.k8s.io",
+        "v1",
+        "EndpointSlice",
+        "endpointslices",
+        true,
+        NONE,
+        NONE
+    ),
 ];
 
 /// The type served at `group`/`plural` (any served version).

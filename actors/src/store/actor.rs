@@ -358,9 +358,7 @@ impl Store {
                     self.end_watch(from, watch, WatchEnd::Cancelled, out);
                 }
             }
-            StoreMsg::WatchProgressRequest { watch } => {
-                self.on_progress_request(from, watch, out)
-            }
+            StoreMsg::WatchProgressRequest { watch } => self.on_progress_request(from, watch, out),
             StoreMsg::Local { request, body } => {
                 let body = self.on_local(body);
                 out.send(from, StoreMsg::LocalReply { request, body });
