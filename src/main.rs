@@ -3,6 +3,7 @@
 
 mod bench_cmd;
 mod check_cmd;
+mod gateway;
 mod server;
 mod store_cmd;
 mod verify_cmd;

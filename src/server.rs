@@ -1,5 +1,6 @@
 //! `kactor server`: one member of the cluster, with its store replica embedded.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -15,6 +16,8 @@ use kactor_transport::pki::{node_id_from_name, ClusterCa, NodeIdentity};
 use kactor_transport::wal::Wal;
 use serde::{Deserialize, Serialize};
 
+use crate::gateway;
+
 #[derive(clap::Args)]
 pub struct ServerArgs {
     /// Where the WAL, certificates and kubeconfig live.
@@ -29,6 +32,10 @@ pub struct ServerArgs {
     /// The Kubernetes API address (HTTPS; served from a later release on).
     #[arg(long, default_value = "127.0.0.1:6443")]
     api_listen: SocketAddr,
+    /// The gateway's own mesh endpoint (UDP); port 0 picks a free one, written to
+    /// DATA_DIR/server.json.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    gateway_listen: SocketAddr,
     /// All founding members: `n1=HOST:PORT,n2=HOST:PORT,...`. Empty: a one-member cluster.
     #[arg(long, default_value = "")]
     initial_cluster: String,
@@ -78,6 +85,11 @@ pub struct ServerInfo {
     /// Where the cluster CA lives, so local tools can issue themselves client certificates.
     #[serde(default)]
     pub ca_dir: Option<PathBuf>,
+    /// The gateway's mesh identity and address.
+    #[serde(default)]
+    pub gateway_id: NodeId,
+    #[serde(default)]
+    pub gateway_listen: Option<SocketAddr>,
 }
 
 /// The cluster CA's directory for a server started with `ca_dir` (or none).
@@ -117,15 +129,20 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let durable = recover::<Store>(&recovered.records).context("replaying the WAL")?;
+    let store_members = membership_addresses(&membership)?;
     let mut raft = RaftConfig::new(id, membership);
     raft.snapshot_entries_threshold = args.snapshot_entries;
     let config = StoreConfig::new(raft);
-    let info = ServerInfo {
+    let mut info = ServerInfo {
         name: args.name.clone(),
         id,
         listen: args.listen,
         ca_dir: Some(ca_dir_of(&args.data_dir, args.ca_dir.as_ref())),
+        gateway_id: 0,
+        gateway_listen: None,
     };
+    let gateway_identity = load_or_issue_gateway_identity(&args)?;
+    let encryption = gateway::load_or_create_keys(&args.data_dir.join("encryption.keys"))?;
     let system = actix::System::new();
     system.block_on(async move {
         let mesh_config = MeshConfig {
@@ -146,6 +163,15 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             let file = args.data_dir.join("partition");
             tokio::spawn(follow_partition_file(mesh.clone(), file));
         }
+        let (gateway_id, gateway_addr) = gateway::start(
+            gateway_identity,
+            args.gateway_listen,
+            store_members,
+            encryption,
+        )
+        .await?;
+        info.gateway_id = gateway_id;
+        info.gateway_listen = Some(gateway_addr);
         std::fs::write(info_path(&args.data_dir), serde_json::to_vec_pretty(&info)?)?;
         tracing::info!(name = %args.name, id, listen = %args.listen, "server up");
         wait_for_shutdown().await;
@@ -183,6 +209,40 @@ fn load_or_issue_identity(args: &ServerArgs, id: NodeId) -> anyhow::Result<NodeI
     std::fs::create_dir_all(admin_dir(&args.data_dir))?;
     admin.save(&admin_dir(&args.data_dir))?;
     Ok(identity)
+}
+
+/// The gateway's certificate: its own mesh identity, `gateway@<name>`.
+fn load_or_issue_gateway_identity(args: &ServerArgs) -> anyhow::Result<NodeIdentity> {
+    let dir = args.data_dir.join("pki").join("gateway");
+    if dir.join("node.crt").exists() {
+        return NodeIdentity::load(&dir);
+    }
+    let ca = ClusterCa::load(&ca_dir_of(&args.data_dir, args.ca_dir.as_ref()))
+        .context("loading the cluster CA for the gateway's certificate")?;
+    let name = format!("gateway@{}", args.name);
+    let identity = ca.issue(
+        &name,
+        node_id_from_name(&name),
+        &[args.listen.ip().to_string()],
+    )?;
+    std::fs::create_dir_all(&dir)?;
+    identity.save(&dir)?;
+    Ok(identity)
+}
+
+fn membership_addresses(membership: &Membership) -> anyhow::Result<BTreeMap<NodeId, SocketAddr>> {
+    membership
+        .voters
+        .iter()
+        .map(|(id, address)| {
+            Ok((
+                *id,
+                address
+                    .parse()
+                    .with_context(|| format!("member address {address:?}"))?,
+            ))
+        })
+        .collect()
 }
 
 fn initial_membership(args: &ServerArgs) -> anyhow::Result<Membership> {

@@ -5,6 +5,8 @@
 pub mod client;
 pub mod codec;
 pub mod frame;
+pub mod gateway_client;
+pub mod gateway_host;
 pub mod host;
 pub mod mesh;
 pub mod pki;

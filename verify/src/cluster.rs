@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use kactor_actors::raft::Role;
+use kactor_transport::gateway_client::GatewayClient;
 use kactor_transport::pki::{node_id_from_name, NodeIdentity};
 use kactor_transport::store_client::StoreClient;
 
@@ -201,4 +202,30 @@ pub async fn connect(root: &Path, addr: SocketAddr) -> anyhow::Result<StoreClien
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     bail!("no leader within {ELECTION_WAIT_MS_MAX} ms")
+}
+
+/// How long a member may take to bring its gateway up and write where it listens.
+pub const GATEWAY_WAIT_MS_MAX: u64 = 20_000;
+
+/// A client of member `n`'s gateway (`n` counts from 1), with the admin certificate.
+pub async fn gateway_client(root: &Path, n: usize) -> anyhow::Result<GatewayClient> {
+    let dir = root.join(format!("n{n}"));
+    let deadline = Instant::now() + Duration::from_millis(GATEWAY_WAIT_MS_MAX);
+    let (id, addr) = loop {
+        let info: Option<serde_json::Value> = std::fs::read(dir.join("server.json"))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+        let found = info.and_then(|info| {
+            let id = info["gateway_id"].as_u64().filter(|id| *id != 0)?;
+            let addr: SocketAddr = info["gateway_listen"].as_str()?.parse().ok()?;
+            Some((id, addr))
+        });
+        match found {
+            Some(found) => break found,
+            None if Instant::now() > deadline => bail!("n{n} never wrote its gateway's address"),
+            None => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    };
+    let identity = NodeIdentity::load(&dir.join("pki").join("admin"))?;
+    GatewayClient::connect(identity, id, addr).await
 }

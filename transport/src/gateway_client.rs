@@ -1,0 +1,628 @@
+//! The gateway's client, for components and tools: API calls over the mesh, typed by
+//! `k8s-openapi`'s resource types, and an informer (list, then watch; relist on 410; a
+//! shared cache; event handlers; resync) in client-go's shape. The rule controllers
+//! follow: the cache answers only once it has synced ([`NotSynced`] before).
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{anyhow, Context as _};
+use kactor_actors::gateway::{
+    ApiError, ApiOutcome, ApiRequest, ApiRequestId, DeleteOptions, GatewayMsg, ListOptions,
+    ResourcePath, Stamp, User, Verb, WatchEvent, WatchEventType,
+};
+use kactor_actors::kernel::NodeId;
+use kactor_actors::resources::k8s_openapi::{
+    apimachinery::pkg::apis::meta::v1::ObjectMeta, Metadata, Resource,
+};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use tokio::sync::{mpsc, oneshot};
+use tracing::debug;
+
+use crate::codec;
+use crate::mesh::{Inbound, Mesh, MeshConfig};
+use crate::pki::NodeIdentity;
+use crate::sync::{lock, Mutex};
+
+/// How long a call waits for its answer: kube-apiserver's request timeout.
+pub const CALL_MS_MAX: u64 = 60_000;
+/// Watch messages queued for a consumer; past it the watch ends (the consumer relists),
+/// as kube-apiserver ends a watcher that cannot keep up.
+pub const WATCH_QUEUE_MESSAGES_MAX: usize = 1024;
+/// Pause before an informer relists or re-watches after a failure.
+pub const INFORMER_RETRY_MS: u64 = 500;
+
+type Waiters = Arc<Mutex<HashMap<ApiRequestId, oneshot::Sender<ApiOutcome>>>>;
+type Watches = Arc<Mutex<HashMap<ApiRequestId, mpsc::Sender<WatchMessage>>>>;
+
+/// What a watch stream carries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WatchMessage {
+    Events(Vec<WatchEvent>),
+    /// The stream is over: `None` when it timed out (re-watch from the last revision),
+    /// an error (410: relist) otherwise.
+    Ended(Option<ApiError>),
+}
+
+#[derive(Clone)]
+pub struct GatewayClient {
+    mesh: Mesh,
+    gateway: NodeId,
+    next: Arc<Mutex<ApiRequestId>>,
+    waiters: Waiters,
+    watches: Watches,
+}
+
+/// The URL path of a `k8s-openapi` resource type.
+pub fn path_of<K: Resource>(namespace: Option<&str>, name: Option<&str>) -> ResourcePath {
+    ResourcePath {
+        group: K::GROUP.to_string(),
+        plural: K::URL_PATH_SEGMENT.to_string(),
+        namespace: namespace.map(str::to_string),
+        name: name.map(str::to_string),
+        subresource: None,
+    }
+}
+
+fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::internal(format!("undecodable answer from the gateway: {e}")))
+}
+
+impl GatewayClient {
+    /// Binds a client endpoint on loopback and points it at the gateway.
+    pub async fn connect(
+        identity: NodeIdentity,
+        gateway: NodeId,
+        addr: SocketAddr,
+    ) -> anyhow::Result<GatewayClient> {
+        let node_id = identity
+            .node_id()
+            .context("client certificate has no node id")?;
+        let listen = if addr.is_ipv4() {
+            "127.0.0.1:0"
+        } else {
+            "[::1]:0"
+        };
+        let config = MeshConfig {
+            node_id,
+            listen: listen.parse().expect("literal address"),
+            identity,
+        };
+        let (mesh, inbound) = Mesh::bind(config).await?;
+        mesh.set_peer(gateway, addr);
+        let client = GatewayClient {
+            mesh,
+            gateway,
+            next: Arc::new(Mutex::new(0)),
+            waiters: Arc::default(),
+            watches: Arc::default(),
+        };
+        tokio::spawn(dispatch(
+            inbound,
+            client.waiters.clone(),
+            client.watches.clone(),
+        ));
+        Ok(client)
+    }
+
+    fn next_id(&self) -> ApiRequestId {
+        let mut next = lock(&self.next);
+        *next += 1;
+        *next
+    }
+
+    fn send(&self, id: ApiRequestId, request: ApiRequest) -> anyhow::Result<()> {
+        // The gateway's host fills in who we are and when the request arrived.
+        let msg = GatewayMsg::Request {
+            id,
+            request,
+            user: User::default(),
+            stamp: Stamp::default(),
+        };
+        let frame = codec::encode(&msg)?;
+        self.mesh
+            .send(self.gateway, frame)
+            .map_err(|e| anyhow!("cannot reach the gateway: {e:?}"))
+    }
+
+    /// Sends one request and waits for its outcome.
+    pub async fn request(&self, request: ApiRequest) -> anyhow::Result<ApiOutcome> {
+        let (tx, rx) = oneshot::channel();
+        let id = self.next_id();
+        lock(&self.waiters).insert(id, tx);
+        if let Err(e) = self.send(id, request) {
+            lock(&self.waiters).remove(&id);
+            return Err(e);
+        }
+        let waited = tokio::time::timeout(Duration::from_millis(CALL_MS_MAX), rx).await;
+        lock(&self.waiters).remove(&id);
+        match waited {
+            Ok(Ok(outcome)) => Ok(outcome),
+            Ok(Err(_)) => Err(anyhow!("client shut down")),
+            Err(_) => Err(anyhow!(
+                "no answer from the gateway within {CALL_MS_MAX} ms"
+            )),
+        }
+    }
+
+    /// One call, as JSON: the status code and body, or the Kubernetes error.
+    pub async fn call(&self, request: ApiRequest) -> Result<(u16, Vec<u8>), ApiError> {
+        match self.request(request).await {
+            Ok(ApiOutcome::Ok { code, body }) => Ok((code, body)),
+            Ok(ApiOutcome::Err(error)) => Err(error),
+            Ok(ApiOutcome::Watching) => {
+                Err(ApiError::internal("a call answered as a watch".into()))
+            }
+            Err(e) => Err(ApiError::unavailable(e.to_string())),
+        }
+    }
+
+    pub async fn get<K: Resource + DeserializeOwned>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<K, ApiError> {
+        let request = ApiRequest::new(Verb::Get, path_of::<K>(namespace, Some(name)));
+        decode(&self.call(request).await?.1)
+    }
+
+    pub async fn create<K: Resource + Serialize + DeserializeOwned>(
+        &self,
+        namespace: Option<&str>,
+        object: &K,
+    ) -> Result<K, ApiError> {
+        let mut request = ApiRequest::new(Verb::Create, path_of::<K>(namespace, None));
+        request.body =
+            serde_json::to_vec(object).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        decode(&self.call(request).await?.1)
+    }
+
+    /// Replaces the object; its `resourceVersion` makes the write conditional (409 if
+    /// someone wrote in between).
+    pub async fn update<K>(&self, object: &K) -> Result<K, ApiError>
+    where
+        K: Resource + Metadata<Ty = ObjectMeta> + Serialize + DeserializeOwned,
+    {
+        let meta = object.metadata();
+        let name = meta.name.as_deref().unwrap_or("");
+        let mut request = ApiRequest::new(
+            Verb::Update,
+            path_of::<K>(meta.namespace.as_deref(), Some(name)),
+        );
+        request.body =
+            serde_json::to_vec(object).map_err(|e| ApiError::bad_request(e.to_string()))?;
+        decode(&self.call(request).await?.1)
+    }
+
+    pub async fn delete<K: Resource>(
+        &self,
+        namespace: Option<&str>,
+        name: &str,
+        options: DeleteOptions,
+    ) -> Result<(), ApiError> {
+        let mut request = ApiRequest::new(Verb::Delete, path_of::<K>(namespace, Some(name)));
+        request.delete = options;
+        self.call(request).await.map(|_| ())
+    }
+
+    /// One page of a list: the items and the list's metadata.
+    pub async fn list<K: Resource + DeserializeOwned>(
+        &self,
+        namespace: Option<&str>,
+        options: ListOptions,
+    ) -> Result<(Vec<K>, String), ApiError> {
+        let mut request = ApiRequest::new(Verb::List, path_of::<K>(namespace, None));
+        request.list = options;
+        let list: serde_json::Value = decode(&self.call(request).await?.1)?;
+        let revision = list["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        let items = serde_json::from_value(list["items"].clone())
+            .map_err(|e| ApiError::internal(format!("undecodable list item: {e}")))?;
+        Ok((items, revision))
+    }
+
+    /// Starts a watch; its messages arrive on the receiver.
+    pub async fn watch(
+        &self,
+        request: ApiRequest,
+    ) -> Result<mpsc::Receiver<WatchMessage>, ApiError> {
+        assert_eq!(request.verb, Verb::Watch, "a watch request");
+        let (tx, rx) = mpsc::channel(WATCH_QUEUE_MESSAGES_MAX);
+        let (answer_tx, answer_rx) = oneshot::channel();
+        let id = self.next_id();
+        lock(&self.waiters).insert(id, answer_tx);
+        lock(&self.watches).insert(id, tx);
+        if let Err(e) = self.send(id, request) {
+            lock(&self.waiters).remove(&id);
+            lock(&self.watches).remove(&id);
+            return Err(ApiError::unavailable(e.to_string()));
+        }
+        let answer = tokio::time::timeout(Duration::from_millis(CALL_MS_MAX), answer_rx).await;
+        lock(&self.waiters).remove(&id);
+        match answer {
+            Ok(Ok(ApiOutcome::Watching)) => Ok(rx),
+            Ok(Ok(ApiOutcome::Err(error))) => {
+                lock(&self.watches).remove(&id);
+                Err(error)
+            }
+            other => {
+                lock(&self.watches).remove(&id);
+                Err(ApiError::unavailable(format!(
+                    "watch not established: {other:?}"
+                )))
+            }
+        }
+    }
+}
+
+/// Routes the gateway's answers and watch events to their waiters.
+async fn dispatch(mut inbound: mpsc::Receiver<Inbound>, waiters: Waiters, watches: Watches) {
+    while let Some(Inbound { from, frame, .. }) = inbound.recv().await {
+        let msg: GatewayMsg = match codec::decode(&frame) {
+            Ok(msg) => msg,
+            Err(e) => {
+                debug!(from, error = %e, "undecodable frame from the gateway");
+                continue;
+            }
+        };
+        match msg {
+            GatewayMsg::Response { id, outcome } => {
+                if let Some(waiter) = lock(&waiters).remove(&id) {
+                    let _ = waiter.send(outcome);
+                }
+            }
+            GatewayMsg::WatchEvents { id, events } => {
+                let mut watches = lock(&watches);
+                let full = watches
+                    .get(&id)
+                    .is_some_and(|queue| queue.try_send(WatchMessage::Events(events)).is_err());
+                if full {
+                    // A consumer that fell this far behind relists.
+                    let queue = watches.remove(&id).expect("present");
+                    let error = ApiError::expired("the watch consumer fell behind".into());
+                    let _ = queue.try_send(WatchMessage::Ended(Some(error)));
+                }
+            }
+            GatewayMsg::WatchEnded { id, error } => {
+                if let Some(queue) = lock(&watches).remove(&id) {
+                    let _ = queue.try_send(WatchMessage::Ended(error));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// What an informer tells its handler.
+#[derive(Clone, Debug)]
+pub enum InformerEvent<K> {
+    Added(Arc<K>),
+    Updated {
+        old: Arc<K>,
+        new: Arc<K>,
+    },
+    Deleted(Arc<K>),
+    /// The periodic resync: every cached object again.
+    Resync(Arc<K>),
+}
+
+/// The cache answered before its first list was in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct NotSynced;
+
+pub type Handler<K> = Arc<dyn Fn(InformerEvent<K>) + Send + Sync>;
+
+/// The informer's cache: one writer (the informer task), many readers. A relist swaps
+/// the whole map in at once, so readers never see half a list.
+pub struct InformerStore<K> {
+    state: Mutex<StoreState<K>>,
+}
+
+struct StoreState<K> {
+    objects: BTreeMap<String, Arc<K>>,
+    synced: bool,
+    revision: String,
+}
+
+impl<K> Default for InformerStore<K> {
+    fn default() -> Self {
+        InformerStore {
+            state: Mutex::new(StoreState {
+                objects: BTreeMap::new(),
+                synced: false,
+                revision: String::new(),
+            }),
+        }
+    }
+}
+
+impl<K> InformerStore<K> {
+    /// Swaps in a whole list and marks the cache synced; returns the objects it replaced.
+    pub fn replace(
+        &self,
+        objects: BTreeMap<String, Arc<K>>,
+        revision: String,
+    ) -> BTreeMap<String, Arc<K>> {
+        let mut state = lock(&self.state);
+        state.synced = true;
+        state.revision = revision;
+        std::mem::replace(&mut state.objects, objects)
+    }
+
+    /// Applies one change; returns the object it replaced.
+    pub fn apply(&self, key: String, object: Option<Arc<K>>, revision: String) -> Option<Arc<K>> {
+        let mut state = lock(&self.state);
+        assert!(state.synced, "a watch event before the list");
+        state.revision = revision;
+        match object {
+            Some(object) => state.objects.insert(key, object),
+            None => state.objects.remove(&key),
+        }
+    }
+
+    /// Nothing changed up to `revision` (a bookmark): a re-watch starts there.
+    pub fn advance(&self, revision: String) {
+        lock(&self.state).revision = revision;
+    }
+
+    pub fn list(&self) -> Result<Vec<Arc<K>>, NotSynced> {
+        let state = lock(&self.state);
+        if !state.synced {
+            return Err(NotSynced);
+        }
+        Ok(state.objects.values().cloned().collect())
+    }
+
+    pub fn get(&self, key: &str) -> Result<Option<Arc<K>>, NotSynced> {
+        let state = lock(&self.state);
+        if !state.synced {
+            return Err(NotSynced);
+        }
+        Ok(state.objects.get(key).cloned())
+    }
+
+    pub fn has_synced(&self) -> bool {
+        lock(&self.state).synced
+    }
+
+    pub fn revision(&self) -> String {
+        lock(&self.state).revision.clone()
+    }
+}
+
+/// `namespace/name`, or `name` for cluster-scoped objects: the cache key.
+pub fn cache_key(meta: &ObjectMeta) -> String {
+    match &meta.namespace {
+        Some(namespace) if !namespace.is_empty() => {
+            format!("{namespace}/{}", meta.name.as_deref().unwrap_or(""))
+        }
+        _ => meta.name.clone().unwrap_or_default(),
+    }
+}
+
+/// A list-then-watch cache of one resource type, kept current by a background task.
+pub struct Informer<K> {
+    pub store: Arc<InformerStore<K>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl<K> Drop for Informer<K> {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl<K> Informer<K>
+where
+    K: Resource + Metadata<Ty = ObjectMeta> + DeserializeOwned + Send + Sync + 'static,
+{
+    /// Starts informing on `namespace` (all namespaces when `None`).
+    pub fn start(
+        client: GatewayClient,
+        namespace: Option<String>,
+        handler: Handler<K>,
+        resync: Option<Duration>,
+    ) -> Informer<K> {
+        let store = Arc::new(InformerStore::default());
+        let task = tokio::spawn(run_informer(
+            client,
+            namespace,
+            store.clone(),
+            handler,
+            resync,
+        ));
+        Informer { store, task }
+    }
+
+    /// Waits until the first list is in.
+    pub async fn wait_synced(&self, within: Duration) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + within;
+        while !self.store.has_synced() {
+            if tokio::time::Instant::now() > deadline {
+                return Err(anyhow!("the informer did not sync within {within:?}"));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        Ok(())
+    }
+}
+
+fn keyed<K: Metadata<Ty = ObjectMeta>>(items: Vec<K>) -> BTreeMap<String, Arc<K>> {
+    items
+        .into_iter()
+        .map(|item| (cache_key(item.metadata()), Arc::new(item)))
+        .collect()
+}
+
+async fn run_informer<K>(
+    client: GatewayClient,
+    namespace: Option<String>,
+    store: Arc<InformerStore<K>>,
+    handler: Handler<K>,
+    resync: Option<Duration>,
+) where
+    K: Resource + Metadata<Ty = ObjectMeta> + DeserializeOwned + Send + Sync + 'static,
+{
+    loop {
+        // List (consistent), then watch from the list's revision; relist on any break.
+        let listed = client
+            .list::<K>(namespace.as_deref(), ListOptions::default())
+            .await;
+        let (items, revision) = match listed {
+            Ok(listed) => listed,
+            Err(error) => {
+                debug!(?error, "informer list failed; retrying");
+                tokio::time::sleep(Duration::from_millis(INFORMER_RETRY_MS)).await;
+                continue;
+            }
+        };
+        let fresh = keyed(items);
+        let old = store.replace(fresh.clone(), revision);
+        for (key, object) in &fresh {
+            match old.get(key) {
+                Some(before) => handler(InformerEvent::Updated {
+                    old: before.clone(),
+                    new: object.clone(),
+                }),
+                None => handler(InformerEvent::Added(object.clone())),
+            }
+        }
+        for (key, object) in old {
+            if !fresh.contains_key(&key) {
+                handler(InformerEvent::Deleted(object));
+            }
+        }
+        watch_until_broken(&client, namespace.as_deref(), &store, &handler, resync).await;
+        tokio::time::sleep(Duration::from_millis(INFORMER_RETRY_MS)).await;
+    }
+}
+
+/// Follows the watch (re-watching after timeouts) until it needs a relist.
+async fn watch_until_broken<K>(
+    client: &GatewayClient,
+    namespace: Option<&str>,
+    store: &InformerStore<K>,
+    handler: &Handler<K>,
+    resync: Option<Duration>,
+) where
+    K: Resource + Metadata<Ty = ObjectMeta> + DeserializeOwned,
+{
+    let mut next_resync = resync.map(|every| tokio::time::Instant::now() + every);
+    loop {
+        let mut request = ApiRequest::new(Verb::Watch, path_of::<K>(namespace, None));
+        request.list.resource_version = store.revision();
+        request.list.allow_watch_bookmarks = true;
+        let Ok(mut stream) = client.watch(request).await else {
+            return;
+        };
+        loop {
+            let resync_at = next_resync
+                .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
+            let message = tokio::select! {
+                message = stream.recv() => message,
+                _ = tokio::time::sleep_until(resync_at) => {
+                    for object in store.list().unwrap_or_default() {
+                        handler(InformerEvent::Resync(object));
+                    }
+                    next_resync = resync.map(|every| tokio::time::Instant::now() + every);
+                    continue;
+                }
+            };
+            match message {
+                Some(WatchMessage::Events(events)) => {
+                    for event in events {
+                        apply_event(store, handler, event);
+                    }
+                }
+                Some(WatchMessage::Ended(None)) => break, // re-watch from the last revision
+                Some(WatchMessage::Ended(Some(_))) | None => return, // relist
+            }
+        }
+    }
+}
+
+fn apply_event<K>(store: &InformerStore<K>, handler: &Handler<K>, event: WatchEvent)
+where
+    K: Metadata<Ty = ObjectMeta> + DeserializeOwned,
+{
+    let revision = event.revision.to_string();
+    if event.kind == WatchEventType::Bookmark {
+        return store.advance(revision);
+    }
+    let Ok(object) = serde_json::from_slice::<K>(&event.object) else {
+        debug!("undecodable watch event skipped");
+        return;
+    };
+    let key = cache_key(object.metadata());
+    let object = Arc::new(object);
+    match event.kind {
+        WatchEventType::Deleted => {
+            if let Some(gone) = store.apply(key, None, revision) {
+                handler(InformerEvent::Deleted(gone));
+            }
+        }
+        _ => match store.apply(key, Some(object.clone()), revision) {
+            Some(old) => handler(InformerEvent::Updated { old, new: object }),
+            None => handler(InformerEvent::Added(object)),
+        },
+    }
+}
+
+#[cfg(all(test, kactor_loom))]
+mod loom_tests {
+    //! The informer's cache under loom: a reader never sees the cache synced without the
+    //! whole list in it.
+    use super::*;
+    use crate::sync::thread;
+
+    #[test]
+    fn a_synced_cache_holds_the_whole_list() {
+        loom::model(|| {
+            let store: Arc<InformerStore<u32>> = Arc::new(InformerStore::default());
+            let writer = {
+                let store = store.clone();
+                thread::spawn(move || {
+                    let list = BTreeMap::from([
+                        ("a".to_string(), Arc::new(1)),
+                        ("b".to_string(), Arc::new(2)),
+                    ]);
+                    store.replace(list, "5".into());
+                    store.apply("c".into(), Some(Arc::new(3)), "6".into());
+                })
+            };
+            match store.list() {
+                Err(NotSynced) => {}
+                Ok(objects) => assert!(objects.len() >= 2, "a synced cache without its list"),
+            }
+            writer.join().expect("writer");
+            assert_eq!(store.list().expect("synced").len(), 3);
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_store_refuses_reads_until_synced_and_swaps_lists_whole() {
+        let store: InformerStore<u32> = InformerStore::default();
+        assert_eq!(store.list(), Err(NotSynced));
+        assert_eq!(store.get("a"), Err(NotSynced));
+        let old = store.replace(BTreeMap::from([("a".to_string(), Arc::new(1))]), "3".into());
+        assert!(old.is_empty());
+        assert_eq!(store.get("a").unwrap().as_deref(), Some(&1));
+        let replaced = store.apply("a".into(), Some(Arc::new(2)), "4".into());
+        assert_eq!(replaced.as_deref(), Some(&1));
+        assert_eq!(store.revision(), "4");
+        let old = store.replace(BTreeMap::new(), "9".into());
+        assert_eq!(old.len(), 1);
+        assert!(store.list().unwrap().is_empty());
+    }
+}
