@@ -166,6 +166,13 @@ pub struct ApiError {
     /// `NotFound`, `AlreadyExists`, `Conflict`, `Invalid`, `Expired`, `Forbidden`, ...
     pub reason: String,
     pub message: String,
+    /// Boxed: most errors carry few details, and errors travel in `Result`s everywhere.
+    pub details: Box<StatusDetails>,
+}
+
+/// The `details` of a Status: what the error is about, and the causes of an Invalid.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct StatusDetails {
     pub name: String,
     pub group: String,
     pub kind: String,
@@ -179,17 +186,13 @@ impl ApiError {
             code,
             reason: reason.into(),
             message,
-            name: String::new(),
-            group: String::new(),
-            kind: String::new(),
-            causes: Vec::new(),
-            retry_after_seconds: 0,
+            details: Box::default(),
         }
     }
     fn with_details(mut self, group: &str, plural: &str, name: &str) -> ApiError {
-        self.group = group.into();
-        self.kind = plural.into();
-        self.name = name.into();
+        self.details.group = group.into();
+        self.details.kind = plural.into();
+        self.details.name = name.into();
         self
     }
     /// `{plural}.{group}`, as kube-apiserver names a resource in messages.
@@ -234,10 +237,10 @@ impl ApiError {
             }
         );
         let mut error = ApiError::new(422, "Invalid", message);
-        error.group = group.into();
-        error.kind = kind.into();
-        error.name = name.into();
-        error.causes = causes;
+        error.details.group = group.into();
+        error.details.kind = kind.into();
+        error.details.name = name.into();
+        error.details.causes = causes;
         error
     }
     pub fn bad_request(message: String) -> ApiError {
@@ -258,12 +261,12 @@ impl ApiError {
     /// The store cannot be reached or refused for now: clients retry.
     pub fn unavailable(message: String) -> ApiError {
         let mut error = ApiError::new(503, "ServiceUnavailable", message);
-        error.retry_after_seconds = 1;
+        error.details.retry_after_seconds = 1;
         error
     }
     pub fn too_many_requests(message: String) -> ApiError {
         let mut error = ApiError::new(429, "TooManyRequests", message);
-        error.retry_after_seconds = 1;
+        error.details.retry_after_seconds = 1;
         error
     }
 
@@ -278,22 +281,26 @@ impl ApiError {
             "reason": self.reason,
             "code": self.code,
         });
-        let has_details = !self.name.is_empty() || !self.kind.is_empty() || !self.causes.is_empty();
-        if has_details || self.retry_after_seconds > 0 {
+        let has_details = !self.details.name.is_empty()
+            || !self.details.kind.is_empty()
+            || !self.details.causes.is_empty();
+        if has_details || self.details.retry_after_seconds > 0 {
             let causes: Vec<serde_json::Value> = self
+                .details
                 .causes
                 .iter()
                 .map(|c| serde_json::json!({"reason": c.reason, "message": c.message, "field": c.field}))
                 .collect();
-            let mut details = serde_json::json!({"name": self.name, "kind": self.kind});
-            if !self.group.is_empty() {
-                details["group"] = self.group.clone().into();
+            let mut details =
+                serde_json::json!({"name": self.details.name, "kind": self.details.kind});
+            if !self.details.group.is_empty() {
+                details["group"] = self.details.group.clone().into();
             }
             if !causes.is_empty() {
                 details["causes"] = causes.into();
             }
-            if self.retry_after_seconds > 0 {
-                details["retryAfterSeconds"] = self.retry_after_seconds.into();
+            if self.details.retry_after_seconds > 0 {
+                details["retryAfterSeconds"] = self.details.retry_after_seconds.into();
             }
             status["details"] = details;
         }

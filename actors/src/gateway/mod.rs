@@ -2,10 +2,6 @@
 //! `calls.rs` for how each verb reaches the store, `serve.rs` for list and watch from
 //! the cache, `admission.rs`, `rbac.rs` and `validation.rs` for what a request must pass.
 
-// `ApiError` is a whole Kubernetes Status (causes included) that travels back to the
-// caller as it is; errors are the rare path, so it is returned by value, not boxed.
-#![allow(clippy::result_large_err)]
-
 mod actor;
 pub mod admission;
 pub mod api;

@@ -308,7 +308,12 @@ fn invalid_objects_get_422_with_causes_and_bad_shapes_400() {
     bad["spec"]["containers"][0]["name"] = json!("");
     let error = h.call(create("pods", Some("default"), bad)).unwrap_err();
     assert_eq!((error.code, error.reason.as_str()), (422, "Invalid"));
-    let fields: Vec<&str> = error.causes.iter().map(|c| c.field.as_str()).collect();
+    let fields: Vec<&str> = error
+        .details
+        .causes
+        .iter()
+        .map(|c| c.field.as_str())
+        .collect();
     assert!(fields.contains(&"metadata.name"), "{fields:?}");
     assert!(
         error.message.starts_with("Pod \"Bad_Name\" is invalid"),
@@ -731,6 +736,6 @@ fn rbac_and_node_restriction() {
 
 impl ApiError {
     fn details_kind(&self) -> &str {
-        &self.kind
+        &self.details.kind
     }
 }
