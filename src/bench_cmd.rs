@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::bail;
 use kactor_verify::bench::{print_rows, run_raft_bench, RaftBenchConfig};
+use kactor_verify::gateway_bench::{self, run_gateway_bench, GatewayBenchConfig};
 use kactor_verify::store_bench::{print_comparisons, run_store_bench, StoreBenchConfig};
 
 #[derive(clap::Args)]
@@ -37,6 +38,11 @@ pub struct BenchArgs {
     /// store: keys loaded before resident memory is read.
     #[arg(long, default_value_t = 100_000)]
     rss_keys: usize,
+    /// gateway: pods created (then listed whole), and lists timed.
+    #[arg(long, default_value_t = 10_000)]
+    pods: usize,
+    #[arg(long, default_value_t = 20)]
+    lists: usize,
     /// Concurrent proposers, comma-separated.
     #[arg(long, default_value = "1,64")]
     proposers: String,
@@ -66,9 +72,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
     match args.target.as_str() {
         "raft" => run_raft(args, &runtime),
         "store" => run_store(args, &runtime),
-        other => bail!(
-            "unknown bench target {other:?}; known: raft, store (gateway arrives with its issue)"
-        ),
+        "gateway" => run_gateway(args, &runtime),
+        other => bail!("unknown bench target {other:?}; known: raft, store, gateway"),
     }
 }
 
@@ -97,6 +102,22 @@ fn run_store(args: BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Resu
     };
     let rows = runtime.block_on(run_store_bench(&cfg))?;
     print_comparisons(&rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_gateway(args: BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
+    let cfg = GatewayBenchConfig {
+        binary: std::env::current_exe()?,
+        members: list(&args.members)?,
+        data_dir: args.disk_dir,
+        clients: args.clients,
+        pods: args.pods,
+        watchers: args.watchers,
+        watch_changes: args.watch_rounds,
+        lists: args.lists,
+    };
+    let rows = runtime.block_on(run_gateway_bench(&cfg))?;
+    gateway_bench::print_rows(&rows);
     Ok(ExitCode::SUCCESS)
 }
 
