@@ -10,7 +10,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use anyhow::{anyhow, bail, Context as _};
+use anyhow::{anyhow, bail};
 use kactor_actors::kernel::NodeId;
 use kactor_actors::raft::{
     ClientReply, ClientRequest, RaftMsg, RaftStatus, Refusal, RequestId, StateMachine,
@@ -21,7 +21,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
 use crate::codec;
-use crate::mesh::{Inbound, Mesh, MeshConfig};
+use crate::mesh::{Inbound, Mesh};
 use crate::pki::NodeIdentity;
 use crate::sync::{lock, Mutex};
 
@@ -105,21 +105,7 @@ impl<S: StateMachine, E: Envelope<S>> RaftClient<S, E> {
         addr: SocketAddr,
         others: OthersHandler<E>,
     ) -> anyhow::Result<Self> {
-        let node_id = identity
-            .node_id()
-            .context("client certificate has no node id")?;
-        let listen = if addr.is_ipv4() {
-            "127.0.0.1:0"
-        } else {
-            "[::1]:0"
-        };
-        let config = MeshConfig {
-            node_id,
-            listen: listen.parse().expect("literal address"),
-            identity,
-        };
-        let (mesh, inbound) = Mesh::bind(config).await?;
-        mesh.set_peer(server, addr);
+        let (mesh, inbound) = Mesh::bind_client(identity, server, addr).await?;
         let waiters: Waiters<S> = Arc::default();
         tokio::spawn(dispatch::<S, E>(inbound, waiters.clone(), others));
         // Request ids grow across runs of the same identity, as sessions require.

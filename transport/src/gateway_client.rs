@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::{anyhow, Context as _};
+use anyhow::anyhow;
 use kactor_actors::gateway::{
     ApiError, ApiOutcome, ApiRequest, ApiRequestId, DeleteOptions, GatewayMsg, ListOptions,
     ResourcePath, Stamp, User, Verb, WatchEvent, WatchEventType,
@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
 use crate::codec;
-use crate::mesh::{Inbound, Mesh, MeshConfig};
+use crate::mesh::{Inbound, Mesh};
 use crate::pki::NodeIdentity;
 use crate::sync::{lock, Mutex};
 
@@ -79,21 +79,7 @@ impl GatewayClient {
         gateway: NodeId,
         addr: SocketAddr,
     ) -> anyhow::Result<GatewayClient> {
-        let node_id = identity
-            .node_id()
-            .context("client certificate has no node id")?;
-        let listen = if addr.is_ipv4() {
-            "127.0.0.1:0"
-        } else {
-            "[::1]:0"
-        };
-        let config = MeshConfig {
-            node_id,
-            listen: listen.parse().expect("literal address"),
-            identity,
-        };
-        let (mesh, inbound) = Mesh::bind(config).await?;
-        mesh.set_peer(gateway, addr);
+        let (mesh, inbound) = Mesh::bind_client(identity, gateway, addr).await?;
         let client = GatewayClient {
             mesh,
             gateway,

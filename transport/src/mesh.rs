@@ -176,6 +176,31 @@ fn transport_config() -> quinn::TransportConfig {
 impl Mesh {
     /// Binds the endpoint on `cfg.listen` and starts accepting. Frames from peers arrive on
     /// the returned receiver.
+    /// A client's endpoint: its certificate's identity, bound on loopback (on the family
+    /// of `toward`), with `server` known at `toward`.
+    pub async fn bind_client(
+        identity: crate::pki::NodeIdentity,
+        server: u64,
+        toward: SocketAddr,
+    ) -> anyhow::Result<(Mesh, mpsc::Receiver<Inbound>)> {
+        let node_id = identity
+            .node_id()
+            .ok_or_else(|| anyhow::anyhow!("client certificate has no node id"))?;
+        let listen = if toward.is_ipv4() {
+            "127.0.0.1:0"
+        } else {
+            "[::1]:0"
+        };
+        let config = MeshConfig {
+            node_id,
+            listen: listen.parse().expect("literal address"),
+            identity,
+        };
+        let (mesh, inbound) = Mesh::bind(config).await?;
+        mesh.set_peer(server, toward);
+        Ok((mesh, inbound))
+    }
+
     pub async fn bind(cfg: MeshConfig) -> anyhow::Result<(Mesh, mpsc::Receiver<Inbound>)> {
         let cert_id = cfg
             .identity

@@ -16,6 +16,7 @@ use tokio::sync::Mutex;
 
 use crate::bench::percentile;
 use crate::cluster::{self, LocalCluster};
+use crate::store_bench::rss_mib;
 
 pub struct GatewayBenchConfig {
     pub binary: PathBuf,
@@ -105,20 +106,6 @@ async fn call(client: &GatewayClient, request: ApiRequest) -> anyhow::Result<Vec
         .await
         .map(|(_, body)| body)
         .map_err(|e| anyhow::anyhow!("{} {}: {}", e.code, e.reason, e.message))
-}
-
-fn rss_mib(pids: &[u32]) -> f64 {
-    pids.iter()
-        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
-        .filter_map(|status| {
-            let line = status
-                .lines()
-                .find(|l| l.starts_with("VmRSS:"))?
-                .to_string();
-            line.split_whitespace().nth(1)?.parse::<f64>().ok()
-        })
-        .sum::<f64>()
-        / 1024.0
 }
 
 struct Run<'a> {

@@ -409,7 +409,7 @@ const WORKLOADS: [(&str, &str, bool); 11] = [
 ];
 
 /// Resident memory of the largest of `pids`, in MiB.
-fn rss_mib(pids: &[u32]) -> f64 {
+pub fn rss_mib(pids: &[u32]) -> f64 {
     pids.iter()
         .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())
         .filter_map(|status| {
