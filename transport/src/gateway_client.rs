@@ -563,13 +563,14 @@ where
 #[cfg(all(test, kactor_loom))]
 mod loom_tests {
     //! The informer's cache under loom: a reader never sees the cache synced without the
-    //! whole list in it.
+    //! whole list in it; a relist that fills the cache item by item is caught.
     use super::*;
     use crate::sync::thread;
 
-    #[test]
-    fn a_synced_cache_holds_the_whole_list() {
-        loom::model(|| {
+    type Writer = fn(&InformerStore<u32>, BTreeMap<String, Arc<u32>>);
+
+    fn scenario(relist: Writer) {
+        loom::model(move || {
             let store: Arc<InformerStore<u32>> = Arc::new(InformerStore::default());
             let writer = {
                 let store = store.clone();
@@ -578,7 +579,7 @@ mod loom_tests {
                         ("a".to_string(), Arc::new(1)),
                         ("b".to_string(), Arc::new(2)),
                     ]);
-                    store.replace(list, "5".into());
+                    relist(&store, list);
                     store.apply("c".into(), Some(Arc::new(3)), "6".into());
                 })
             };
@@ -589,6 +590,35 @@ mod loom_tests {
             writer.join().expect("writer");
             assert_eq!(store.list().expect("synced").len(), 3);
         });
+    }
+
+    #[test]
+    fn a_synced_cache_holds_the_whole_list() {
+        scenario(|store, list| {
+            store.replace(list, "5".into());
+        });
+    }
+
+    #[test]
+    fn a_relist_that_fills_item_by_item_is_caught() {
+        let caught = std::panic::catch_unwind(|| {
+            scenario(|store, list| {
+                store.replace(BTreeMap::new(), "5".into());
+                for (key, object) in list {
+                    store.apply(key, Some(object), "5".into());
+                }
+            })
+        });
+        let payload = caught.expect_err("loom must find the half-filled cache");
+        let message = payload
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        assert!(
+            message.contains("a synced cache without its list"),
+            "{message}"
+        );
     }
 }
 
