@@ -399,8 +399,10 @@ impl Gateway {
             (Verb::Update, Some("scale")) => {
                 admission::apply_scale(current, &object::parse(body)?)?
             }
+            // A binding sets only `spec.nodeName`, which no update may change: it bypasses
+            // update validation, as kube-apiserver's binding storage does.
             (Verb::Create, Some("binding")) => {
-                admission::apply_binding(call, current, &object::parse(body)?)?
+                return admission::apply_binding(call, current, &object::parse(body)?);
             }
             _ => object::parse(body)?,
         };
@@ -563,6 +565,8 @@ impl Gateway {
             Some("binding" | "eviction") => success_status(),
             _ => value,
         };
+        // A create answers 201, subresource creates (binding, eviction) included.
+        let created = created || call.request.path.subresource.as_deref() == Some("binding");
         ok(if created { 201 } else { 200 }, &served)
     }
 

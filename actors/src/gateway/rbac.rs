@@ -92,13 +92,94 @@ pub fn bootstrap_objects() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            "clusterroles",
+            role(
+                "system:discovery",
+                json!([{"nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*",
+            "/healthz", "/livez", "/readyz", "/version", "/version/", "/openapi", "/openapi/*"], "verbs": ["get"]}]),
+            ),
+        ),
+        (
+            "clusterroles",
+            role(
+                "system:public-info-viewer",
+                json!([{"nonResourceURLs": ["/healthz", "/livez",
+            "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
+            ),
+        ),
+        (
             "clusterrolebindings",
-            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-            "metadata": {"name": "cluster-admin", "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:masters"}]}),
+            binding("cluster-admin", "cluster-admin", &["system:masters"]),
+        ),
+        (
+            "clusterrolebindings",
+            binding(
+                "system:discovery",
+                "system:discovery",
+                &["system:authenticated"],
+            ),
+        ),
+        (
+            "clusterrolebindings",
+            binding(
+                "system:public-info-viewer",
+                "system:public-info-viewer",
+                &["system:authenticated", "system:unauthenticated"],
+            ),
         ),
     ]
+}
+
+fn binding(name: &str, role: &str, groups: &[&str]) -> Value {
+    let subjects: Vec<Value> = groups
+        .iter()
+        .map(|g| json!({"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": g}))
+        .collect();
+    json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": name, "labels": {"kubernetes.io/bootstrapping": "rbac-defaults"}},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+        "subjects": subjects})
+}
+
+/// Whether `path` matches a rule's non-resource URL (`/apis/*` matches by prefix).
+fn url_matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => path.starts_with(prefix),
+        None => pattern == path,
+    }
+}
+
+/// Whether `user` may `verb` the non-resource URL `path` (`/version`, `/healthz`,
+/// `/metrics`): ClusterRole rules with `nonResourceURLs`, through ClusterRoleBindings.
+pub fn non_resource_allowed(
+    gateway: &Gateway,
+    user: &User,
+    verb: &str,
+    path: &str,
+) -> Result<bool, ApiError> {
+    if user.in_group("system:masters") {
+        return Ok(true);
+    }
+    for binding in cached_values(gateway, "ClusterRoleBinding", None)? {
+        let subjects = binding["subjects"].as_array().cloned().unwrap_or_default();
+        if !subjects.iter().any(|s| subject_matches(s, user, None)) {
+            continue;
+        }
+        for rule in role_rules(gateway, &binding["roleRef"], None)? {
+            let urls = rule["nonResourceURLs"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            let url_ok = urls
+                .iter()
+                .filter_map(Value::as_str)
+                .any(|p| url_matches(p, path));
+            if url_ok && listed(&rule["verbs"], verb) {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
 }
 
 /// What a request asks to do, as RBAC sees it.
@@ -190,9 +271,8 @@ fn listed(list: &Value, wanted: &str) -> bool {
 }
 
 fn rule_allows(rule: &Value, attributes: &Attributes) -> bool {
-    let resource_base = attributes.resource.split('/').next().unwrap_or("");
-    let resource_ok = listed(&rule["resources"], &attributes.resource)
-        || (attributes.resource == resource_base && listed(&rule["resources"], resource_base));
+    // A subresource is granted only when named (`pods/status`), as in Kubernetes.
+    let resource_ok = listed(&rule["resources"], &attributes.resource);
     let names = rule["resourceNames"].as_array().filter(|n| !n.is_empty());
     let name_ok = names.is_none_or(|names| names.iter().any(|n| n == attributes.name));
     listed(&rule["apiGroups"], attributes.group)

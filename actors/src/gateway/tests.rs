@@ -739,3 +739,239 @@ impl ApiError {
         &self.details.kind
     }
 }
+
+fn deployment(name: &str) -> Value {
+    json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": name}},
+                 "template": {"metadata": {"labels": {"app": name}},
+                              "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}}})
+}
+
+#[test]
+fn deletecollection_deletes_what_the_selector_matches() {
+    let mut h = with_default_namespace();
+    h.call(create("pods", Some("default"), pod("a"))).unwrap();
+    let mut db = pod("b");
+    db["metadata"]["labels"] = json!({"app": "db"});
+    h.call(create("pods", Some("default"), db)).unwrap();
+    let mut request = ApiRequest::new(
+        Verb::DeleteCollection,
+        path("", "pods", Some("default"), None),
+    );
+    request.list.label_selector = "app=web".into();
+    let (_, deleted) = h.call(request).unwrap();
+    assert_eq!(deleted["items"].as_array().unwrap().len(), 1);
+    h.tick(2);
+    assert_eq!(
+        h.call(get("pods", Some("default"), "a")).unwrap_err().code,
+        404
+    );
+    assert!(h.call(get("pods", Some("default"), "b")).is_ok());
+}
+
+#[test]
+fn the_status_subresource_writes_only_status_and_the_main_resource_never_does() {
+    let mut h = with_default_namespace();
+    let (_, created) = h
+        .call(create("deployments", Some("default"), deployment("d")))
+        .unwrap();
+    let mut status = created.clone();
+    status["status"] = json!({"replicas": 1, "readyReplicas": 1});
+    status["spec"]["replicas"] = json!(9);
+    let mut request = ApiRequest::new(
+        Verb::Update,
+        path("apps", "deployments", Some("default"), Some("d")),
+    );
+    request.path.subresource = Some("status".into());
+    request.body = serde_json::to_vec(&status).unwrap();
+    let (_, after) = h.call(request).unwrap();
+    assert_eq!(after["status"]["readyReplicas"], 1);
+    assert_eq!(
+        after["spec"]["replicas"], 1,
+        "spec is not written through status"
+    );
+    assert_eq!(after["metadata"]["generation"], 1);
+    let mut main = after.clone();
+    main["status"] = json!({"replicas": 0});
+    let mut request = ApiRequest::new(
+        Verb::Update,
+        path("apps", "deployments", Some("default"), Some("d")),
+    );
+    request.body = serde_json::to_vec(&main).unwrap();
+    let (_, after) = h.call(request).unwrap();
+    assert_eq!(
+        after["status"]["readyReplicas"], 1,
+        "status is not written through the main resource"
+    );
+}
+
+#[test]
+fn binding_assigns_a_pod_once_and_eviction_deletes_it() {
+    let mut h = with_default_namespace();
+    h.call(create("pods", Some("default"), pod("p"))).unwrap();
+    let mut bind = ApiRequest::new(Verb::Create, path("", "pods", Some("default"), Some("p")));
+    bind.path.subresource = Some("binding".into());
+    bind.body = serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "Binding",
+        "metadata": {"name": "p"}, "target": {"kind": "Node", "name": "n1"}}))
+    .unwrap();
+    let (code, _) = h.call(bind.clone()).unwrap();
+    assert_eq!(code, 201);
+    let (_, bound) = h.call(get("pods", Some("default"), "p")).unwrap();
+    assert_eq!(bound["spec"]["nodeName"], "n1");
+    let twice = h.call(bind).unwrap_err();
+    assert_eq!(twice.code, 409, "{}", twice.message);
+    let mut evict = ApiRequest::new(Verb::Create, path("", "pods", Some("default"), Some("p")));
+    evict.path.subresource = Some("eviction".into());
+    evict.body = serde_json::to_vec(&json!({"apiVersion": "policy/v1", "kind": "Eviction",
+        "metadata": {"name": "p"}, "deleteOptions": {"gracePeriodSeconds": 0}}))
+    .unwrap();
+    evict.delete.grace_period_seconds = Some(0);
+    h.call(evict).unwrap();
+    assert_eq!(
+        h.call(get("pods", Some("default"), "p")).unwrap_err().code,
+        404
+    );
+}
+
+#[test]
+fn a_bound_pod_is_deleted_gracefully_until_its_kubelet_confirms() {
+    let mut h = with_default_namespace();
+    let mut bound = pod("p");
+    bound["spec"]["nodeName"] = json!("n1");
+    h.call(create("pods", Some("default"), bound)).unwrap();
+    let (_, marked) = h
+        .call(ApiRequest::new(
+            Verb::Delete,
+            path("", "pods", Some("default"), Some("p")),
+        ))
+        .unwrap();
+    assert_eq!(marked["metadata"]["deletionGracePeriodSeconds"], 30);
+    assert!(
+        h.call(get("pods", Some("default"), "p")).is_ok(),
+        "kept until the kubelet confirms"
+    );
+    let mut confirm = ApiRequest::new(Verb::Delete, path("", "pods", Some("default"), Some("p")));
+    confirm.delete.grace_period_seconds = Some(0);
+    h.call(confirm).unwrap();
+    assert_eq!(
+        h.call(get("pods", Some("default"), "p")).unwrap_err().code,
+        404
+    );
+}
+
+#[test]
+fn limit_ranger_defaults_and_bounds_containers() {
+    let mut h = with_default_namespace();
+    let range = json!({"apiVersion": "v1", "kind": "LimitRange", "metadata": {"name": "lr"},
+        "spec": {"limits": [{"type": "Container", "default": {"cpu": "500m"},
+                             "defaultRequest": {"cpu": "250m"}, "max": {"cpu": "1"}}]}});
+    h.call(create("limitranges", Some("default"), range))
+        .unwrap();
+    h.tick(1);
+    let mut bare = pod("bare");
+    bare["spec"]["containers"][0]["resources"] = json!({});
+    let (_, created) = h.call(create("pods", Some("default"), bare)).unwrap();
+    assert_eq!(
+        created["spec"]["containers"][0]["resources"]["limits"]["cpu"],
+        "500m"
+    );
+    assert_eq!(
+        created["spec"]["containers"][0]["resources"]["requests"]["cpu"],
+        "250m"
+    );
+    let mut greedy = pod("greedy");
+    greedy["spec"]["containers"][0]["resources"] =
+        json!({"limits": {"cpu": "2"}, "requests": {"cpu": "2"}});
+    let refused = h.call(create("pods", Some("default"), greedy)).unwrap_err();
+    assert_eq!(refused.code, 403, "{}", refused.message);
+}
+
+#[test]
+fn always_pull_images_and_the_default_storage_class() {
+    let mut h = Harness::new(|c| c.always_pull_images = true);
+    h.call(create("namespaces", None, namespace("default")))
+        .unwrap();
+    let (_, created) = h.call(create("pods", Some("default"), pod("p"))).unwrap();
+    assert_eq!(
+        created["spec"]["containers"][0]["imagePullPolicy"],
+        "Always"
+    );
+    let class = json!({"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+        "metadata": {"name": "local", "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+        "provisioner": "kactor.io/local"});
+    let mut request = create("storageclasses", None, class);
+    request.path.group = "storage.k8s.io".into();
+    h.call(request).unwrap();
+    h.tick(1);
+    let claim = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}});
+    let (_, created) = h
+        .call(create("persistentvolumeclaims", Some("default"), claim))
+        .unwrap();
+    assert_eq!(created["spec"]["storageClassName"], "local");
+}
+
+#[test]
+fn json_patch_and_strategic_merge_patch_through_the_gateway() {
+    let mut h = with_default_namespace();
+    h.call(create("deployments", Some("default"), deployment("d")))
+        .unwrap();
+    let mut smp = ApiRequest::new(
+        Verb::Patch(patch::PatchType::StrategicMerge),
+        path("apps", "deployments", Some("default"), Some("d")),
+    );
+    smp.body = br#"{"spec":{"template":{"spec":{"containers":[{"name":"sidecar","image":"busybox:1"}]}}}}"#.to_vec();
+    let (_, patched) = h.call(smp).unwrap();
+    let names: Vec<&str> = patched["spec"]["template"]["spec"]["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, vec!["sidecar", "web"], "merged by name");
+    assert_eq!(patched["metadata"]["generation"], 2);
+    let mut jp = ApiRequest::new(
+        Verb::Patch(patch::PatchType::Json),
+        path("apps", "deployments", Some("default"), Some("d")),
+    );
+    jp.body = br#"[{"op":"test","path":"/spec/replicas","value":1},{"op":"replace","path":"/spec/replicas","value":3}]"#.to_vec();
+    let (_, patched) = h.call(jp.clone()).unwrap();
+    assert_eq!(patched["spec"]["replicas"], 3);
+    let failed = h.call(jp).unwrap_err();
+    assert_eq!(failed.code, 422, "a failed test op: {}", failed.message);
+}
+
+#[test]
+fn non_resource_urls_follow_rbac() {
+    let mut h = with_default_namespace();
+    h.tick(3); // the bootstrap policy is created
+    let roles = h.gateway.cache("ClusterRole").unwrap();
+    assert!(
+        roles
+            .get(b"/registry/rbac.authorization.k8s.io/clusterroles/system:discovery")
+            .is_some(),
+        "bootstrapped: {}",
+        roles.len()
+    );
+    let alice = User::new("alice", &["system:authenticated"]);
+    let admin = admin();
+    assert!(rbac::non_resource_allowed(&h.gateway, &admin, "get", "/metrics").unwrap());
+    assert!(
+        rbac::non_resource_allowed(&h.gateway, &alice, "get", "/version").unwrap(),
+        "discovery is public to users"
+    );
+    assert!(!rbac::non_resource_allowed(&h.gateway, &alice, "get", "/metrics").unwrap());
+}
+
+#[test]
+fn the_bootstrap_policy_is_valid() {
+    let mut h = with_default_namespace();
+    for (plural, value) in rbac::bootstrap_objects() {
+        let mut request = create(plural, None, value);
+        request.path.group = "rbac.authorization.k8s.io".into();
+        match h.call(request) {
+            Ok(_) => {}
+            Err(error) => assert_eq!(error.code, 409, "{plural}: {}", error.message),
+        }
+    }
+}
