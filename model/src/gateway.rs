@@ -14,15 +14,17 @@
 //!   object (Kubernetes #59848); the watch is ordered, unique and reliable (its events
 //!   are exactly the store's changes of those revisions), and resumable.
 //!
-//! The network does not lose messages here, so the gateways' retry and tick timers never
-//! need to fire; the store's only timer is the election that makes it leader.
+//! The network delivers each sender's messages to a receiver in order, as the mesh's one
+//! ordered stream per peer does, and loses none. The gateways' store retries may fire at any
+//! time (a retried request id is answered once by the store's sessions); their ticks
+//! never fire; the store's only timer is the election that makes it leader.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use kactor_actors::gateway::{
-    ApiOutcome, ApiRequest, GatewayConfig, GatewayMsg, GatewayTimer, ResourcePath, Stamp, User,
-    Verb, WatchEventType,
+    ApiOutcome, ApiRequest, Gateway, GatewayConfig, GatewayMsg, GatewayTimer, ResourcePath, Stamp,
+    User, Verb, WatchEventType,
 };
 use kactor_actors::kernel::{Actor, Effect, Input, NoOperation, NodeId, Outbox};
 use kactor_actors::raft::{
@@ -46,6 +48,8 @@ pub const STORE: NodeId = 0;
 pub const GATEWAYS: [NodeId; 2] = [1, 2];
 const COUNTER: &str = "counter";
 const DOOMED: &str = "doomed";
+/// Created after the list, so the resumed watch has something to deliver.
+const LATER: &str = "later";
 /// Pods the quota allows.
 pub const QUOTA_PODS: u64 = 1;
 /// Reads a client makes at most in the lost-update scenario (the first, and one retry).
@@ -65,21 +69,14 @@ pub trait GatewayReplica:
     + Sync
     + 'static
 {
+    /// The real gateway inside, for the properties.
+    fn gateway(&self) -> &Gateway;
 }
 
-impl<T> GatewayReplica for T where
-    T: Actor<
-            Config = GatewayConfig,
-            Msg = GatewayMsg,
-            Timer = GatewayTimer,
-            Persist = NoOperation,
-            Durable = (),
-            Operation = NoOperation,
-            Completion = NoOperation,
-        > + Send
-        + Sync
-        + 'static
-{
+impl GatewayReplica for Gateway {
+    fn gateway(&self) -> &Gateway {
+        self
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -115,8 +112,12 @@ pub struct ClientState {
     pub listed: Option<Vec<String>>,
     /// PodCreator: the create was refused with 403 (the quota).
     pub refused: bool,
-    /// Watcher: events received, as (type, revision, name).
+    /// Watcher: events received, as (type, revision, name), and the revision its
+    /// messages have covered so far (where a resumed watch starts).
     pub events: Vec<(WatchEventType, Revision, String)>,
+    pub covered: Revision,
+    /// Watcher: the gateway answered 410 (its cache no longer reaches the revision).
+    pub expired: bool,
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -258,9 +259,21 @@ fn client_request(role: ClientRole, client: &ClientState) -> Option<(NodeId, Api
             GATEWAYS[1],
             ApiRequest::new(Verb::List, path("configmaps", None)),
         )),
+        (ClientRole::DeleteThenList, 2) => {
+            let mut request = ApiRequest::new(Verb::Create, path("configmaps", None));
+            request.body = stored(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": LATER}, "data": {}}));
+            Some((GATEWAYS[0], request))
+        }
         (ClientRole::Watcher, 0) => {
             let mut request = ApiRequest::new(Verb::Watch, path("configmaps", None));
             request.list.resource_version = initial_revision().to_string();
+            Some((GATEWAYS[1], request))
+        }
+        // Resumes from the last revision it saw, as an informer does after a break.
+        (ClientRole::Watcher, 2) => {
+            let mut request = ApiRequest::new(Verb::Watch, path("configmaps", None));
+            request.list.resource_version = client.covered.to_string();
             Some((GATEWAYS[1], request))
         }
         _ => None,
@@ -340,7 +353,14 @@ fn client_on_outcome(role: ClientRole, client: &mut ClientState, outcome: ApiOut
             client.refused = true;
             client.step = u8::MAX;
         }
+        (ClientRole::DeleteThenList, 2, ApiOutcome::Ok { .. }) => client.step = 3,
+        (ClientRole::Watcher, _, ApiOutcome::Err(error)) if error.code == 410 => {
+            // Too old for the cache: a real client relists; this one stops here.
+            client.expired = true;
+            client.step = u8::MAX;
+        }
         (ClientRole::Watcher, 0, ApiOutcome::Watching) => client.step = 1,
+        (ClientRole::Watcher, 2, ApiOutcome::Watching) => client.step = 3,
         _ => client.step = u8::MAX, // done (refused, or finished)
     }
 }
@@ -359,13 +379,36 @@ impl<G: GatewayReplica> Node<G> {
                     send_step(role, client, o);
                 }
             }
-            GatewayMsg::WatchEvents { events, .. } if role == ClientRole::Watcher => {
+            GatewayMsg::WatchEvents {
+                id,
+                from_revision,
+                revision,
+                events,
+            } if role == ClientRole::Watcher && id == client.request => {
+                let covered = client.covered;
+                if revision <= covered {
+                    return; // a duplicate, a stale span, or an idle bookmark
+                }
+                if from_revision > covered + 1 {
+                    // A gap (a message overtaken by a later one): resume from what it has.
+                    o.send(model_id(GATEWAYS[1]), GatewayMsg::WatchCancel { id });
+                    client.step = 2;
+                    return send_step(role, client, o);
+                }
+                let delivered = !events.is_empty();
                 for event in events {
                     let name = parse(&event.object)["metadata"]["name"]
                         .as_str()
                         .unwrap_or("")
                         .to_string();
                     client.events.push((event.kind, event.revision, name));
+                }
+                client.covered = client.covered.max(revision);
+                if client.step == 1 && delivered {
+                    // Break the stream after its first delivery and resume.
+                    o.send(model_id(GATEWAYS[1]), GatewayMsg::WatchCancel { id });
+                    client.step = 2;
+                    send_step(role, client, o);
                 }
             }
             _ => {}
@@ -409,6 +452,15 @@ fn store_timer(leader: bool) -> impl Fn(StoreTimer) -> Option<ModelTimer> {
     }
 }
 
+/// The gateway's store retries may fire at any moment (a retry repeats a request id,
+/// which the store's sessions answer once); its tick is dropped (see the module comment).
+fn gateway_timer(timer: GatewayTimer) -> Option<ModelTimer> {
+    match timer {
+        GatewayTimer::StoreAttempt(_) => Some(ModelTimer::Gateway(timer)),
+        GatewayTimer::Tick => None,
+    }
+}
+
 fn unwrap_store(msg: GatewayMsg) -> Option<kactor_actors::store::StoreMsg> {
     match msg {
         GatewayMsg::Store(inner) => Some(inner),
@@ -426,28 +478,34 @@ impl<G: GatewayReplica> stateright::actor::Actor for Node<G> {
     fn on_start(&self, _id: Id, _storage: &Option<()>, o: &mut Out<Self>) -> NodeState<G> {
         match self {
             Node::Store(config, durable) => {
+                // The one member elects itself before the scenario begins: the store's
+                // elections are the store model's business, not this one's.
                 let mut outbox = Outbox::new();
-                let store = Store::start(config.clone(), durable.clone(), &mut outbox);
-                for effect in outbox.into_effects() {
-                    if let Effect::SetTimer { timer, .. } = effect {
-                        if let Some(t) = store_timer(false)(timer) {
-                            o.set_timer(t, stateright::actor::model_timeout());
-                        }
-                    }
-                }
+                let mut store = Store::start(config.clone(), durable.clone(), &mut outbox);
+                let election = Input::Timer(StoreTimer::Raft(RaftTimer::Election));
+                store.handle(election, &mut Outbox::new());
+                assert_eq!(
+                    store.raft.role,
+                    RaftRole::Leader,
+                    "a one-member store elects itself"
+                );
                 NodeState::Store(Some(store))
             }
             Node::Gateway(config, _) => {
                 let mut outbox = Outbox::new();
                 let gateway = G::start(config.clone(), (), &mut outbox);
-                let mut state = Some(gateway);
-                let _ = step(&mut state, |_, _| {}, |m| m, |_| None, o);
                 for effect in outbox.into_effects() {
-                    if let Effect::Send { to, msg } = effect {
-                        o.send(model_id(to), msg);
+                    match effect {
+                        Effect::Send { to, msg } => o.send(model_id(to), msg),
+                        Effect::SetTimer { timer, .. } => {
+                            if let Some(timer) = gateway_timer(timer) {
+                                o.set_timer(timer, stateright::actor::model_timeout());
+                            }
+                        }
+                        _ => {}
                     }
                 }
-                NodeState::Gateway(state)
+                NodeState::Gateway(Some(gateway))
             }
             Node::Client(role) => {
                 let mut client = ClientState {
@@ -460,6 +518,8 @@ impl<G: GatewayReplica> stateright::actor::Actor for Node<G> {
                     listed: None,
                     refused: false,
                     events: Vec::new(),
+                    covered: initial_revision(),
+                    expired: false,
                 };
                 send_step(*role, &mut client, o);
                 NodeState::Client(client)
@@ -494,7 +554,7 @@ impl<G: GatewayReplica> stateright::actor::Actor for Node<G> {
                 gateway,
                 |g, out| g.handle(Input::Message { from, msg }, out),
                 |m| m,
-                |_| None,
+                gateway_timer,
                 o,
             ),
             (Node::Client(role), NodeState::Client(client)) => {
@@ -534,6 +594,13 @@ impl<G: GatewayReplica> stateright::actor::Actor for Node<G> {
                 }
                 failure.take()
             }
+            (NodeState::Gateway(gateway), ModelTimer::Gateway(timer)) => step(
+                gateway,
+                |g, out| g.handle(Input::Timer(timer), out),
+                |m| m,
+                gateway_timer,
+                o,
+            ),
             _ => None,
         };
         if let Some(failure) = failure {
@@ -709,9 +776,13 @@ fn list_is_fresh<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>
     })
 }
 
-/// The watch's events are exactly the store's changes to ConfigMaps after revision 1,
-/// in order, each once (Ordered, Unique, Reliable): a prefix of the history.
-fn watch_matches_history<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+/// The watch's events are exactly the store's changes to ConfigMaps after the initial
+/// revision, in order, each once, across its resume (Ordered, Unique, Resumable): a
+/// prefix of the history, and all of it once nothing is in flight (Reliable).
+fn watch_matches_history<G: GatewayReplica>(
+    model: &GatewayCheck<G>,
+    state: &GatewayState<G>,
+) -> bool {
     let Some(store) = store_of(state) else {
         return true;
     };
@@ -732,8 +803,33 @@ fn watch_matches_history<G: GatewayReplica>(_: &GatewayCheck<G>, state: &Gateway
             (kind, e.kv.mod_revision, name)
         })
         .collect();
-    clients(state)
-        .all(|c| c.events.len() <= history.len() && c.events[..] == history[..c.events.len()])
+    // Nothing in flight and the cache synced (a fill that failed restarts on a tick, and
+    // this model's gateways never tick): a watch that was not ended must be complete.
+    let cache_synced = state.actor_states.iter().any(|s| match &**s {
+        NodeState::Gateway(Some(g)) => g.gateway().cache("ConfigMap").is_some(),
+        _ => false,
+    });
+    let quiet = state.network.len() == 0 && cache_synced;
+    watchers(model, state).all(|c| {
+        let prefix = c.events.len() <= history.len() && c.events[..] == history[..c.events.len()];
+        prefix && (!quiet || c.expired || c.events.len() == history.len())
+    })
+}
+
+/// The states of the watcher clients.
+fn watchers<'a, G: GatewayReplica>(
+    model: &'a GatewayCheck<G>,
+    state: &'a GatewayState<G>,
+) -> impl Iterator<Item = &'a ClientState> {
+    model
+        .inner
+        .actors
+        .iter()
+        .zip(&state.actor_states)
+        .filter_map(|(node, s)| match (node, &**s) {
+            (Node::Client(ClientRole::Watcher), NodeState::Client(client)) => Some(client),
+            _ => None,
+        })
 }
 
 fn assertions_hold<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
@@ -765,7 +861,7 @@ pub mod property {
     pub const LINEARIZABLE: &str = "per-object linearizable";
     pub const QUOTA_HOLDS: &str = "quota never exceeded";
     pub const LIST_IS_FRESH: &str = "a consistent list never shows a deleted object";
-    pub const WATCH_MATCHES_HISTORY: &str = "cache watch ordered, unique, reliable";
+    pub const WATCH_MATCHES_HISTORY: &str = "cache watch ordered, unique, reliable, resumable";
     pub const ASSERTIONS_HOLD: &str = "actor assertions hold";
     pub const UPDATE_COMMITS: &str = "sometimes both updates commit";
     pub const QUOTA_REFUSES: &str = "sometimes the quota refuses a pod";
@@ -795,6 +891,9 @@ impl GatewayModelCfg {
     fn gateway_config(&self, id: NodeId) -> GatewayConfig {
         let mut config = GatewayConfig::new(id, vec![STORE]);
         config.authorize = false;
+        // One retry per store request: enough to exercise retries (a repeated request id)
+        // while keeping the model finite and small.
+        config.store_attempts_max = 2;
         config.cached_kinds = match (self.scenario, id) {
             (Scenario::FreshList, 2) => vec!["ConfigMap"],
             _ => Vec::new(),
@@ -821,7 +920,7 @@ impl GatewayModelCfg {
             .actor(store)
             .actors(gateways)
             .actors(client_nodes)
-            .init_network(Network::new_unordered_nonduplicating([]))
+            .init_network(Network::new_ordered([]))
             .record_msg_out(record_out)
             .record_msg_in(record_in);
         let scenario = model.cfg.scenario;

@@ -41,7 +41,12 @@ type Watches = Arc<Mutex<HashMap<ApiRequestId, mpsc::Sender<WatchMessage>>>>;
 /// What a watch stream carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum WatchMessage {
-    Events(Vec<WatchEvent>),
+    /// Every matching change of `from_revision..=revision` (see `GatewayMsg::WatchEvents`).
+    Events {
+        from_revision: u64,
+        revision: u64,
+        events: Vec<WatchEvent>,
+    },
     /// The stream is over: `None` when it timed out (re-watch from the last revision),
     /// an error (410: relist) otherwise.
     Ended(Option<ApiError>),
@@ -263,11 +268,21 @@ async fn dispatch(mut inbound: mpsc::Receiver<Inbound>, waiters: Waiters, watche
                     let _ = waiter.send(outcome);
                 }
             }
-            GatewayMsg::WatchEvents { id, events } => {
+            GatewayMsg::WatchEvents {
+                id,
+                from_revision,
+                revision,
+                events,
+            } => {
                 let mut watches = lock(&watches);
+                let message = WatchMessage::Events {
+                    from_revision,
+                    revision,
+                    events,
+                };
                 let full = watches
                     .get(&id)
-                    .is_some_and(|queue| queue.try_send(WatchMessage::Events(events)).is_err());
+                    .is_some_and(|queue| queue.try_send(message).is_err());
                 if full {
                     // A consumer that fell this far behind relists.
                     let queue = watches.remove(&id).expect("present");
@@ -521,10 +536,22 @@ async fn watch_until_broken<K>(
                 }
             };
             match message {
-                Some(WatchMessage::Events(events)) => {
+                Some(WatchMessage::Events {
+                    from_revision,
+                    revision,
+                    events,
+                }) => {
+                    let covered: u64 = store.revision().parse().unwrap_or(0);
+                    if revision <= covered {
+                        continue; // already applied
+                    }
+                    if from_revision > covered + 1 {
+                        break; // a lost message: re-watch from what the cache has
+                    }
                     for event in events {
                         apply_event(store, handler, event);
                     }
+                    store.advance(revision.to_string());
                 }
                 Some(WatchMessage::Ended(None)) => break, // re-watch from the last revision
                 Some(WatchMessage::Ended(Some(_))) | None => return, // relist

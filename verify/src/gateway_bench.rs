@@ -241,7 +241,7 @@ impl Run<'_> {
             receivers.push(tokio::spawn(async move {
                 let mut arrivals = Vec::new();
                 while arrivals.len() < changes {
-                    let Some(WatchMessage::Events(events)) = stream.recv().await else {
+                    let Some(WatchMessage::Events { events, .. }) = stream.recv().await else {
                         break;
                     };
                     let now = Instant::now();

@@ -45,9 +45,15 @@ pub enum GatewayMsg {
         id: ApiRequestId,
         outcome: ApiOutcome,
     },
-    /// Events of the watch that request `id` established, in revision order.
+    /// Events of the watch that request `id` established, in revision order: every
+    /// matching change of revisions `from_revision..=revision`. Consecutive messages of a
+    /// watch cover consecutive spans, so a client sees a lost or reordered message as a
+    /// gap and resumes from the last revision it has. The first message of a watch that
+    /// starts with the current state (ADDED events) covers `0..=revision`.
     WatchEvents {
         id: ApiRequestId,
+        from_revision: Revision,
+        revision: Revision,
         events: Vec<WatchEvent>,
     },
     /// The watch ended; `None` when it simply timed out (clients re-watch from the last
@@ -104,6 +110,9 @@ pub struct GatewayConfig {
     pub tick_span: TimerSpan,
     /// How long one store attempt waits for its reply.
     pub store_attempt_span: TimerSpan,
+    /// The pause before a refused store request goes again (no leader yet, a member
+    /// that cannot serve, a busy leader): keeps an election from becoming a busy loop.
+    pub store_retry_span: TimerSpan,
     /// Attempts per store request: rides out an election, then answers 503.
     pub store_attempts_max: u32,
     /// API calls in progress at once; past it, 429 (kube's max-requests-inflight).
@@ -137,6 +146,7 @@ impl GatewayConfig {
             always_pull_images: false,
             tick_span: TimerSpan::new(100, 100),
             store_attempt_span: TimerSpan::new(2000, 2000),
+            store_retry_span: TimerSpan::new(150, 150),
             store_attempts_max: 20,
             calls_max: 4096,
             watches_max: 16_384,
@@ -183,6 +193,8 @@ pub(crate) struct Feed {
     member: NodeId,
     watch: WatchId,
     silent_ticks: u32,
+    /// A fill failed: it starts again on the next tick.
+    refill_due: bool,
 }
 
 /// A client's watch, served from a feed's cache.
@@ -192,8 +204,10 @@ pub(crate) struct ClientWatch {
     pub prefix: Vec<u8>,
     pub labels: String,
     pub fields: String,
-    /// Everything up to here was sent (or filtered out).
+    /// Every cache change up to here was considered (sent, or filtered out).
     pub revision: Revision,
+    /// The span of the last message sent ends here: the next one starts after it.
+    pub sent: Revision,
     pub bookmarks: bool,
     pub idle_ticks: u32,
 }
@@ -246,6 +260,7 @@ impl Actor for Gateway {
                 member: config.store_members[0],
                 watch: index as WatchId + 1,
                 silent_ticks: 0,
+                refill_due: false,
             })
             .collect();
         let mut gateway = Gateway {
@@ -484,17 +499,16 @@ impl Gateway {
                 match refusal {
                     Refusal::NotLeader { leader } if retry => {
                         match leader.filter(|l| self.config.store_members.contains(l)) {
-                            Some(leader) => self.store_target = leader,
+                            Some(leader) => {
+                                self.store_target = leader;
+                                return self.store_attempt(request, out);
+                            }
+                            // No leader yet (an election): ask the next member after a pause.
                             None => self.next_member(from),
                         }
-                        return self.store_attempt(request, out);
                     }
-                    Refusal::Unavailable { .. } if retry => {
-                        self.next_member(from);
-                        return self.store_attempt(request, out);
-                    }
-                    // Busy: the attempt timer retries it.
-                    Refusal::Busy { .. } if retry => return,
+                    Refusal::Unavailable { .. } if retry => self.next_member(from),
+                    Refusal::Busy { .. } if retry => {}
                     refusal => {
                         let call = self.store_calls.remove(&request).expect("present");
                         let error =
@@ -502,6 +516,9 @@ impl Gateway {
                         return self.store_failed(call.purpose, error, out);
                     }
                 }
+                // The attempt timer, shortened to a pause, sends it again.
+                let pause = GatewayTimer::StoreAttempt(request);
+                return out.set_timer(pause, self.config.store_retry_span);
             }
             other => {
                 let call = self.store_calls.remove(&request).expect("present");
@@ -525,12 +542,13 @@ impl Gateway {
                 }
             }
             Purpose::Fill(feed) => {
+                // Started again on the next tick: a pause, not a loop against the store.
                 tracing::warn!(feed, ?error, "cache fill failed; retrying");
                 self.feeds[feed].phase = FeedPhase::Filling {
                     revision: 0,
                     after: Vec::new(),
                 };
-                self.fill_next_page(feed, out);
+                self.feeds[feed].refill_due = true;
             }
         }
     }
@@ -792,6 +810,10 @@ impl Gateway {
         self.ticks += 1;
         for feed in 0..self.feeds.len() {
             let state = &mut self.feeds[feed];
+            if std::mem::take(&mut state.refill_due) {
+                self.fill_next_page(feed, out);
+                continue;
+            }
             if state.phase != FeedPhase::Watching {
                 continue;
             }

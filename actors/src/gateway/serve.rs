@@ -16,9 +16,6 @@ use crate::raft::ClientRequest;
 use crate::resources::selector::{FieldSelector, LabelSelector};
 use crate::store::{KeySpan, RangeRequest, RangeResponse, Revision, StoreQuery};
 
-/// Events per `WatchEvents` message: a batch stays far inside one frame.
-pub const WATCH_EVENTS_PER_MESSAGE_MAX: usize = 256;
-
 /// The fields a field selector may name, beyond `metadata.name` and
 /// `metadata.namespace` (kube-apiserver's per-kind field label conversions).
 fn selectable_fields(kind: &str) -> &'static [&'static str] {
@@ -334,6 +331,7 @@ impl Gateway {
             labels: list.label_selector.clone(),
             fields: list.field_selector.clone(),
             revision: start,
+            sent: if initial { 0 } else { start },
             bookmarks: list.allow_watch_bookmarks,
             idle_ticks: 0,
         };
@@ -349,8 +347,11 @@ impl Gateway {
                     object: object.json.clone(),
                 })
                 .collect();
-            send_events(call.caller, events, out);
+            // Sent even when empty: it tells the client where the stream stands.
+            send_events(call.caller, 0, start, events, out);
         }
+        let mut watch = watch;
+        watch.sent = start;
         self.watches.insert(call.caller, watch);
         pump_watch(self, call.caller, out);
     }
@@ -367,7 +368,11 @@ impl Gateway {
             watch.idle_ticks = 0;
             let resource = self.feeds[watch.feed].resource;
             let revision = self.feeds[watch.feed].cache.revision();
-            watch.revision = watch.revision.max(revision);
+            if watch.revision < revision {
+                continue; // changes are on their way; the bookmark waits for them
+            }
+            let from_revision = watch.sent + 1;
+            watch.sent = revision;
             let object = serde_json::json!({
                 "kind": resource.kind,
                 "apiVersion": resource.api_version(),
@@ -378,7 +383,7 @@ impl Gateway {
                 revision,
                 object: object::to_bytes(&object),
             };
-            send_events(caller, vec![bookmark], out);
+            send_events(caller, from_revision, revision, vec![bookmark], out);
         }
     }
 }
@@ -434,14 +439,28 @@ pub(crate) fn page_from_store(
     Ok(Next::Done(ApiOutcome::Ok { code: 200, body }))
 }
 
-fn send_events(caller: Caller, events: Vec<WatchEvent>, out: &mut Outbox<Gateway>) {
-    for chunk in events.chunks(WATCH_EVENTS_PER_MESSAGE_MAX) {
-        let msg = super::actor::GatewayMsg::WatchEvents {
-            id: caller.1,
-            events: chunk.to_vec(),
-        };
-        out.send(caller.0, msg);
-    }
+/// One message of a watch, covering `from_revision..=revision`. A watch's events go in
+/// one message per cache advance: the cache's window bounds it.
+fn send_events(
+    caller: Caller,
+    from_revision: Revision,
+    revision: Revision,
+    events: Vec<WatchEvent>,
+    out: &mut Outbox<Gateway>,
+) {
+    // An idle bookmark covers the empty span after `revision`.
+    assert!(from_revision <= revision + 1, "an inverted span");
+    assert!(
+        events.iter().all(|e| e.revision <= revision),
+        "an event past its span"
+    );
+    let msg = super::actor::GatewayMsg::WatchEvents {
+        id: caller.1,
+        from_revision,
+        revision,
+        events,
+    };
+    out.send(caller.0, msg);
 }
 
 /// The event a change makes for one watch, given what its filter selects.
@@ -503,8 +522,11 @@ fn pump_watch(gateway: &mut Gateway, caller: Caller, out: &mut Outbox<Gateway>) 
     watch.revision = revision;
     if !events.is_empty() {
         watch.idle_ticks = 0;
-        send_events(caller, events, out);
+        let from_revision = watch.sent + 1;
+        watch.sent = revision;
+        send_events(caller, from_revision, revision, events, out);
     }
+    assert!(watch.sent <= watch.revision);
 }
 
 /// Sends every watch on `feed` what the cache gained.

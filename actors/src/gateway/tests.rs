@@ -200,6 +200,7 @@ impl Harness {
             GatewayMsg::WatchEvents {
                 id: w,
                 events: batch,
+                ..
             } if *w == id => {
                 events.extend(
                     batch

@@ -8,9 +8,11 @@ use std::fmt::Debug;
 use std::hash::Hash;
 use std::marker::PhantomData;
 
+use kactor_actors::gateway::Gateway;
 use kactor_actors::kernel::{Actor, Input, NoOperation, Outbox};
 use kactor_actors::store::Store;
 use kactor_model::check::{CheckReport, Verdict};
+use kactor_model::gateway::GatewayReplica;
 use kactor_model::raft::{property, CellRaft, Replica};
 use kactor_model::store::StoreReplica;
 
@@ -90,6 +92,12 @@ where
 
 impl<M: Mutation<CellRaft>> Replica for Mutant<CellRaft, M> {
     fn raft(&self) -> &CellRaft {
+        &self.inner
+    }
+}
+
+impl<M: Mutation<Gateway>> GatewayReplica for Mutant<Gateway, M> {
+    fn gateway(&self) -> &Gateway {
         &self.inner
     }
 }
