@@ -632,7 +632,7 @@ impl Gateway {
             *after = last.key.clone();
         }
         for kv in &page.kvs {
-            match self.decode(self.feeds[feed].resource, kv) {
+            match self.decode(kv) {
                 Ok(object) => self.feeds[feed].cache.fill(kv.key.clone(), object),
                 Err(error) => tracing::error!(key = ?kv.key, error, "undecodable object skipped"),
             }
@@ -693,13 +693,12 @@ impl Gateway {
             // A lost message: resume from what the cache has.
             return self.watch_store(feed, out);
         }
-        let resource = state.resource;
         for (deleted, kv) in changes {
             let key = kv.key.clone();
             let object = if deleted {
                 None
             } else {
-                match self.decode(resource, &kv) {
+                match self.decode(&kv) {
                     Ok(object) => Some(object),
                     Err(error) => {
                         tracing::error!(?key, error, "undecodable object dropped");
@@ -774,15 +773,10 @@ impl Gateway {
     }
 
     /// A stored value as served: decrypted, parsed, with its resourceVersion.
-    pub(crate) fn decode(
-        &self,
-        resource: &ResourceType,
-        kv: &KeyValue,
-    ) -> Result<CachedObject, String> {
+    pub(crate) fn decode(&self, kv: &KeyValue) -> Result<CachedObject, String> {
         let plain = self.config.encryption.open(&kv.value)?;
         let value: serde_json::Value = serde_json::from_slice(&plain)
             .map_err(|e| format!("stored object is not JSON: {e}"))?;
-        let _ = resource;
         let value = object::with_revision(value, kv.mod_revision);
         let owners = value["metadata"]["ownerReferences"]
             .as_array()

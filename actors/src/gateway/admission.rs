@@ -546,7 +546,6 @@ fn quota_exceeded(
 /// metadata carried over, status or spec kept by the subresource rules, generation
 /// bumped on spec changes, then validated against the current object.
 pub(crate) fn prepare_update(
-    gateway: &Gateway,
     call: &Call,
     current: &Value,
     proposed: Value,
@@ -590,7 +589,6 @@ pub(crate) fn prepare_update(
         (generation + i64::from(changed)).into(),
     );
     defaults::apply_defaults(&resource.api_version(), resource.kind, &mut new);
-    let _ = gateway;
     let causes = validation::validate_update(&resource.api_version(), resource.kind, &new, current);
     invalid(call, &new, causes)?;
     Ok(new)
@@ -643,7 +641,7 @@ fn carry_metadata(current: &Value, new: &mut Value, call: &Call) -> Result<(), A
 }
 
 /// autoscaling/v1 Scale of a scalable object.
-pub(crate) fn scale_of(resource: &ResourceType, value: &Value) -> Value {
+pub(crate) fn scale_of(value: &Value) -> Value {
     let meta = &value["metadata"];
     let selector = value["spec"]["selector"]["matchLabels"]
         .as_object()
@@ -655,7 +653,6 @@ pub(crate) fn scale_of(resource: &ResourceType, value: &Value) -> Value {
                 .join(",")
         })
         .unwrap_or_default();
-    let _ = resource;
     json!({
         "kind": "Scale",
         "apiVersion": "autoscaling/v1",

@@ -326,11 +326,7 @@ impl Gateway {
                 serve::page_from_store(self, call, range)
             }
             (Step::ReadNamespace { object }, StoreOutput::Range(range)) => {
-                let namespace = range
-                    .kvs
-                    .first()
-                    .map(|kv| self.value_of(call.resource, kv))
-                    .transpose()?;
+                let namespace = range.kvs.first().map(|kv| self.value_of(kv)).transpose()?;
                 admission::check_namespace(call, namespace.as_ref())?;
                 Ok(self.read_quotas(call, Some(object), None))
             }
@@ -361,19 +357,15 @@ impl Gateway {
     }
 
     /// The JSON value of a stored object, with its resourceVersion.
-    pub(crate) fn value_of(
-        &self,
-        resource: &ResourceType,
-        kv: &KeyValue,
-    ) -> Result<Value, ApiError> {
-        let cached = self.decode(resource, kv).map_err(ApiError::internal)?;
+    pub(crate) fn value_of(&self, kv: &KeyValue) -> Result<Value, ApiError> {
+        let cached = self.decode(kv).map_err(ApiError::internal)?;
         serde_json::from_slice(&cached.json).map_err(|e| ApiError::internal(e.to_string()))
     }
 
     fn on_existing(&mut self, call: &mut Call, kv: KeyValue) -> Result<Next, ApiError> {
-        let current = self.value_of(call.resource, &kv)?;
+        let current = self.value_of(&kv)?;
         match (call.request.verb, call.subresource()) {
-            (Verb::Get, Some("scale")) => ok(200, &admission::scale_of(call.resource, &current)),
+            (Verb::Get, Some("scale")) => ok(200, &admission::scale_of(&current)),
             (Verb::Get, _) => ok(200, &current),
             (Verb::Delete, _) => self.delete_existing(call, kv, current),
             (Verb::Create, Some("eviction")) => {
@@ -406,7 +398,7 @@ impl Gateway {
             }
             _ => object::parse(body)?,
         };
-        admission::prepare_update(self, call, current, proposed)
+        admission::prepare_update(call, current, proposed)
     }
 
     fn write_update(
@@ -505,11 +497,11 @@ impl Gateway {
         let quotas = if call.resource.namespaced && call.namespace().is_some() {
             let values: Vec<(KeyValue, Value)> = quota_kvs
                 .into_iter()
-                .map(|kv| Ok((kv.clone(), self.value_of(call.resource, &kv)?)))
+                .map(|kv| Ok((kv.clone(), self.value_of(&kv)?)))
                 .collect::<Result<_, ApiError>>()?;
             let (counted, sign) = match (&object, &existing) {
                 (Some(bytes), _) => (object::parse(bytes)?, 1),
-                (None, Some(kv)) => (self.value_of(call.resource, kv)?, -1),
+                (None, Some(kv)) => (self.value_of(kv)?, -1),
                 (None, None) => unreachable!("a quota step has an object"),
             };
             admission::charge_quotas(call.resource, &counted, sign, &values)?
@@ -556,12 +548,12 @@ impl Gateway {
     ) -> Result<Next, ApiError> {
         let value = match (&written, &existing) {
             (Some(bytes), _) => object::parse(bytes)?,
-            (None, Some(kv)) => self.value_of(call.resource, kv)?,
+            (None, Some(kv)) => self.value_of(kv)?,
             (None, None) => unreachable!("a commit writes or deletes"),
         };
         let value = object::with_revision(value, revision);
         let served = match call.subresource() {
-            Some("scale") => admission::scale_of(call.resource, &value),
+            Some("scale") => admission::scale_of(&value),
             Some("binding" | "eviction") => success_status(),
             _ => value,
         };

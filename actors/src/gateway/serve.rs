@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::actor::{ClientWatch, Gateway};
 use super::api::*;
 use super::cache::{CacheChange, CacheGap, CachedObject, WatchCache};
-use super::calls::{ok, Call, Next, Step};
+use super::calls::{Call, Next, Step};
 use super::object;
 use crate::kernel::Outbox;
 use crate::raft::ClientRequest;
@@ -422,9 +422,7 @@ pub(crate) fn page_from_store(
     };
     let mut items = Vec::new();
     for kv in &range.kvs {
-        let object = gateway
-            .decode(call.resource, kv)
-            .map_err(ApiError::internal)?;
+        let object = gateway.decode(kv).map_err(ApiError::internal)?;
         if filter.matches(&kv.key, &object) {
             items.push(object.json);
         }
@@ -435,7 +433,6 @@ pub(crate) fn page_from_store(
     };
     let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
     let body = list_body(call, revision, &refs, token);
-    let _ = ok;
     Ok(Next::Done(ApiOutcome::Ok { code: 200, body }))
 }
 
