@@ -142,10 +142,6 @@ impl Call {
         self.request.path.subresource.as_deref()
     }
 
-    fn fail<T>(&self, error: ApiError) -> Result<T, ApiError> {
-        Err(error)
-    }
-
     pub fn not_found(&self) -> ApiError {
         ApiError::not_found(self.resource.group, self.resource.plural, self.name())
     }
@@ -176,7 +172,7 @@ fn cas(key: &[u8], result: CompareResult, target: CompareTarget) -> Compare {
     }
 }
 
-fn put(key: Vec<u8>, value: Vec<u8>) -> TxnOp {
+pub(crate) fn put_op(key: Vec<u8>, value: Vec<u8>) -> TxnOp {
     TxnOp::Put(PutRequest {
         key,
         value,
@@ -202,7 +198,7 @@ pub(crate) fn guarded_txn(
     for quota in quotas {
         let unchanged = CompareTarget::ModRevision(quota.mod_revision);
         compare.push(cas(&quota.key, CompareResult::Equal, unchanged));
-        success.push(put(quota.key.clone(), quota.value.clone()));
+        success.push(put_op(quota.key.clone(), quota.value.clone()));
     }
     let failure = vec![TxnOp::Range(RangeRequest::latest(KeySpan::Key(
         key.to_vec(),
@@ -212,10 +208,6 @@ pub(crate) fn guarded_txn(
         success,
         failure,
     }))
-}
-
-pub(crate) fn put_op(key: Vec<u8>, value: Vec<u8>) -> TxnOp {
-    put(key, value)
 }
 
 pub(crate) fn delete_op(key: Vec<u8>) -> TxnOp {
@@ -307,7 +299,7 @@ impl Gateway {
             (Verb::List | Verb::Watch | Verb::DeleteCollection, None) => {
                 serve::begin_read(self, call)
             }
-            _ => call.fail(ApiError::method_not_allowed(format!(
+            _ => Err(ApiError::method_not_allowed(format!(
                 "{} is not supported on {}",
                 verb.rbac_name(),
                 call.resource.plural
