@@ -11,18 +11,25 @@ use anyhow::{bail, Context as _};
 use kactor_actors::gateway::secrets::{Encryption, EncryptionKey};
 use kactor_actors::gateway::{GatewayConfig, User};
 use kactor_actors::kernel::NodeId;
-use kactor_transport::gateway_host::{self, Identify};
+use kactor_transport::gateway_host::{self, Identify, LocalLink};
 use kactor_transport::mesh::{Mesh, MeshConfig};
-use kactor_transport::pki::NodeIdentity;
+use kactor_transport::pki::{NodeIdentity, Subject};
 use rand::Rng;
 
-/// Binds the gateway's endpoint and starts it; returns its identity and address.
+/// A running gateway: its mesh identity and address, and the link for in-process callers.
+pub struct StartedGateway {
+    pub id: NodeId,
+    pub addr: SocketAddr,
+    pub local: LocalLink,
+}
+
+/// Binds the gateway's endpoint and starts it.
 pub async fn start(
     identity: NodeIdentity,
     listen: SocketAddr,
     store: BTreeMap<NodeId, SocketAddr>,
     encryption: Encryption,
-) -> anyhow::Result<(NodeId, SocketAddr)> {
+) -> anyhow::Result<StartedGateway> {
     let id = identity
         .node_id()
         .context("the gateway's certificate has no node id")?;
@@ -35,19 +42,24 @@ pub async fn start(
     let addr = mesh.local_addr();
     let mut config = GatewayConfig::new(id, store.keys().copied().collect());
     config.encryption = encryption;
-    gateway_host::launch(config, store, mesh, inbound, component_identity());
+    let local = gateway_host::launch(config, store, mesh, inbound, component_identity());
     tracing::info!(id, %addr, "gateway up");
-    Ok((id, addr))
+    Ok(StartedGateway { id, addr, local })
 }
 
-/// Mesh peers hold certificates the cluster CA issued: members, their gateways and the
-/// operator's tools. They act as cluster administrators. (Kubelets, when they join, get
-/// node identities of their own, `system:node:<name>` in `system:nodes`, which the
-/// gateway's NodeRestriction already confines.)
+/// Mesh peers hold certificates the cluster CA issued. A certificate that names a
+/// Kubernetes user (see `pki::Subject::kube_user`) acts as that user: the operator's tools
+/// as `kactor-admin` in `system:masters`, a kubelet as `system:node:<name>` in
+/// `system:nodes` (confined by NodeRestriction). Any other peer (a store member, say) is
+/// authenticated but has no rights beyond discovery.
 fn component_identity() -> Identify {
-    Arc::new(|peer: NodeId| User {
-        name: format!("system:kactor:{peer:x}"),
-        groups: vec!["system:masters".into(), "system:authenticated".into()],
+    Arc::new(|peer: NodeId, subject: &Subject| {
+        let (name, mut groups) = match subject.kube_user() {
+            Some(user) => (user.name, user.groups),
+            None => (format!("system:kactor:node-{peer}"), Vec::new()),
+        };
+        groups.push("system:authenticated".into());
+        User { name, groups }
     })
 }
 
@@ -61,14 +73,7 @@ pub fn load_or_create_keys(path: &Path) -> anyhow::Result<Encryption> {
     if !path.exists() {
         let key: [u8; KEY_BYTES] = rand::thread_rng().gen();
         let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-        let mut file = std::fs::OpenOptions::new()
-            .create_new(true)
-            .write(true)
-            .mode_owner_only()
-            .open(path)
-            .with_context(|| format!("creating {}", path.display()))?;
-        writeln!(file, "key1={hex}")?;
-        file.sync_all()?;
+        write_owner_only(path, format!("key1={hex}\n").as_bytes())?;
     }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -109,13 +114,19 @@ pub fn load_or_create_keys(path: &Path) -> anyhow::Result<Encryption> {
     Ok(Encryption { keys })
 }
 
-trait OwnerOnly {
-    fn mode_owner_only(&mut self) -> &mut Self;
-}
-
-impl OwnerOnly for std::fs::OpenOptions {
-    fn mode_owner_only(&mut self) -> &mut Self {
-        use std::os::unix::fs::OpenOptionsExt;
-        self.mode(0o600)
-    }
+/// Writes `path` whole (replacing it atomically), readable by the owner only, durably.
+pub fn write_owner_only(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let temp = path.with_extension("tmp");
+    let _ = std::fs::remove_file(&temp);
+    let mut file = std::fs::OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .mode(0o600)
+        .open(&temp)
+        .with_context(|| format!("creating {}", temp.display()))?;
+    file.write_all(contents)?;
+    file.sync_all()?;
+    std::fs::rename(&temp, path).with_context(|| format!("renaming to {}", path.display()))?;
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! `kactor`: the one binary. Subcommands are thin: they parse flags and hand over to the
 //! library crates (`kactor-transport` hosts actors, `kactor-model` checks them).
 
+mod api;
 mod bench_cmd;
 mod check_cmd;
 mod gateway;

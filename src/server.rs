@@ -12,11 +12,11 @@ use kactor_actors::raft::{Membership, RaftConfig};
 use kactor_actors::store::{Store, StoreConfig};
 use kactor_transport::host::{recover, Host};
 use kactor_transport::mesh::{Mesh, MeshConfig};
-use kactor_transport::pki::{node_id_from_name, ClusterCa, NodeIdentity};
+use kactor_transport::pki::{node_id_from_name, ClusterCa, KubeUser, NodeIdentity};
 use kactor_transport::wal::Wal;
 use serde::{Deserialize, Serialize};
 
-use crate::gateway;
+use crate::{api, gateway};
 
 #[derive(clap::Args)]
 pub struct ServerArgs {
@@ -29,9 +29,14 @@ pub struct ServerArgs {
     /// The QUIC mesh address (UDP).
     #[arg(long, default_value = "127.0.0.1:7400")]
     listen: SocketAddr,
-    /// The Kubernetes API address (HTTPS; served from a later release on).
+    /// The Kubernetes API address (HTTPS, for kubectl). Port 0 picks a free one; the
+    /// address is in DATA_DIR/admin.kubeconfig and DATA_DIR/server.json.
     #[arg(long, default_value = "127.0.0.1:6443")]
     api_listen: SocketAddr,
+    /// Serve API requests that carry no credentials, as `system:anonymous` (RBAC still
+    /// decides what it may do; by default only /version and health).
+    #[arg(long)]
+    anonymous_auth: bool,
     /// The gateway's own mesh endpoint (UDP); port 0 picks a free one, written to
     /// DATA_DIR/server.json.
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -90,6 +95,9 @@ pub struct ServerInfo {
     pub gateway_id: NodeId,
     #[serde(default)]
     pub gateway_listen: Option<SocketAddr>,
+    /// The Kubernetes API (HTTPS).
+    #[serde(default)]
+    pub api_listen: Option<SocketAddr>,
 }
 
 /// The cluster CA's directory for a server started with `ca_dir` (or none).
@@ -109,7 +117,6 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
     if args.join.is_some() || args.token.is_some() {
         bail!("--join is not supported yet: start founding members with --initial-cluster");
     }
-    let _ = args.api_listen; // the HTTPS API arrives with the gateway
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating {}", args.data_dir.display()))?;
     let id = node_id_from_name(&args.name);
@@ -140,6 +147,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
         ca_dir: Some(ca_dir_of(&args.data_dir, args.ca_dir.as_ref())),
         gateway_id: 0,
         gateway_listen: None,
+        api_listen: None,
     };
     let gateway_identity = load_or_issue_gateway_identity(&args)?;
     let encryption = gateway::load_or_create_keys(&args.data_dir.join("encryption.keys"))?;
@@ -163,15 +171,24 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             let file = args.data_dir.join("partition");
             tokio::spawn(follow_partition_file(mesh.clone(), file));
         }
-        let (gateway_id, gateway_addr) = gateway::start(
+        let gateway = gateway::start(
             gateway_identity,
             args.gateway_listen,
             store_members,
             encryption,
         )
         .await?;
-        info.gateway_id = gateway_id;
-        info.gateway_listen = Some(gateway_addr);
+        info.gateway_id = gateway.id;
+        info.gateway_listen = Some(gateway.addr);
+        let ca_dir = ca_dir_of(&args.data_dir, args.ca_dir.as_ref());
+        let api = api::ApiOptions {
+            data_dir: &args.data_dir,
+            ca_dir: &ca_dir,
+            name: &args.name,
+            listen: args.api_listen,
+            anonymous: args.anonymous_auth,
+        };
+        info.api_listen = Some(api::start(api, gateway.local).await?);
         std::fs::write(info_path(&args.data_dir), serde_json::to_vec_pretty(&info)?)?;
         tracing::info!(name = %args.name, id, listen = %args.listen, "server up");
         wait_for_shutdown().await;
@@ -205,10 +222,19 @@ fn load_or_issue_identity(args: &ServerArgs, id: NodeId) -> anyhow::Result<NodeI
     std::fs::create_dir_all(&pki)?;
     identity.save(&pki)?;
     let admin_name = format!("admin@{}", args.name);
-    let admin = ca.issue(&admin_name, node_id_from_name(&admin_name), &[])?;
+    let admin = issue_admin(&ca, &admin_name)?;
     std::fs::create_dir_all(admin_dir(&args.data_dir))?;
     admin.save(&admin_dir(&args.data_dir))?;
     Ok(identity)
+}
+
+/// The Kubernetes user the operator's mesh tools act as: a cluster administrator.
+pub const ADMIN_USER: &str = "kactor-admin";
+
+/// A mesh certificate for the operator's tools, acting as `ADMIN_USER` in `system:masters`.
+pub fn issue_admin(ca: &ClusterCa, name: &str) -> anyhow::Result<NodeIdentity> {
+    let user = KubeUser::new(ADMIN_USER, &["system:masters"]);
+    ca.issue_for(name, node_id_from_name(name), &[], Some(&user))
 }
 
 /// The gateway's certificate: its own mesh identity, `gateway@<name>`.

@@ -337,7 +337,7 @@ fn client_identity(data_dir: &Path, info: &ServerInfo) -> anyhow::Result<NodeIde
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let name = format!("admin@{}/{}-{nanos}", info.name, std::process::id());
-        return ca.issue(&name, node_id_from_name(&name), &[]);
+        return crate::server::issue_admin(&ca, &name);
     }
     tracing::warn!("cannot read the cluster CA: using the shared admin certificate");
     NodeIdentity::load(&admin_dir(data_dir)).context("loading the admin certificate")

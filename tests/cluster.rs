@@ -73,7 +73,7 @@ impl Cluster {
         .unwrap();
         let m = &self.members[i];
         let child = Command::new(KACTOR)
-            .args(["server", "--data-dir"])
+            .args(["server", "--api-listen", "127.0.0.1:0", "--data-dir"])
             .arg(&m.dir)
             .args(["--name", &m.name, "--listen", &m.addr.to_string()])
             .args(["--initial-cluster", &initial.join(",")])
@@ -403,8 +403,8 @@ fn a_watch_survives_the_leader_and_an_unkept_lease_expires() {
     );
     let status = cluster.store(other, &["snapshot", "status", file_arg]);
     let text = String::from_utf8_lossy(&status.stdout).to_string();
-    // The twelve watched keys, and the RBAC policy the gateways bootstrap.
-    let bootstrap = kactor_actors::gateway::rbac::bootstrap_objects().len();
+    // The twelve watched keys, and the namespaces and RBAC policy the gateways bootstrap.
+    let bootstrap = kactor_actors::gateway::bootstrap::bootstrap_objects(true).len();
     let expected = format!("keys={} ", 12 + bootstrap);
     assert!(text.contains(&expected), "{expected}: {text}");
 }
@@ -449,7 +449,7 @@ fn a_full_disk_fails_writes_and_the_member_keeps_serving_reads() {
     let dir = disk.dir.path().join("n1");
     let addr = format!("127.0.0.1:{}", free_port());
     let mut server = Command::new(KACTOR)
-        .args(["server", "--data-dir"])
+        .args(["server", "--api-listen", "127.0.0.1:0", "--data-dir"])
         .arg(&dir)
         .args(["--listen", &addr])
         .stdout(Stdio::null())

@@ -7,12 +7,13 @@ use std::time::{Duration, Instant};
 
 use kactor_actors::gateway::{DeleteOptions, ListOptions};
 use kactor_actors::resources::k8s_openapi::api::core::v1::{
-    Container, Namespace, Pod, PodSpec, Secret,
+    Container, Namespace, Node, Pod, PodSpec, Secret,
 };
 use kactor_actors::resources::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kactor_actors::resources::k8s_openapi::ByteString;
 use kactor_actors::store::{KeySpan, RangeRequest, StoreOutput, StoreQuery};
 use kactor_transport::gateway_client::{GatewayClient, Informer, InformerEvent};
+use kactor_transport::pki::{node_id_from_name, ClusterCa, KubeUser};
 use kactor_verify::cluster::{self, LocalCluster};
 
 const KACTOR: &str = env!("CARGO_BIN_EXE_kactor");
@@ -175,7 +176,7 @@ fn secrets_are_encrypted_in_the_store_and_the_gateway_survives_a_leader_kill() {
         let status = store.raft().status(store.raft().target()).await.unwrap();
         let leader = status.leader.expect("a leader");
         let index = (1..=3)
-            .find(|i| kactor_transport::pki::node_id_from_name(&format!("n{i}")) == leader)
+            .find(|i| node_id_from_name(&format!("n{i}")) == leader)
             .unwrap();
         let survivor = if index == 1 { 2 } else { 1 };
         members.kill(index - 1);
@@ -193,5 +194,51 @@ fn secrets_are_encrypted_in_the_store_and_the_gateway_survives_a_leader_kill() {
             }
         }
         let _: Pod = client.get(Some("default"), "after-failover").await.unwrap();
+    });
+}
+
+#[test]
+fn mesh_certificates_decide_who_a_component_is() {
+    let root = tempfile::tempdir().unwrap();
+    let _cluster = LocalCluster::start(Path::new(KACTOR), 1, root.path()).unwrap();
+    runtime().block_on(async {
+        let admin = cluster::gateway_client(root.path(), 1).await.unwrap();
+        create_namespace(&admin, "default").await;
+        let ca = ClusterCa::load(&root.path().join("ca")).unwrap();
+        let kubelet_user = KubeUser::new("system:node:w1", &["system:nodes"]);
+        let kubelet_cert = ca
+            .issue_for("w1", node_id_from_name("w1"), &[], Some(&kubelet_user))
+            .unwrap();
+        let kubelet = cluster::gateway_client_as(root.path(), 1, kubelet_cert)
+            .await
+            .unwrap();
+        let node = |name: &str| Node {
+            metadata: meta(name),
+            ..Node::default()
+        };
+        kubelet.create(None, &node("w1")).await.unwrap();
+        let refused = kubelet.create(None, &node("w2")).await.unwrap_err();
+        assert_eq!(refused.code, 403, "{refused:?}");
+        let refused = kubelet
+            .list::<Secret>(Some("default"), ListOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code, 403, "{refused:?}");
+
+        // A certificate that names no user (as a store member's) has no rights.
+        let plain = ca.issue("plain", node_id_from_name("plain"), &[]).unwrap();
+        let plain = cluster::gateway_client_as(root.path(), 1, plain)
+            .await
+            .unwrap();
+        let refused = plain
+            .list::<Namespace>(None, ListOptions::default())
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code, 403, "{refused:?}");
+        assert!(
+            refused.message.contains("system:kactor:node-"),
+            "{refused:?}"
+        );
+        admin.get::<Node>(None, "w1").await.unwrap();
     });
 }

@@ -23,6 +23,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
 use crate::codec;
+use crate::gateway_host::LocalLink;
 use crate::mesh::{Inbound, Mesh};
 use crate::pki::NodeIdentity;
 use crate::sync::{lock, Mutex};
@@ -54,11 +55,19 @@ pub enum WatchMessage {
 
 #[derive(Clone)]
 pub struct GatewayClient {
-    mesh: Mesh,
-    gateway: NodeId,
+    link: Link,
     next: Arc<Mutex<ApiRequestId>>,
     waiters: Waiters,
     watches: Watches,
+}
+
+/// How requests reach the gateway.
+#[derive(Clone)]
+enum Link {
+    /// Over the mesh: the gateway's host sets the user from our certificate.
+    Mesh { mesh: Mesh, gateway: NodeId },
+    /// In process (the HTTPS front): the caller names the user it authenticated.
+    Local(mpsc::Sender<GatewayMsg>),
 }
 
 /// The URL path of a `k8s-openapi` resource type.
@@ -85,19 +94,36 @@ impl GatewayClient {
         addr: SocketAddr,
     ) -> anyhow::Result<GatewayClient> {
         let (mesh, inbound) = Mesh::bind_client(identity, gateway, addr).await?;
-        let client = GatewayClient {
-            mesh,
-            gateway,
-            next: Arc::new(Mutex::new(0)),
-            waiters: Arc::default(),
-            watches: Arc::default(),
-        };
-        tokio::spawn(dispatch(
+        let client = GatewayClient::over(Link::Mesh { mesh, gateway });
+        tokio::spawn(decode_frames(
             inbound,
             client.waiters.clone(),
             client.watches.clone(),
         ));
         Ok(client)
+    }
+
+    /// A client of the gateway in this process, through its host's local link. Each
+    /// request names its (already authenticated) user: see [`GatewayClient::request_as`].
+    pub fn local(link: LocalLink) -> GatewayClient {
+        let client = GatewayClient::over(Link::Local(link.requests));
+        let (waiters, watches) = (client.waiters.clone(), client.watches.clone());
+        let mut answers = link.answers;
+        tokio::spawn(async move {
+            while let Some(msg) = answers.recv().await {
+                route(msg, &waiters, &watches);
+            }
+        });
+        client
+    }
+
+    fn over(link: Link) -> GatewayClient {
+        GatewayClient {
+            link,
+            next: Arc::new(Mutex::new(0)),
+            waiters: Arc::default(),
+            watches: Arc::default(),
+        }
     }
 
     fn next_id(&self) -> ApiRequestId {
@@ -106,26 +132,44 @@ impl GatewayClient {
         *next
     }
 
-    fn send(&self, id: ApiRequestId, request: ApiRequest) -> anyhow::Result<()> {
-        // The gateway's host fills in who we are and when the request arrived.
-        let msg = GatewayMsg::Request {
+    fn send(&self, id: ApiRequestId, request: ApiRequest, user: User) -> anyhow::Result<()> {
+        // Over the mesh, the gateway's host fills in who we are (from our certificate);
+        // either host stamps when the request arrived.
+        let user = match self.link {
+            Link::Mesh { .. } => User::default(),
+            Link::Local(_) => user,
+        };
+        self.transmit(GatewayMsg::Request {
             id,
             request,
-            user: User::default(),
+            user,
             stamp: Stamp::default(),
-        };
-        let frame = codec::encode(&msg)?;
-        self.mesh
-            .send(self.gateway, frame)
-            .map_err(|e| anyhow!("cannot reach the gateway: {e:?}"))
+        })
+    }
+
+    fn transmit(&self, msg: GatewayMsg) -> anyhow::Result<()> {
+        match &self.link {
+            Link::Mesh { mesh, gateway } => mesh
+                .send(*gateway, codec::encode(&msg)?)
+                .map_err(|e| anyhow!("cannot reach the gateway: {e:?}")),
+            Link::Local(requests) => requests
+                .try_send(msg)
+                .map_err(|e| anyhow!("the gateway is not taking requests: {e}")),
+        }
     }
 
     /// Sends one request and waits for its outcome.
     pub async fn request(&self, request: ApiRequest) -> anyhow::Result<ApiOutcome> {
+        self.request_as(User::default(), request).await
+    }
+
+    /// `request`, on behalf of `user` (a local client only; over the mesh the
+    /// certificate decides).
+    pub async fn request_as(&self, user: User, request: ApiRequest) -> anyhow::Result<ApiOutcome> {
         let (tx, rx) = oneshot::channel();
         let id = self.next_id();
         lock(&self.waiters).insert(id, tx);
-        if let Err(e) = self.send(id, request) {
+        if let Err(e) = self.send(id, request, user) {
             lock(&self.waiters).remove(&id);
             return Err(e);
         }
@@ -142,7 +186,16 @@ impl GatewayClient {
 
     /// One call, as JSON: the status code and body, or the Kubernetes error.
     pub async fn call(&self, request: ApiRequest) -> Result<(u16, Vec<u8>), ApiError> {
-        match self.request(request).await {
+        self.call_as(User::default(), request).await
+    }
+
+    /// `call`, on behalf of `user` (see `request_as`).
+    pub async fn call_as(
+        &self,
+        user: User,
+        request: ApiRequest,
+    ) -> Result<(u16, Vec<u8>), ApiError> {
+        match self.request_as(user, request).await {
             Ok(ApiOutcome::Ok { code, body }) => Ok((code, body)),
             Ok(ApiOutcome::Err(error)) => Err(error),
             Ok(ApiOutcome::Watching) => {
@@ -218,18 +271,20 @@ impl GatewayClient {
         Ok((items, revision))
     }
 
-    /// Starts a watch; its messages arrive on the receiver.
-    pub async fn watch(
-        &self,
-        request: ApiRequest,
-    ) -> Result<mpsc::Receiver<WatchMessage>, ApiError> {
+    /// Starts a watch; its messages arrive on the stream.
+    pub async fn watch(&self, request: ApiRequest) -> Result<WatchStream, ApiError> {
+        self.watch_as(User::default(), request).await
+    }
+
+    /// `watch`, on behalf of `user` (see `request_as`).
+    pub async fn watch_as(&self, user: User, request: ApiRequest) -> Result<WatchStream, ApiError> {
         assert_eq!(request.verb, Verb::Watch, "a watch request");
         let (tx, rx) = mpsc::channel(WATCH_QUEUE_MESSAGES_MAX);
         let (answer_tx, answer_rx) = oneshot::channel();
         let id = self.next_id();
         lock(&self.waiters).insert(id, answer_tx);
         lock(&self.watches).insert(id, tx);
-        if let Err(e) = self.send(id, request) {
+        if let Err(e) = self.send(id, request, user) {
             lock(&self.waiters).remove(&id);
             lock(&self.watches).remove(&id);
             return Err(ApiError::unavailable(e.to_string()));
@@ -237,7 +292,11 @@ impl GatewayClient {
         let answer = tokio::time::timeout(Duration::from_millis(CALL_MS_MAX), answer_rx).await;
         lock(&self.waiters).remove(&id);
         match answer {
-            Ok(Ok(ApiOutcome::Watching)) => Ok(rx),
+            Ok(Ok(ApiOutcome::Watching)) => Ok(WatchStream {
+                id,
+                messages: rx,
+                client: self.clone(),
+            }),
             Ok(Ok(ApiOutcome::Err(error))) => {
                 lock(&self.watches).remove(&id);
                 Err(error)
@@ -252,51 +311,78 @@ impl GatewayClient {
     }
 }
 
-/// Routes the gateway's answers and watch events to their waiters.
-async fn dispatch(mut inbound: mpsc::Receiver<Inbound>, waiters: Waiters, watches: Watches) {
+/// A watch's messages. Dropping it cancels the watch at the gateway.
+pub struct WatchStream {
+    id: ApiRequestId,
+    messages: mpsc::Receiver<WatchMessage>,
+    client: GatewayClient,
+}
+
+impl WatchStream {
+    /// The next message; None once the stream has ended and been drained.
+    pub async fn recv(&mut self) -> Option<WatchMessage> {
+        self.messages.recv().await
+    }
+}
+
+impl Drop for WatchStream {
+    fn drop(&mut self) {
+        if lock(&self.client.watches).remove(&self.id).is_some() {
+            // Still running at the gateway: stop it there too. Best effort: a lost
+            // cancel leaves the gateway's own watch timeout to end it.
+            let _ = self
+                .client
+                .transmit(GatewayMsg::WatchCancel { id: self.id });
+        }
+    }
+}
+
+/// Decodes the gateway's frames and routes them.
+async fn decode_frames(mut inbound: mpsc::Receiver<Inbound>, waiters: Waiters, watches: Watches) {
     while let Some(Inbound { from, frame, .. }) = inbound.recv().await {
-        let msg: GatewayMsg = match codec::decode(&frame) {
-            Ok(msg) => msg,
-            Err(e) => {
-                debug!(from, error = %e, "undecodable frame from the gateway");
-                continue;
+        match codec::decode(&frame) {
+            Ok(msg) => route(msg, &waiters, &watches),
+            Err(e) => debug!(from, error = %e, "undecodable frame from the gateway"),
+        }
+    }
+}
+
+/// Routes one of the gateway's answers or watch messages to its waiter.
+fn route(msg: GatewayMsg, waiters: &Waiters, watches: &Watches) {
+    match msg {
+        GatewayMsg::Response { id, outcome } => {
+            if let Some(waiter) = lock(waiters).remove(&id) {
+                let _ = waiter.send(outcome);
             }
-        };
-        match msg {
-            GatewayMsg::Response { id, outcome } => {
-                if let Some(waiter) = lock(&waiters).remove(&id) {
-                    let _ = waiter.send(outcome);
-                }
-            }
-            GatewayMsg::WatchEvents {
-                id,
+        }
+        GatewayMsg::WatchEvents {
+            id,
+            from_revision,
+            revision,
+            events,
+        } => {
+            let mut watches = lock(watches);
+            let message = WatchMessage::Events {
                 from_revision,
                 revision,
                 events,
-            } => {
-                let mut watches = lock(&watches);
-                let message = WatchMessage::Events {
-                    from_revision,
-                    revision,
-                    events,
-                };
-                let full = watches
-                    .get(&id)
-                    .is_some_and(|queue| queue.try_send(message).is_err());
-                if full {
-                    // A consumer that fell this far behind relists.
-                    let queue = watches.remove(&id).expect("present");
-                    let error = ApiError::expired("the watch consumer fell behind".into());
-                    let _ = queue.try_send(WatchMessage::Ended(Some(error)));
-                }
+            };
+            let full = watches
+                .get(&id)
+                .is_some_and(|queue| queue.try_send(message).is_err());
+            if full {
+                // A consumer that fell this far behind relists.
+                let queue = watches.remove(&id).expect("present");
+                let error = ApiError::expired("the watch consumer fell behind".into());
+                let _ = queue.try_send(WatchMessage::Ended(Some(error)));
             }
-            GatewayMsg::WatchEnded { id, error } => {
-                if let Some(queue) = lock(&watches).remove(&id) {
-                    let _ = queue.try_send(WatchMessage::Ended(error));
-                }
-            }
-            _ => {}
         }
+        GatewayMsg::WatchEnded { id, error } => {
+            if let Some(queue) = lock(watches).remove(&id) {
+                let _ = queue.try_send(WatchMessage::Ended(error));
+            }
+        }
+        _ => {}
     }
 }
 

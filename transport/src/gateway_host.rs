@@ -7,6 +7,10 @@
 //! unwrapped), and who a request comes from and when it arrived (`user` and `stamp` are
 //! overwritten from the peer's authenticated identity, the clock and the OS random
 //! source, never taken from the sender).
+//!
+//! Callers in the same process (the HTTPS front) reach the gateway through a channel,
+//! not loopback QUIC: they authenticate their own clients, so their requests arrive with
+//! the user set, under the reserved caller id [`LOCAL_CALLER_ID`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -22,6 +26,7 @@ use tracing::{debug, warn};
 
 use crate::codec;
 use crate::mesh::{Inbound, Mesh};
+use crate::pki::Subject;
 
 /// Timer firings queued for the gateway task: far more than the gateway ever has set.
 pub const TIMER_QUEUE_MAX: usize = 65_536;
@@ -29,8 +34,24 @@ pub const TIMER_QUEUE_MAX: usize = 65_536;
 /// timers.
 pub const INPUTS_PER_WAKEUP_MAX: usize = 256;
 
-/// Who a mesh peer is, as the gateway's authorizer sees it.
-pub type Identify = Arc<dyn Fn(NodeId) -> User + Send + Sync>;
+/// Requests and answers queued between the gateway and its in-process callers: as
+/// many as the mesh queues for one peer.
+pub const LOCAL_QUEUE_MAX: usize = crate::mesh::PEER_QUEUE_FRAMES_MAX;
+
+/// The caller id of in-process callers. No mesh peer may use it: frames from a
+/// certificate naming it are dropped.
+pub const LOCAL_CALLER_ID: NodeId = u64::MAX;
+
+/// Who a mesh peer is, as the gateway's authorizer sees it: from its node id and its
+/// certificate's subject.
+pub type Identify = Arc<dyn Fn(NodeId, &Subject) -> User + Send + Sync>;
+
+/// The in-process caller's ends: its messages in (`Request`s with the user it
+/// authenticated, `WatchCancel`s), the gateway's answers and watch messages out.
+pub struct LocalLink {
+    pub requests: mpsc::Sender<GatewayMsg>,
+    pub answers: mpsc::Receiver<GatewayMsg>,
+}
 
 pub struct GatewayHost {
     gateway: Gateway,
@@ -40,23 +61,28 @@ pub struct GatewayHost {
     timers: HashMap<GatewayTimer, u64>,
     timer_generation: u64,
     timer_tx: mpsc::Sender<(GatewayTimer, u64)>,
+    local_answers: mpsc::Sender<GatewayMsg>,
 }
 
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+/// The clock and fresh randomness, as a request arrives.
+fn stamp_now() -> Stamp {
+    Stamp {
+        unix_ms: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64),
+        entropy: rand::thread_rng().gen(),
+    }
 }
 
 /// Starts the gateway on the current tokio runtime. `store` holds the members' mesh
-/// addresses.
+/// addresses. Returns the link for in-process callers.
 pub fn launch(
     mut config: GatewayConfig,
     store: BTreeMap<NodeId, SocketAddr>,
     mesh: Mesh,
     inbound: mpsc::Receiver<Inbound>,
     identify: Identify,
-) -> tokio::task::JoinHandle<()> {
+) -> LocalLink {
     for (id, addr) in &store {
         mesh.set_peer(*id, *addr);
     }
@@ -66,6 +92,8 @@ pub fn launch(
         .duration_since(UNIX_EPOCH)
         .map_or(1, |d| d.as_nanos() as u64);
     let (timer_tx, timer_rx) = mpsc::channel(TIMER_QUEUE_MAX);
+    let (requests, local_requests) = mpsc::channel(LOCAL_QUEUE_MAX);
+    let (local_answers, answers) = mpsc::channel(LOCAL_QUEUE_MAX);
     let mut outbox = Outbox::new();
     let gateway = Gateway::start(config, (), &mut outbox);
     let mut host = GatewayHost {
@@ -76,9 +104,11 @@ pub fn launch(
         timers: HashMap::new(),
         timer_generation: 0,
         timer_tx,
+        local_answers,
     };
     host.carry_out(outbox);
-    tokio::spawn(host.run(inbound, timer_rx))
+    tokio::spawn(host.run(inbound, timer_rx, local_requests));
+    LocalLink { requests, answers }
 }
 
 impl GatewayHost {
@@ -86,6 +116,7 @@ impl GatewayHost {
         mut self,
         mut inbound: mpsc::Receiver<Inbound>,
         mut timers: mpsc::Receiver<(GatewayTimer, u64)>,
+        mut local: mpsc::Receiver<GatewayMsg>,
     ) {
         loop {
             tokio::select! {
@@ -99,6 +130,7 @@ impl GatewayHost {
                         }
                     }
                 }
+                Some(request) = local.recv() => self.on_local(request),
                 Some((timer, generation)) = timers.recv() => {
                     if self.timers.get(&timer) == Some(&generation) {
                         self.timers.remove(&timer);
@@ -110,7 +142,33 @@ impl GatewayHost {
         }
     }
 
-    fn on_frame(&mut self, Inbound { from, addr, frame }: Inbound) {
+    fn on_local(&mut self, mut msg: GatewayMsg) {
+        if let GatewayMsg::Request { stamp, .. } = &mut msg {
+            *stamp = stamp_now();
+        }
+        let kind = msg.kind();
+        let _span =
+            tracing::debug_span!("message", actor = "gateway", peer = "local", kind).entered();
+        self.step(Input::Message {
+            from: LOCAL_CALLER_ID,
+            msg,
+        });
+    }
+
+    fn on_frame(
+        &mut self,
+        Inbound {
+            from,
+            addr,
+            subject,
+            frame,
+        }: Inbound,
+    ) {
+        if from == LOCAL_CALLER_ID {
+            warn!("a mesh peer's certificate names the reserved local caller id; dropped");
+            self.mesh.report_bad_frame(from, "reserved node id");
+            return;
+        }
         let msg = if self.store_members.contains(&from) {
             codec::decode::<StoreMsg>(&frame).map(GatewayMsg::Store)
         } else {
@@ -129,11 +187,8 @@ impl GatewayHost {
             self.mesh.set_peer(from, addr);
         }
         if let GatewayMsg::Request { user, stamp, .. } = &mut msg {
-            *user = (self.identify)(from);
-            *stamp = Stamp {
-                unix_ms: now_ms(),
-                entropy: rand::thread_rng().gen(),
-            };
+            *user = (self.identify)(from, &subject);
+            *stamp = stamp_now();
         }
         let kind = msg.kind();
         let _span = tracing::debug_span!("message", actor = "gateway", peer = from, kind).entered();
@@ -173,6 +228,14 @@ impl GatewayHost {
     fn transmit(&self, to: NodeId, msg: GatewayMsg) {
         let kind = msg.kind();
         let _span = tracing::debug_span!("send", actor = "gateway", peer = to, kind).entered();
+        if to == LOCAL_CALLER_ID {
+            // Never blocks the gateway: a caller this far behind loses the message, as a
+            // mesh peer with a full queue would (its call times out; a watch sees a gap).
+            if let Err(e) = self.local_answers.try_send(msg) {
+                debug!(error = %e, "local answer dropped");
+            }
+            return;
+        }
         let frame = match msg {
             GatewayMsg::Store(inner) if self.store_members.contains(&to) => codec::encode(&inner),
             other => codec::encode(&other),

@@ -318,6 +318,7 @@ where
         from,
         addr: peer_addr,
         frame,
+        ..
     }) = inbound.recv().await
     {
         let msg: A::Msg = match codec::decode(&frame) {

@@ -8,6 +8,7 @@ pub mod frame;
 pub mod gateway_client;
 pub mod gateway_host;
 pub mod host;
+pub mod https;
 pub mod mesh;
 pub mod pki;
 pub mod store_client;

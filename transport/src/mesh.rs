@@ -93,6 +93,8 @@ pub struct Inbound {
     /// The peer's UDP address: its one endpoint both dials and listens, so replies can
     /// be sent back here (this is how a client with no configured address is answered).
     pub addr: SocketAddr,
+    /// The subject of the peer's verified certificate (who it is beyond its node id).
+    pub subject: Arc<pki::Subject>,
     pub frame: Vec<u8>,
 }
 
@@ -425,11 +427,15 @@ impl Drop for Inner {
 
 /// The node id in the peer's verified certificate, if it presented one of ours.
 fn peer_node_id(conn: &quinn::Connection) -> Option<u64> {
+    pki::node_id_of(&peer_certificate(conn)?)
+}
+
+fn peer_certificate(conn: &quinn::Connection) -> Option<rustls_pki_types::CertificateDer<'static>> {
     let identity = conn.peer_identity()?;
     let certs = identity
         .downcast::<Vec<rustls_pki_types::CertificateDer<'static>>>()
         .ok()?;
-    pki::node_id_of(certs.first()?)
+    certs.first().cloned()
 }
 
 // ---- outbound ----
@@ -621,12 +627,18 @@ impl ConnServer {
             conn.close(VarInt::from_u32(CLOSE_CODE_BAD_IDENTITY), b"no node id");
             return;
         };
+        let subject = peer_certificate(&conn)
+            .and_then(|der| pki::subject_of(&der))
+            .unwrap_or_default();
+        let subject = Arc::new(subject);
         let span = tracing::info_span!("mesh_conn", peer, %addr, dir = "in");
         lock(&self.incoming)
             .entry(peer)
             .or_default()
             .push(conn.clone());
-        self.read_streams(peer, &conn).instrument(span).await;
+        self.read_streams(peer, &subject, &conn)
+            .instrument(span)
+            .await;
         let mut incoming = lock(&self.incoming);
         if let Some(list) = incoming.get_mut(&peer) {
             list.retain(|c| c.stable_id() != conn.stable_id());
@@ -656,7 +668,7 @@ impl ConnServer {
         }
     }
 
-    async fn read_streams(&self, peer: u64, conn: &quinn::Connection) {
+    async fn read_streams(&self, peer: u64, subject: &Arc<pki::Subject>, conn: &quinn::Connection) {
         debug!("connection accepted");
         let mut streams: JoinSet<()> = JoinSet::new();
         // Ends when the connection does; quinn caps open streams at UNI_STREAMS_CONCURRENT_MAX.
@@ -664,7 +676,7 @@ impl ConnServer {
             tokio::select! {
                 stream = conn.accept_uni() => match stream {
                     Ok(recv) => {
-                        let reader = self.stream_reader(peer, conn.clone());
+                        let reader = self.stream_reader(peer, subject.clone(), conn.clone());
                         streams.spawn(reader.run(recv).instrument(tracing::Span::current()));
                     }
                     Err(e) => {
@@ -677,9 +689,15 @@ impl ConnServer {
         }
     }
 
-    fn stream_reader(&self, peer: u64, conn: quinn::Connection) -> StreamReader {
+    fn stream_reader(
+        &self,
+        peer: u64,
+        subject: Arc<pki::Subject>,
+        conn: quinn::Connection,
+    ) -> StreamReader {
         StreamReader {
             peer,
+            subject,
             conn,
             inbound_tx: self.inbound_tx.clone(),
             counters: self.counters.clone(),
@@ -698,6 +716,7 @@ fn log_conn_end(e: &ConnectionError) {
 
 struct StreamReader {
     peer: u64,
+    subject: Arc<pki::Subject>,
     conn: quinn::Connection,
     inbound_tx: mpsc::Sender<Inbound>,
     counters: Arc<Counters>,
@@ -720,6 +739,7 @@ impl StreamReader {
                     let inbound = Inbound {
                         from: self.peer,
                         addr: self.conn.remote_address(),
+                        subject: self.subject.clone(),
                         frame: payload,
                     };
                     if self.inbound_tx.send(inbound).await.is_err() {

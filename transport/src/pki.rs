@@ -4,6 +4,11 @@
 //! same name is also a DNS SAN, so a client dialing node N asks TLS for server name
 //! `kactor-node-N` and the handshake itself proves it reached node N.
 //!
+//! Who a certificate's holder is to the Kubernetes API ([`KubeUser`]) rides in the same
+//! subject: Kubernetes puts the user in the CN and the groups in O; the CN is taken by the
+//! node id here, so the user is the OU and the groups are the O entries. A certificate
+//! without an OU is a plain mesh member, with no rights in the API.
+//!
 //! Invariant: only certificates signed by the cluster CA are accepted, both ways (mutual TLS).
 
 use std::fs;
@@ -144,6 +149,17 @@ impl ClusterCa {
         node_id: u64,
         sans: &[String],
     ) -> anyhow::Result<NodeIdentity> {
+        self.issue_for(node_name, node_id, sans, None)
+    }
+
+    /// `issue`, for a holder that acts in the Kubernetes API as `user`.
+    pub fn issue_for(
+        &self,
+        node_name: &str,
+        node_id: u64,
+        sans: &[String],
+        user: Option<&KubeUser>,
+    ) -> anyhow::Result<NodeIdentity> {
         if node_id == 0 {
             bail!("node id 0 is reserved");
         }
@@ -154,6 +170,9 @@ impl ClusterCa {
         params
             .distinguished_name
             .push(DnType::CommonName, cn.clone());
+        if let Some(user) = user {
+            push_user(&mut params.distinguished_name, user)?;
+        }
         params.subject_alt_names = node_sans(&cn, node_name, sans)?;
         params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![
@@ -170,10 +189,45 @@ impl ClusterCa {
             Some(node_id),
             "issued CN does not parse back"
         );
+        assert_eq!(
+            subject_of(cert.der()).and_then(|s| s.kube_user()).as_ref(),
+            user,
+            "issued user does not parse back"
+        );
         Ok(NodeIdentity {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
             ca_cert_pem: self.cert_pem.clone(),
+        })
+    }
+
+    /// Issues a Kubernetes client certificate for `user`: CN the user, O its group, client
+    /// auth only (kubeconfigs; the HTTPS API reads it as kube-apiserver does).
+    pub fn issue_client(&self, user: &KubeUser) -> anyhow::Result<ClientCertificate> {
+        if user.name.is_empty() || user.groups.len() > ISSUED_CERT_GROUPS_MAX {
+            bail!("a certificate user needs a name and at most {ISSUED_CERT_GROUPS_MAX} group");
+        }
+        let (issuer, issuer_key) = self.issuer()?;
+        let mut params = CertificateParams::default();
+        params.distinguished_name = DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(DnType::CommonName, user.name.clone());
+        for group in &user.groups {
+            params
+                .distinguished_name
+                .push(DnType::OrganizationName, group.clone());
+        }
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate().context("generate client key")?;
+        let cert = params
+            .signed_by(&key, &issuer, &issuer_key)
+            .context("sign client cert")?;
+        Ok(ClientCertificate {
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
         })
     }
 
@@ -194,6 +248,45 @@ impl ClusterCa {
             .context("rebuild CA issuer")?;
         Ok((cert, key))
     }
+}
+
+/// A user's client certificate and key, PEM.
+#[derive(Clone)]
+pub struct ClientCertificate {
+    pub cert_pem: String,
+    pub key_pem: String,
+}
+
+/// A Kubernetes identity carried in a certificate: its user name and groups.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KubeUser {
+    pub name: String,
+    pub groups: Vec<String>,
+}
+
+impl KubeUser {
+    pub fn new(name: &str, groups: &[&str]) -> KubeUser {
+        KubeUser {
+            name: name.to_string(),
+            groups: groups.iter().map(|g| g.to_string()).collect(),
+        }
+    }
+}
+
+/// Groups a certificate we issue may carry: rcgen writes one value per attribute type.
+/// (Certificates from elsewhere may carry several O entries; `subject_of` reads them
+/// all. A user in more groups can use a bearer token.)
+pub const ISSUED_CERT_GROUPS_MAX: usize = 1;
+
+fn push_user(dn: &mut DistinguishedName, user: &KubeUser) -> anyhow::Result<()> {
+    if user.name.is_empty() || user.groups.len() > ISSUED_CERT_GROUPS_MAX {
+        bail!("a certificate user needs a name and at most {ISSUED_CERT_GROUPS_MAX} group");
+    }
+    dn.push(DnType::OrganizationalUnitName, user.name.clone());
+    for group in &user.groups {
+        dn.push(DnType::OrganizationName, group.clone());
+    }
+    Ok(())
 }
 
 fn ca_params(cn: &str) -> CertificateParams {
@@ -283,6 +376,26 @@ impl NodeIdentity {
         Ok(Arc::new(config))
     }
 
+    /// The HTTPS API's TLS config (TLS 1.2 and 1.3, ALPN h2 and http/1.1): presents this
+    /// certificate, and verifies a client certificate against the cluster CA when one is
+    /// offered (token and anonymous clients offer none).
+    pub fn https_server_config(&self) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let roots = Arc::new(self.roots()?);
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(roots, provider.clone())
+                .allow_unauthenticated()
+                .build()
+                .context("build client verifier")?;
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(self.cert_chain()?, self.private_key()?)
+            .context("server cert")?;
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        Ok(Arc::new(config))
+    }
+
     /// TLS 1.3 client config: trusts only the cluster CA, presents the node cert, ALPN
     /// `kactor/1`.
     pub fn client_config(&self) -> anyhow::Result<Arc<rustls::ClientConfig>> {
@@ -349,6 +462,8 @@ const DER_SET: u8 = 0x31;
 const DER_OID: u8 = 0x06;
 const DER_CONTEXT_0: u8 = 0xa0;
 const OID_COMMON_NAME: &[u8] = &[0x55, 0x04, 0x03];
+const OID_ORGANIZATION: &[u8] = &[0x55, 0x04, 0x0a];
+const OID_ORGANIZATIONAL_UNIT: &[u8] = &[0x55, 0x04, 0x0b];
 
 /// Splits one DER TLV off the front of `input`: (tag, contents, rest). Definite short or long
 /// lengths up to 4 bytes only; everything is bounds-checked.
@@ -420,14 +535,39 @@ fn spki_of(cert_der: &[u8]) -> Option<Vec<u8>> {
     (spki.tag == DER_SEQUENCE).then(|| spki.whole.to_vec())
 }
 
-/// The first Common Name in the certificate's subject, as UTF-8.
-fn common_name_of(cert_der: &[u8]) -> Option<String> {
+/// The parts of a certificate's subject that name its holder.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Subject {
+    /// The first CN.
+    pub common_name: Option<String>,
+    /// Every O, in order: Kubernetes' groups.
+    pub organizations: Vec<String>,
+    /// Every OU, in order.
+    pub organizational_units: Vec<String>,
+}
+
+impl Subject {
+    /// The Kubernetes identity of a mesh certificate: the OU names the user, the O
+    /// entries its groups. None for a certificate without an OU.
+    pub fn kube_user(&self) -> Option<KubeUser> {
+        let name = self.organizational_units.first()?;
+        Some(KubeUser {
+            name: name.clone(),
+            groups: self.organizations.clone(),
+        })
+    }
+}
+
+/// The certificate's subject. Safe on arbitrary bytes: None if it does not parse, and
+/// attributes that are not UTF-8 are skipped.
+pub fn subject_of(cert_der: &[u8]) -> Option<Subject> {
     let fields = tbs_fields(cert_der)?;
     let subject = fields[4];
     let mut rdns = subject.contents;
     if subject.tag != DER_SEQUENCE {
         return None;
     }
+    let mut out = Subject::default();
     // Subject: SEQUENCE OF SET OF SEQUENCE { OID, value }. Both loops are bounded by the
     // input length: every iteration consumes at least one 2-byte TLV header.
     while !rdns.is_empty() {
@@ -443,13 +583,29 @@ fn common_name_of(cert_der: &[u8]) -> Option<String> {
             }
             set = after;
             let (tag, oid, value) = der_next(atv)?;
-            if tag == DER_OID && oid == OID_COMMON_NAME {
-                let (_, text, _) = der_next(value)?;
-                return std::str::from_utf8(text).ok().map(str::to_string);
+            if tag != DER_OID {
+                return None;
+            }
+            let (_, text, _) = der_next(value)?;
+            let Ok(text) = std::str::from_utf8(text) else {
+                continue;
+            };
+            match oid {
+                OID_COMMON_NAME if out.common_name.is_none() => {
+                    out.common_name = Some(text.to_string());
+                }
+                OID_ORGANIZATION => out.organizations.push(text.to_string()),
+                OID_ORGANIZATIONAL_UNIT => out.organizational_units.push(text.to_string()),
+                _ => {}
             }
         }
     }
-    None
+    Some(out)
+}
+
+/// The first Common Name in the certificate's subject, as UTF-8.
+fn common_name_of(cert_der: &[u8]) -> Option<String> {
+    subject_of(cert_der)?.common_name
 }
 
 // ---- files ----
@@ -576,6 +732,25 @@ mod tests {
     }
 
     #[test]
+    fn issued_user_rides_in_the_subject() {
+        let ca = ClusterCa::create("test").expect("ca");
+        let kubelet = KubeUser::new("system:node:w1", &["system:nodes"]);
+        let id = ca.issue_for("w1", 5, &[], Some(&kubelet)).expect("issue");
+        let subject = subject_of(&der_of(&id.cert_pem)).expect("subject");
+        assert_eq!(subject.common_name.as_deref(), Some("kactor-node-5"));
+        assert_eq!(subject.kube_user(), Some(kubelet));
+        let plain = ca.issue("n", 6, &[]).expect("issue");
+        assert_eq!(
+            subject_of(&der_of(&plain.cert_pem))
+                .expect("subject")
+                .kube_user(),
+            None
+        );
+        let two_groups = KubeUser::new("u", &["a", "b"]);
+        assert!(ca.issue_for("u", 7, &[], Some(&two_groups)).is_err());
+    }
+
+    #[test]
     fn ca_reloaded_from_disk_issues_certs_the_original_ca_verifies() {
         let dir = tempfile::tempdir().expect("tempdir");
         let ca = ClusterCa::load_or_create(dir.path()).expect("create");
@@ -660,6 +835,7 @@ mod tests {
         #[test]
         fn node_id_of_never_panics(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..2048)) {
             let _ = node_id_of(&bytes);
+            let _ = subject_of(&bytes);
         }
     }
 }

@@ -22,6 +22,8 @@ pub struct LocalCluster {
     root: PathBuf,
     pub addrs: Vec<SocketAddr>,
     children: Vec<Option<Child>>,
+    /// More `kactor server` flags, for every member.
+    extra_args: Vec<String>,
 }
 
 impl Drop for LocalCluster {
@@ -40,6 +42,16 @@ pub fn free_port() -> anyhow::Result<u16> {
 impl LocalCluster {
     /// Starts `count` members of one cluster under `root`.
     pub fn start(binary: &Path, count: usize, root: &Path) -> anyhow::Result<LocalCluster> {
+        LocalCluster::start_with(binary, count, root, &[])
+    }
+
+    /// `start`, with more `kactor server` flags for every member.
+    pub fn start_with(
+        binary: &Path,
+        count: usize,
+        root: &Path,
+        extra_args: &[&str],
+    ) -> anyhow::Result<LocalCluster> {
         let addrs: Vec<SocketAddr> = (0..count)
             .map(|_| Ok(format!("127.0.0.1:{}", free_port()?).parse()?))
             .collect::<anyhow::Result<_>>()?;
@@ -48,6 +60,7 @@ impl LocalCluster {
             root: root.to_path_buf(),
             addrs,
             children: (0..count).map(|_| None).collect(),
+            extra_args: extra_args.iter().map(|a| a.to_string()).collect(),
         };
         for i in 0..count {
             cluster.restart(i)?;
@@ -70,6 +83,7 @@ impl LocalCluster {
             .open(member_log(&self.root, i + 1))?;
         let child = Command::new(&self.binary)
             .arg("server")
+            .args(["--api-listen", "127.0.0.1:0"])
             .arg("--data-dir")
             .arg(self.root.join(format!("n{}", i + 1)))
             .args(["--name", &format!("n{}", i + 1)])
@@ -78,6 +92,7 @@ impl LocalCluster {
             .arg("--ca-dir")
             .arg(self.root.join("ca"))
             .arg("--fault-injection")
+            .args(&self.extra_args)
             .env("KACTOR_LOG", "warn")
             .stdout(Stdio::null())
             .stderr(log)
@@ -209,6 +224,24 @@ pub const GATEWAY_WAIT_MS_MAX: u64 = 20_000;
 
 /// A client of member `n`'s gateway (`n` counts from 1), with the admin certificate.
 pub async fn gateway_client(root: &Path, n: usize) -> anyhow::Result<GatewayClient> {
+    let admin = root.join(format!("n{n}")).join("pki").join("admin");
+    let deadline = Instant::now() + Duration::from_millis(GATEWAY_WAIT_MS_MAX);
+    while !admin.join("node.crt").exists() {
+        if Instant::now() > deadline {
+            bail!("n{n} never wrote its admin certificate");
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    gateway_client_as(root, n, NodeIdentity::load(&admin)?).await
+}
+
+/// A client of member `n`'s gateway that presents `identity` (issued from the cluster
+/// CA under `root/ca`, say for a kubelet).
+pub async fn gateway_client_as(
+    root: &Path,
+    n: usize,
+    identity: NodeIdentity,
+) -> anyhow::Result<GatewayClient> {
     let dir = root.join(format!("n{n}"));
     let deadline = Instant::now() + Duration::from_millis(GATEWAY_WAIT_MS_MAX);
     let (id, addr) = loop {
@@ -226,6 +259,5 @@ pub async fn gateway_client(root: &Path, n: usize) -> anyhow::Result<GatewayClie
             None => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     };
-    let identity = NodeIdentity::load(&dir.join("pki").join("admin"))?;
     GatewayClient::connect(identity, id, addr).await
 }

@@ -368,6 +368,10 @@ impl Gateway {
             let error = ApiError::too_many_requests("too many requests in progress".into());
             return self.reply(caller, ApiOutcome::Err(error), out);
         }
+        if request.verb == Verb::GetPath {
+            let outcome = self.authorize_path(&user, request.path.name.as_deref().unwrap_or(""));
+            return self.reply(caller, outcome, out);
+        }
         self.last_stamp = stamp;
         let id = self.next_call;
         self.next_call += 1;
@@ -377,6 +381,25 @@ impl Gateway {
                 self.run_call(id, out);
             }
             Err(error) => self.reply(caller, ApiOutcome::Err(error), out),
+        }
+    }
+
+    /// RBAC for a non-resource URL (kube-apiserver's message on refusal).
+    fn authorize_path(&self, user: &User, url: &str) -> ApiOutcome {
+        let allowed = match self.config.authorize {
+            false => Ok(true),
+            true => super::rbac::non_resource_allowed(self, user, "get", url),
+        };
+        match allowed {
+            Ok(true) => ApiOutcome::Ok {
+                code: 200,
+                body: Vec::new(),
+            },
+            Ok(false) => ApiOutcome::Err(ApiError::forbidden(format!(
+                "forbidden: User \"{}\" cannot get path \"{url}\"",
+                user.name
+            ))),
+            Err(error) => ApiOutcome::Err(error),
         }
     }
 
@@ -829,38 +852,35 @@ impl Gateway {
         self.bootstrap(out);
     }
 
-    /// Creates the bootstrap RBAC policy once the caches show it missing. A create that
-    /// races another gateway's fails with AlreadyExists, which is fine.
+    /// Creates the bootstrap objects (system namespaces, RBAC policy) once the caches
+    /// show them missing. A create that races another gateway's fails with
+    /// AlreadyExists, which is fine. Kinds this gateway does not cache are left alone.
     fn bootstrap(&mut self, out: &mut Outbox<Self>) {
-        if self.bootstrapped || !self.config.authorize {
+        if self.bootstrapped {
             return;
         }
-        let (Some(roles), Some(bindings)) =
-            (self.cache("ClusterRole"), self.cache("ClusterRoleBinding"))
-        else {
-            return;
-        };
-        let missing: Vec<(&'static str, serde_json::Value)> = super::rbac::bootstrap_objects()
+        let mut wanted = super::bootstrap::bootstrap_objects(self.config.authorize);
+        wanted.retain(|(resource, _)| self.config.cached_kinds.contains(&resource.kind));
+        if wanted
+            .iter()
+            .any(|(resource, _)| self.cache(resource.kind).is_none())
+        {
+            return; // not loaded yet: next tick
+        }
+        let missing: Vec<_> = wanted
             .into_iter()
-            .filter(|(plural, value)| {
-                let cache = if *plural == "clusterroles" {
-                    roles
-                } else {
-                    bindings
-                };
-                let resource =
-                    crate::resources::registry::by_plural("rbac.authorization.k8s.io", plural)
-                        .expect("served");
+            .filter(|(resource, value)| {
+                let cache = self.cache(resource.kind).expect("loaded");
                 cache
                     .get(&object::object_key(resource, None, object::name(value)))
                     .is_none()
             })
             .collect();
         self.bootstrapped = true;
-        for (plural, value) in missing {
+        for (resource, value) in missing {
             let path = ResourcePath {
-                group: "rbac.authorization.k8s.io".into(),
-                plural: plural.into(),
+                group: resource.group.into(),
+                plural: resource.plural.into(),
                 ..ResourcePath::default()
             };
             let mut request = ApiRequest::new(Verb::Create, path);

@@ -31,6 +31,9 @@ pub enum Verb {
     Patch(PatchType),
     Delete,
     DeleteCollection,
+    /// May the user GET the non-resource URL in `path.name` (`/version`, `/apis`)? Answered
+    /// 200 with no body, or 403; the HTTPS shell serves the document itself.
+    GetPath,
 }
 
 impl Verb {
@@ -45,11 +48,12 @@ impl Verb {
             Verb::Patch(_) => "patch",
             Verb::Delete => "delete",
             Verb::DeleteCollection => "deletecollection",
+            Verb::GetPath => "get",
         }
     }
 
     pub fn is_mutating(self) -> bool {
-        !matches!(self, Verb::Get | Verb::List | Verb::Watch)
+        !matches!(self, Verb::Get | Verb::List | Verb::Watch | Verb::GetPath)
     }
 }
 

@@ -5,11 +5,13 @@
 mod actor;
 pub mod admission;
 pub mod api;
+pub mod bootstrap;
 pub mod cache;
 mod calls;
 mod collector;
 pub mod defaults;
 mod deletion;
+pub mod discovery;
 pub mod object;
 pub mod patch;
 pub mod rbac;

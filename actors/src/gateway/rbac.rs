@@ -14,7 +14,7 @@ use crate::resources::registry::by_plural;
 
 /// ClusterRoles and bindings the server creates when they are missing, as
 /// kube-apiserver's bootstrap policy does.
-pub fn bootstrap_objects() -> Vec<(&'static str, Value)> {
+pub fn bootstrap_policy() -> Vec<(&'static str, Value)> {
     let rule_all = json!([{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
                           {"nonResourceURLs": ["*"], "verbs": ["*"]}]);
     let read = json!(["get", "list", "watch"]);
@@ -220,14 +220,14 @@ pub(crate) fn authorize(gateway: &Gateway, call: &Call) -> Result<(), ApiError> 
         Some(ns) => format!(" in the namespace \"{ns}\""),
         None => " at the cluster scope".to_string(),
     };
+    // kube-apiserver's NewForbidden: the name only when the request has one.
+    let what = match attributes.name {
+        "" => call.resource.qualified_plural(),
+        name => format!("{} \"{name}\"", call.resource.qualified_plural()),
+    };
     Err(ApiError::forbidden(format!(
-        "{} \"{}\" is forbidden: User \"{}\" cannot {} resource \"{}\" in API group \"{}\"{scope}",
-        call.resource.qualified_plural(),
-        attributes.name,
-        call.user.name,
-        attributes.verb,
-        attributes.resource,
-        attributes.group
+        "{what} is forbidden: User \"{}\" cannot {} resource \"{}\" in API group \"{}\"{scope}",
+        call.user.name, attributes.verb, attributes.resource, attributes.group
     )))
 }
 
@@ -360,17 +360,81 @@ fn node_allows(gateway: &Gateway, call: &Call, node: &str) -> bool {
         ("leases", _) => {
             call.namespace() == Some("kube-node-lease") && name_or_body_name(call) == node
         }
-        (
-            "services"
-            | "endpoints"
-            | "endpointslices"
-            | "configmaps"
-            | "secrets"
-            | "persistentvolumes"
-            | "persistentvolumeclaims"
-            | "serviceaccounts",
-            None,
-        ) => reading,
+        ("services" | "endpoints" | "endpointslices" | "serviceaccounts", None) => reading,
+        // The Node authorizer's graph: only what a pod bound to this node uses, by name.
+        ("secrets" | "configmaps" | "persistentvolumeclaims" | "persistentvolumes", None) => {
+            verb == Verb::Get && node_uses(gateway, call, node)
+        }
         _ => false,
     }
+}
+
+/// Whether a pod bound to `node` references the secret, configmap or claim `call`
+/// addresses (or, for a volume, the claim bound to it).
+fn node_uses(gateway: &Gateway, call: &Call, node: &str) -> bool {
+    let name = call.name();
+    let plural = call.resource.plural;
+    let pods = match plural {
+        // A volume has no namespace: any bound pod's claim may lead to it.
+        "persistentvolumes" => cached_values(gateway, "Pod", None),
+        _ => cached_values(gateway, "Pod", call.namespace()),
+    };
+    let Ok(pods) = pods else { return false };
+    pods.iter()
+        .filter(|pod| pod["spec"]["nodeName"].as_str() == Some(node))
+        .any(|pod| match plural {
+            "persistentvolumes" => pod_claims(pod).any(|claim| {
+                let namespace = pod["metadata"]["namespace"].as_str();
+                claim_volume(gateway, namespace, claim).as_deref() == Some(name)
+            }),
+            "persistentvolumeclaims" => pod_claims(pod).any(|claim| claim == name),
+            "secrets" => pod_references(pod, "secret").any(|n| n == name),
+            _ => pod_references(pod, "configMap").any(|n| n == name),
+        })
+}
+
+fn pod_claims(pod: &Value) -> impl Iterator<Item = &str> {
+    pod["spec"]["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v["persistentVolumeClaim"]["claimName"].as_str())
+}
+
+/// The names of the secrets (`kind` "secret") or configmaps ("configMap") a pod uses:
+/// volumes, projected sources, env, envFrom, and image pull secrets.
+fn pod_references<'a>(pod: &'a Value, kind: &'static str) -> impl Iterator<Item = &'a str> {
+    let spec = &pod["spec"];
+    let (volume_field, key_ref, from_ref) = match kind {
+        "secret" => ("secretName", "secretKeyRef", "secretRef"),
+        _ => ("name", "configMapKeyRef", "configMapRef"),
+    };
+    let array = |v: &'a Value| v.as_array().into_iter().flatten();
+    let volumes = array(&spec["volumes"]).flat_map(move |v| {
+        let direct = v[kind][volume_field].as_str();
+        let projected =
+            array(&v["projected"]["sources"]).filter_map(move |s| s[kind]["name"].as_str());
+        direct.into_iter().chain(projected)
+    });
+    let containers = ["initContainers", "containers", "ephemeralContainers"]
+        .into_iter()
+        .flat_map(move |field| array(&spec[field]));
+    let env = containers.clone().flat_map(move |c| {
+        array(&c["env"]).filter_map(move |e| e["valueFrom"][key_ref]["name"].as_str())
+    });
+    let env_from = containers
+        .flat_map(move |c| array(&c["envFrom"]).filter_map(move |e| e[from_ref]["name"].as_str()));
+    let pull = array(&spec["imagePullSecrets"])
+        .filter(move |_| kind == "secret")
+        .filter_map(|s| s["name"].as_str());
+    volumes.chain(env).chain(env_from).chain(pull)
+}
+
+/// The volume a claim is bound to, from the cache.
+fn claim_volume(gateway: &Gateway, namespace: Option<&str>, claim: &str) -> Option<String> {
+    let claims = by_plural("", "persistentvolumeclaims")?;
+    let key = object::object_key(claims, namespace, claim);
+    let cached = gateway.cache("PersistentVolumeClaim")?.get(&key)?;
+    let value: Value = serde_json::from_slice(&cached.json).ok()?;
+    Some(value["spec"]["volumeName"].as_str()?.to_string())
 }

@@ -254,11 +254,13 @@ pub(crate) fn pod(name: &str) -> Value {
                     "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}}}]}})
 }
 
+/// A harness after bootstrap: the system namespaces exist.
 fn with_default_namespace() -> Harness {
     let mut harness = Harness::new(|_| {});
+    harness.tick(1);
     harness
-        .call(create("namespaces", None, namespace("default")))
-        .expect("namespace");
+        .call(get("namespaces", None, "default"))
+        .expect("the bootstrap namespace");
     harness
 }
 
@@ -608,7 +610,7 @@ fn quota_is_charged_with_the_create_and_released_by_the_delete() {
 #[test]
 fn finalizers_hold_an_object_until_removed() {
     let mut h = with_default_namespace();
-    let mut cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held", "finalizers": ["example.com/x"]}});
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "held", "finalizers": ["example.com/x"]}});
     h.call(create("configmaps", Some("default"), cm.clone()))
         .unwrap();
     let (_, marked) = h
@@ -727,11 +729,30 @@ fn rbac_and_node_restriction() {
     let mut other = node;
     other["metadata"]["name"] = json!("n2");
     assert_eq!(
-        h.call_as(create("nodes", None, other), kubelet)
+        h.call_as(create("nodes", None, other), kubelet.clone())
             .unwrap_err()
             .code,
         403
     );
+    // Secrets: only by name, and only those a pod bound to the node uses.
+    for name in ["used", "unused"] {
+        let secret = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}});
+        h.call(create("secrets", Some("default"), secret)).unwrap();
+    }
+    let mut bound = pod("runs-here");
+    bound["spec"]["nodeName"] = json!("n1");
+    bound["spec"]["containers"][0]["env"] =
+        json!([{"name": "P", "valueFrom": {"secretKeyRef": {"name": "used", "key": "k"}}}]);
+    h.call(create("pods", Some("default"), bound)).unwrap();
+    h.tick(1);
+    let read = |name: &str| get("secrets", Some("default"), name);
+    assert!(h.call_as(read("used"), kubelet.clone()).is_ok());
+    assert_eq!(
+        h.call_as(read("unused"), kubelet.clone()).unwrap_err().code,
+        403
+    );
+    let list = ApiRequest::new(Verb::List, path("", "secrets", Some("default"), None));
+    assert_eq!(h.call_as(list, kubelet).unwrap_err().code, 403);
 }
 
 impl ApiError {
@@ -966,7 +987,7 @@ fn non_resource_urls_follow_rbac() {
 #[test]
 fn the_bootstrap_policy_is_valid() {
     let mut h = with_default_namespace();
-    for (plural, value) in rbac::bootstrap_objects() {
+    for (plural, value) in rbac::bootstrap_policy() {
         let mut request = create(plural, None, value);
         request.path.group = "rbac.authorization.k8s.io".into();
         match h.call(request) {

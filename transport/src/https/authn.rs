@@ -1,0 +1,226 @@
+//! Who an HTTPS request comes from, in kube-apiserver's order: a client certificate
+//! signed by the cluster CA (CN the user, O the groups), else a bearer token from the
+//! static token file, else anonymous when enabled. Anything else is 401.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use anyhow::{bail, Context as _};
+use kactor_actors::gateway::{ApiError, User};
+
+use crate::pki;
+
+/// Lines a token file may hold; a static file for a handful of users and robots.
+pub const TOKEN_FILE_LINES_MAX: usize = 10_000;
+/// Bytes of a token file.
+pub const TOKEN_FILE_BYTES_MAX: u64 = 4 * 1024 * 1024;
+
+pub const ANONYMOUS_USER: &str = "system:anonymous";
+
+#[derive(Clone, Default)]
+pub struct Authenticator {
+    /// Token to user.
+    tokens: HashMap<String, User>,
+    anonymous: bool,
+}
+
+impl Authenticator {
+    pub fn new(tokens: HashMap<String, User>, anonymous: bool) -> Authenticator {
+        Authenticator { tokens, anonymous }
+    }
+
+    /// Decides who the request is. `certificate` is the verified client certificate's
+    /// user, `authorization` the Authorization header.
+    pub fn authenticate(
+        &self,
+        certificate: Option<&User>,
+        authorization: Option<&str>,
+    ) -> Result<User, ApiError> {
+        if let Some(user) = certificate {
+            return Ok(user.clone());
+        }
+        // As kube-apiserver: another scheme (Basic) is no attempt at all; a bearer token
+        // that is not known fails, even when anonymous requests are allowed.
+        if let Some(token) = authorization.and_then(bearer_token) {
+            let mut user = self.tokens.get(token).cloned().ok_or_else(unauthorized)?;
+            authenticated(&mut user);
+            return Ok(user);
+        }
+        if self.anonymous {
+            return Ok(User::new(ANONYMOUS_USER, &["system:unauthenticated"]));
+        }
+        Err(unauthorized())
+    }
+}
+
+fn bearer_token(header: &str) -> Option<&str> {
+    let (scheme, token) = header.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// kube-apiserver's 401: the same Status, whatever failed.
+pub fn unauthorized() -> ApiError {
+    ApiError::new(401, "Unauthorized", "Unauthorized".into())
+}
+
+fn authenticated(user: &mut User) {
+    if !user.in_group("system:authenticated") {
+        user.groups.push("system:authenticated".into());
+    }
+}
+
+/// The user a verified client certificate names: a mesh certificate's OU user (see
+/// `pki::Subject::kube_user`), else Kubernetes' convention, CN the user and O the groups.
+pub fn user_of_certificate(der: &[u8]) -> Option<User> {
+    let subject = pki::subject_of(der)?;
+    let (name, groups) = match subject.kube_user() {
+        Some(user) => (user.name, user.groups),
+        None => (subject.common_name?, subject.organizations),
+    };
+    if name.is_empty() {
+        return None;
+    }
+    let mut user = User { name, groups };
+    authenticated(&mut user);
+    Some(user)
+}
+
+/// Reads kube-apiserver's static token file: `token,user,uid,"group1,group2"` per line.
+pub fn load_token_file(path: &Path) -> anyhow::Result<HashMap<String, User>> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("stat {}", path.display()))?
+        .len();
+    if size > TOKEN_FILE_BYTES_MAX {
+        bail!("{} is over {TOKEN_FILE_BYTES_MAX} bytes", path.display());
+    }
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    parse_token_file(&text).with_context(|| format!("in {}", path.display()))
+}
+
+pub fn parse_token_file(text: &str) -> anyhow::Result<HashMap<String, User>> {
+    let mut tokens = HashMap::new();
+    let lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'));
+    for (index, line) in lines {
+        if tokens.len() >= TOKEN_FILE_LINES_MAX {
+            bail!("more than {TOKEN_FILE_LINES_MAX} tokens");
+        }
+        let fields = csv_fields(line);
+        let [token, name, _uid, rest @ ..] = fields.as_slice() else {
+            bail!("line {}: not token,user,uid[,\"groups\"]", index + 1);
+        };
+        if token.is_empty() || name.is_empty() {
+            bail!("line {}: empty token or user", index + 1);
+        }
+        let groups = rest
+            .first()
+            .map(|g| {
+                g.split(',')
+                    .map(str::trim)
+                    .filter(|g| !g.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let user = User {
+            name: name.clone(),
+            groups,
+        };
+        if tokens.insert(token.clone(), user).is_some() {
+            bail!("line {}: the token is listed twice", index + 1);
+        }
+    }
+    Ok(tokens)
+}
+
+/// The comma-separated fields of one line; a field in double quotes may hold commas.
+fn csv_fields(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut quoted = false;
+    for c in line.trim().chars() {
+        match c {
+            '"' => quoted = !quoted,
+            ',' if !quoted => fields.push(String::new()),
+            c => fields.last_mut().expect("never empty").push(c),
+        }
+    }
+    fields
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pki::{ClusterCa, KubeUser};
+    use rustls_pki_types::pem::PemObject;
+
+    #[test]
+    fn token_file_in_kubes_format() {
+        let tokens = parse_token_file("# comment\nabc,alice,1,\"dev,ops\"\n\nxyz,bob,2\n").unwrap();
+        assert_eq!(tokens["abc"], User::new("alice", &["dev", "ops"]));
+        assert_eq!(tokens["xyz"], User::new("bob", &[]));
+        assert!(parse_token_file("abc,alice").is_err());
+        assert!(parse_token_file("a,u,1\na,v,2").is_err());
+    }
+
+    #[test]
+    fn certificate_then_token_then_anonymous() {
+        let tokens = parse_token_file("abc,alice,1,dev").unwrap();
+        let strict = Authenticator::new(tokens.clone(), false);
+        let admin = User::new("admin", &["system:masters"]);
+        assert_eq!(strict.authenticate(Some(&admin), None).unwrap(), admin);
+        let alice = strict.authenticate(None, Some("Bearer abc")).unwrap();
+        assert_eq!(alice, User::new("alice", &["dev", "system:authenticated"]));
+        assert_eq!(
+            strict
+                .authenticate(None, Some("Bearer nope"))
+                .unwrap_err()
+                .code,
+            401
+        );
+        assert_eq!(
+            strict
+                .authenticate(None, Some("Basic abc"))
+                .unwrap_err()
+                .code,
+            401
+        );
+        assert_eq!(
+            strict.authenticate(None, Some("bearer abc")).unwrap(),
+            alice
+        );
+        assert_eq!(strict.authenticate(None, None).unwrap_err().code, 401);
+        let open = Authenticator::new(tokens, true);
+        assert_eq!(open.authenticate(None, None).unwrap().name, ANONYMOUS_USER);
+        let basic = open.authenticate(None, Some("Basic dTpw")).unwrap();
+        assert_eq!(basic.name, ANONYMOUS_USER);
+        // A wrong token is refused even when anonymous requests are allowed.
+        assert_eq!(
+            open.authenticate(None, Some("Bearer nope"))
+                .unwrap_err()
+                .code,
+            401
+        );
+    }
+
+    #[test]
+    fn certificate_users() {
+        let ca = ClusterCa::create("t").unwrap();
+        let user = KubeUser::new("system:node:w1", &["system:nodes"]);
+        let mesh = ca.issue_for("w1", 3, &[], Some(&user)).unwrap();
+        let der =
+            rustls_pki_types::CertificateDer::from_pem_slice(mesh.cert_pem.as_bytes()).unwrap();
+        let found = user_of_certificate(&der).unwrap();
+        assert_eq!(found.name, "system:node:w1");
+        assert!(found.in_group("system:nodes") && found.in_group("system:authenticated"));
+        let client = ca.issue_client(&KubeUser::new("jane", &["dev"])).unwrap();
+        let der =
+            rustls_pki_types::CertificateDer::from_pem_slice(client.cert_pem.as_bytes()).unwrap();
+        assert_eq!(
+            user_of_certificate(&der).unwrap(),
+            User::new("jane", &["dev", "system:authenticated"])
+        );
+    }
+}

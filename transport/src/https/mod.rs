@@ -1,0 +1,397 @@
+//! The Kubernetes REST API over HTTPS, for kubectl and other HTTP clients: TLS with the
+//! cluster CA (client certificates optional), HTTP/1.1 and HTTP/2, authentication, then
+//! every request handed to the gateway in this process as a typed `ApiRequest` on behalf
+//! of the user. The shell decides nothing about resources; it translates.
+
+pub mod authn;
+pub mod route;
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use kactor_actors::gateway::discovery;
+use kactor_actors::gateway::{
+    ApiError, ApiOutcome, ApiRequest, ResourcePath, User, Verb, WatchEvent, WatchEventType,
+    REQUEST_BODY_BYTES_MAX,
+};
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, Semaphore};
+use tokio_stream::wrappers::ReceiverStream;
+use tracing::{debug, info, warn, Instrument as _};
+
+use self::authn::Authenticator;
+use self::route::{Document, ResourceCall, Route};
+use crate::gateway_client::{GatewayClient, WatchMessage, WatchStream};
+use crate::pki::NodeIdentity;
+
+/// Connections served at once; past it, accepting waits. kube-apiserver bounds requests
+/// in flight (400 + 200 mutating); a connection carries many, watches hold one each.
+pub const CONNECTIONS_MAX: usize = 4096;
+/// A TLS handshake that takes longer is dropped: a client that stalls must not hold a
+/// connection slot.
+pub const TLS_HANDSHAKE_MS_MAX: u64 = 10_000;
+/// A watch lasts at most this long unless the client asks for less (kube-apiserver's
+/// `--min-request-timeout` default); the client then re-watches from its last revision.
+pub const WATCH_SECONDS_MAX: u64 = 1800;
+/// Watch lines queued for a slow HTTP client before the stream stops reading the
+/// gateway (whose own queue then ends the watch with 410).
+pub const WATCH_LINES_QUEUED_MAX: usize = 256;
+
+pub type Body = BoxBody<Bytes, Infallible>;
+
+pub struct ApiServerConfig {
+    pub listen: SocketAddr,
+    /// The serving certificate (DNS and IP SANs) and the CA that signs client certificates.
+    pub identity: NodeIdentity,
+    pub authenticator: Authenticator,
+}
+
+struct Shared {
+    client: GatewayClient,
+    authenticator: Authenticator,
+    /// What `/api` advertises as the server's address.
+    server_address: String,
+}
+
+/// Binds the listener and serves until the process ends. Returns the bound address.
+pub async fn serve(config: ApiServerConfig, client: GatewayClient) -> anyhow::Result<SocketAddr> {
+    let tls = tokio_rustls::TlsAcceptor::from(config.identity.https_server_config()?);
+    let listener = TcpListener::bind(config.listen).await?;
+    let addr = listener.local_addr()?;
+    let shared = Arc::new(Shared {
+        client,
+        authenticator: config.authenticator,
+        server_address: addr.to_string(),
+    });
+    let slots = Arc::new(Semaphore::new(CONNECTIONS_MAX));
+    tokio::spawn(async move {
+        loop {
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let (tcp, peer) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let (tls, shared) = (tls.clone(), shared.clone());
+            tokio::spawn(async move {
+                let _slot = slot;
+                serve_connection(tls, tcp, peer, shared).await;
+            });
+        }
+    });
+    info!(%addr, "Kubernetes API serving (HTTPS)");
+    Ok(addr)
+}
+
+async fn serve_connection(
+    tls: tokio_rustls::TlsAcceptor,
+    tcp: tokio::net::TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+) {
+    let handshake = Duration::from_millis(TLS_HANDSHAKE_MS_MAX);
+    let stream = match tokio::time::timeout(handshake, tls.accept(tcp)).await {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(e)) => {
+            debug!(%peer, error = %e, "TLS handshake refused");
+            return;
+        }
+        Err(_) => {
+            debug!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    // The verified client certificate decides the user for the whole connection.
+    let certificate_user = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .and_then(|der| authn::user_of_certificate(der));
+    let service = hyper::service::service_fn(move |request| {
+        let (shared, user) = (shared.clone(), certificate_user.clone());
+        async move { Ok::<_, Infallible>(handle(&shared, user, request).await) }
+    });
+    let served = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(stream), service)
+        .await;
+    if let Err(e) = served {
+        debug!(%peer, error = %e, "connection ended");
+    }
+}
+
+async fn handle(
+    shared: &Shared,
+    certificate: Option<User>,
+    request: Request<Incoming>,
+) -> Response<Body> {
+    let header = |name| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    let (accept, content_type) = (header(ACCEPT), header(CONTENT_TYPE));
+    let authorization = request
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let method = request.method().as_str().to_string();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().unwrap_or("").to_string();
+    let user = match shared
+        .authenticator
+        .authenticate(certificate.as_ref(), authorization.as_deref())
+    {
+        Ok(user) => user,
+        Err(error) => return status_response(&error),
+    };
+    let span = tracing::info_span!("http", %method, %path, user = %user.name);
+    async move {
+        let route = match route::parse(&method, &path, &query, &content_type) {
+            Ok(route) => route,
+            Err(error) => return status_response(&error),
+        };
+        let response = match route {
+            Route::Document(document) => {
+                serve_document(shared, user, &document, &path, &accept).await
+            }
+            Route::Resource(call) => {
+                let body = match read_body(request.into_body()).await {
+                    Ok(body) => body,
+                    Err(error) => return status_response(&error),
+                };
+                serve_resource(shared, user, *call, body, &content_type).await
+            }
+        };
+        debug!(status = response.status().as_u16(), "answered");
+        response
+    }
+    .instrument(span)
+    .await
+}
+
+async fn read_body(body: Incoming) -> Result<Vec<u8>, ApiError> {
+    match Limited::new(body, REQUEST_BODY_BYTES_MAX).collect().await {
+        Ok(collected) => Ok(collected.to_bytes().to_vec()),
+        Err(e) => Err(ApiError::new(
+            413,
+            "RequestEntityTooLarge",
+            format!("the request body is over {REQUEST_BODY_BYTES_MAX} bytes or unreadable: {e}"),
+        )),
+    }
+}
+
+/// Discovery and health: RBAC decides (through the gateway), the shell answers.
+async fn serve_document(
+    shared: &Shared,
+    user: User,
+    document: &Document,
+    path: &str,
+    accept: &str,
+) -> Response<Body> {
+    let check = ApiRequest::new(
+        Verb::GetPath,
+        ResourcePath {
+            name: Some(document.rbac_path(path)),
+            ..ResourcePath::default()
+        },
+    );
+    if let Err(error) = shared.client.call_as(user, check).await {
+        return status_response(&error);
+    }
+    let aggregated = accept.contains("as=APIGroupDiscoveryList");
+    let value = match document {
+        Document::Health => return text_response(StatusCode::OK, "ok"),
+        Document::Version => Some(discovery::version_info()),
+        Document::CoreVersions if aggregated => {
+            return aggregated_response(discovery::aggregated_discovery(true))
+        }
+        Document::Groups if aggregated => {
+            return aggregated_response(discovery::aggregated_discovery(false))
+        }
+        Document::CoreVersions => Some(discovery::api_versions(&shared.server_address)),
+        Document::Groups => Some(discovery::api_group_list()),
+        Document::Group(group) => discovery::api_group(group),
+        Document::Resources { group, version } => discovery::api_resource_list(group, version),
+    };
+    match value {
+        Some(value) => json_response(StatusCode::OK, &value),
+        None => status_response(&ApiError::new(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource ({path})"),
+        )),
+    }
+}
+
+fn aggregated_response(value: Value) -> Response<Body> {
+    let mut response = json_response(StatusCode::OK, &value);
+    response.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(discovery::AGGREGATED_DISCOVERY_CONTENT_TYPE),
+    );
+    response
+}
+
+async fn serve_resource(
+    shared: &Shared,
+    user: User,
+    call: ResourceCall,
+    body: Vec<u8>,
+    content_type: &str,
+) -> Response<Body> {
+    let ResourceCall {
+        mut request,
+        timeout_seconds,
+        ..
+    } = call;
+    if !body.is_empty() && !is_json(content_type) && !matches!(request.verb, Verb::Patch(_)) {
+        return status_response(&ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!("the body of the request was in an unknown format - accepted media types include: application/json (got {content_type:?})"),
+        ));
+    }
+    request.body = body;
+    if request.verb == Verb::Watch {
+        return match shared.client.watch_as(user, request).await {
+            Ok(stream) => watch_response(stream, timeout_seconds),
+            Err(error) => status_response(&error),
+        };
+    }
+    match shared.client.request_as(user, request).await {
+        Ok(ApiOutcome::Ok { code, body }) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
+            bytes_response(status, "application/json", body)
+        }
+        Ok(ApiOutcome::Err(error)) => status_response(&error),
+        Ok(ApiOutcome::Watching) => {
+            status_response(&ApiError::internal("a call answered as a watch".into()))
+        }
+        Err(e) => status_response(&ApiError::unavailable(e.to_string())),
+    }
+}
+
+fn is_json(content_type: &str) -> bool {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    media.is_empty() || media == "application/json" || media == "*/*"
+}
+
+/// A watch as kube streams it: one JSON object per line, `{"type": ..., "object": ...}`.
+fn watch_response(mut stream: WatchStream, timeout_seconds: Option<u64>) -> Response<Body> {
+    let (lines, queued) = mpsc::channel::<Result<Frame<Bytes>, Infallible>>(WATCH_LINES_QUEUED_MAX);
+    let seconds = timeout_seconds
+        .unwrap_or(WATCH_SECONDS_MAX)
+        .min(WATCH_SECONDS_MAX);
+    tokio::spawn(
+        async move {
+            let deadline = tokio::time::sleep(Duration::from_secs(seconds));
+            tokio::pin!(deadline);
+            let mut last_revision: Option<u64> = None;
+            loop {
+                let message = tokio::select! {
+                    message = stream.recv() => message,
+                    _ = &mut deadline => return,
+                };
+                let frames = match message {
+                    Some(WatchMessage::Events {
+                        from_revision,
+                        revision,
+                        events,
+                    }) => {
+                        if last_revision.is_some_and(|last| from_revision > last + 1) {
+                            let error =
+                                ApiError::expired("the watch stream has a gap; relist".into());
+                            vec![error_line(&error)]
+                        } else {
+                            last_revision = Some(revision);
+                            events.iter().map(event_line).collect()
+                        }
+                    }
+                    Some(WatchMessage::Ended(Some(error))) => vec![error_line(&error)],
+                    Some(WatchMessage::Ended(None)) | None => return,
+                };
+                let ends = frames.iter().any(|f| f.starts_with(br#"{"type":"ERROR""#));
+                for frame in frames {
+                    if lines.send(Ok(Frame::data(frame))).await.is_err() {
+                        return; // the client went away; dropping the stream cancels the watch
+                    }
+                }
+                if ends {
+                    return;
+                }
+            }
+        }
+        .in_current_span(),
+    );
+    let body = StreamBody::new(ReceiverStream::new(queued)).boxed();
+    let mut response = Response::new(body);
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+fn event_line(event: &WatchEvent) -> Bytes {
+    let kind = event.kind.as_str();
+    let mut line = Vec::with_capacity(event.object.len() + 32);
+    line.extend_from_slice(br#"{"type":""#);
+    line.extend_from_slice(kind.as_bytes());
+    line.extend_from_slice(br#"","object":"#);
+    line.extend_from_slice(&event.object);
+    line.extend_from_slice(b"}\n");
+    debug_assert!(kind != WatchEventType::Bookmark.as_str() || !event.object.is_empty());
+    Bytes::from(line)
+}
+
+fn error_line(error: &ApiError) -> Bytes {
+    let line = serde_json::json!({"type": "ERROR", "object": error.to_status()});
+    let mut bytes = serde_json::to_vec(&line).unwrap_or_default();
+    bytes.push(b'\n');
+    Bytes::from(bytes)
+}
+
+pub fn status_response(error: &ApiError) -> Response<Body> {
+    let status = StatusCode::from_u16(error.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    json_response(status, &error.to_status())
+}
+
+fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
+    let body = serde_json::to_vec(value).unwrap_or_default();
+    bytes_response(status, "application/json", body)
+}
+
+fn text_response(status: StatusCode, text: &'static str) -> Response<Body> {
+    bytes_response(
+        status,
+        "text/plain; charset=utf-8",
+        text.as_bytes().to_vec(),
+    )
+}
+
+fn bytes_response(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body)).boxed());
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}

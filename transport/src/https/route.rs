@@ -1,0 +1,361 @@
+//! Kubernetes' REST paths and query parameters, turned into the gateway's typed requests:
+//! `/apis/{group}/{version}/namespaces/{ns}/{plural}/{name}/{subresource}?query`, and the
+//! discovery and health paths the shell serves itself.
+
+use kactor_actors::gateway::patch::PatchType;
+use kactor_actors::gateway::{ApiError, ApiRequest, Propagation, ResourcePath, Verb};
+use kactor_actors::resources::registry::RESOURCES;
+
+/// Path segments a request may have: the longest real path has eight.
+pub const PATH_SEGMENTS_MAX: usize = 16;
+
+/// Where a request goes.
+#[derive(Debug, PartialEq)]
+pub enum Route {
+    /// A path the shell answers itself, once RBAC allows the user to GET it.
+    Document(Document),
+    /// A request for the gateway.
+    Resource(Box<ResourceCall>),
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum Document {
+    Version,
+    /// `/healthz`, `/livez`, `/readyz`.
+    Health,
+    /// `/api`.
+    CoreVersions,
+    /// `/apis`.
+    Groups,
+    /// `/apis/{group}`.
+    Group(String),
+    /// `/api/v1`, `/apis/{group}/{version}`.
+    Resources {
+        group: String,
+        version: String,
+    },
+}
+
+impl Document {
+    /// The URL path RBAC decides on.
+    pub fn rbac_path(&self, raw_path: &str) -> String {
+        raw_path.trim_end_matches('/').to_string()
+    }
+}
+
+/// A resource request and what the shell must do with the answer.
+#[derive(Debug, PartialEq)]
+pub struct ResourceCall {
+    pub request: ApiRequest,
+    /// The API version the client addressed (`v1`, `apps/v1`).
+    pub group_version: String,
+    /// `includeObject` for Table answers ("" when not given).
+    pub include_object: String,
+    /// Server-side watch timeout, from `timeoutSeconds`.
+    pub timeout_seconds: Option<u64>,
+}
+
+/// Parses one request line. `query` is the raw query string (without `?`).
+pub fn parse(method: &str, path: &str, query: &str, content_type: &str) -> Result<Route, ApiError> {
+    let segments: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect();
+    if segments.len() > PATH_SEGMENTS_MAX {
+        return Err(not_found(path));
+    }
+    let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let document = match parts.as_slice() {
+        ["version"] => Some(Document::Version),
+        ["healthz" | "livez" | "readyz", ..] => Some(Document::Health),
+        ["api"] => Some(Document::CoreVersions),
+        ["apis"] => Some(Document::Groups),
+        ["apis", group] => Some(Document::Group(group.to_string())),
+        ["api", version] => Some(Document::Resources {
+            group: String::new(),
+            version: version.to_string(),
+        }),
+        ["apis", group, version] => Some(Document::Resources {
+            group: group.to_string(),
+            version: version.to_string(),
+        }),
+        _ => None,
+    };
+    if let Some(document) = document {
+        if method != "GET" && method != "HEAD" {
+            return Err(ApiError::method_not_allowed(format!(
+                "the server does not allow this method on the requested resource ({method} {path})"
+            )));
+        }
+        return Ok(Route::Document(document));
+    }
+    let (group, version, rest) = match parts.as_slice() {
+        ["api", version, rest @ ..] => ("", *version, rest),
+        ["apis", group, version, rest @ ..] => (*group, *version, rest),
+        _ => return Err(not_found(path)),
+    };
+    let path = resource_path(group, version, rest).ok_or_else(|| not_found(path))?;
+    let params = Query::parse(query);
+    let request = request_of(method, path, &params, content_type)?;
+    Ok(Route::Resource(Box::new(ResourceCall {
+        request,
+        group_version: if group.is_empty() {
+            version.to_string()
+        } else {
+            format!("{group}/{version}")
+        },
+        include_object: params.get("includeObject").to_string(),
+        timeout_seconds: params.get("timeoutSeconds").parse().ok(),
+    })))
+}
+
+fn not_found(path: &str) -> ApiError {
+    ApiError::new(
+        404,
+        "NotFound",
+        format!("the server could not find the requested resource ({path})"),
+    )
+}
+
+/// The resource path of `rest` (what follows the group version), if it names a
+/// resource this version serves.
+fn resource_path(group: &str, version: &str, rest: &[&str]) -> Option<ResourcePath> {
+    let serves = |plural: &str| {
+        RESOURCES
+            .iter()
+            .any(|r| r.group == group && r.version == version && r.plural == plural)
+    };
+    let (namespace, rest) = match rest {
+        // `/namespaces/{ns}/{plural}...`, unless it is the namespace object's own
+        // subresource (`/namespaces/{name}/status`).
+        ["namespaces", namespace, plural, rest @ ..] if serves(plural) => {
+            let mut tail = vec![*plural];
+            tail.extend_from_slice(rest);
+            (Some(namespace.to_string()), tail)
+        }
+        rest => (None, rest.to_vec()),
+    };
+    let (plural, name, subresource) = match rest.as_slice() {
+        [plural] => (*plural, None, None),
+        [plural, name] => (*plural, Some(name.to_string()), None),
+        [plural, name, sub] => (*plural, Some(name.to_string()), Some(sub.to_string())),
+        _ => return None,
+    };
+    if !serves(plural) {
+        return None;
+    }
+    Some(ResourcePath {
+        group: group.to_string(),
+        plural: plural.to_string(),
+        namespace,
+        name,
+        subresource,
+    })
+}
+
+fn request_of(
+    method: &str,
+    path: ResourcePath,
+    params: &Query,
+    content_type: &str,
+) -> Result<ApiRequest, ApiError> {
+    let named = path.name.is_some();
+    let watch = matches!(params.get("watch"), "true" | "1");
+    let verb = match (method, named) {
+        ("GET" | "HEAD", _) if watch => Verb::Watch,
+        ("GET" | "HEAD", true) => Verb::Get,
+        ("GET" | "HEAD", false) => Verb::List,
+        ("POST", _) => Verb::Create,
+        ("PUT", true) => Verb::Update,
+        ("PATCH", true) => Verb::Patch(patch_type(content_type)?),
+        ("DELETE", true) => Verb::Delete,
+        ("DELETE", false) => Verb::DeleteCollection,
+        _ => {
+            return Err(ApiError::method_not_allowed(format!(
+                "the server does not allow this method on the requested resource ({method})"
+            )))
+        }
+    };
+    let mut request = ApiRequest::new(verb, path);
+    let list = &mut request.list;
+    list.label_selector = params.get("labelSelector").to_string();
+    list.field_selector = params.get("fieldSelector").to_string();
+    list.limit = params.get("limit").parse().unwrap_or(0);
+    list.continue_token = params.get("continue").to_string();
+    list.resource_version = params.get("resourceVersion").to_string();
+    list.resource_version_match = params.get("resourceVersionMatch").to_string();
+    list.allow_watch_bookmarks = params.get("allowWatchBookmarks") == "true";
+    list.send_initial_events = match params.get("sendInitialEvents") {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    };
+    request.dry_run = params.get("dryRun") == "All";
+    request.field_manager = params.get("fieldManager").to_string();
+    if let Ok(grace) = params.get("gracePeriodSeconds").parse() {
+        request.delete.grace_period_seconds = Some(grace);
+    }
+    request.delete.propagation = match params.get("propagationPolicy") {
+        "Orphan" => Some(Propagation::Orphan),
+        "Background" => Some(Propagation::Background),
+        "Foreground" => Some(Propagation::Foreground),
+        _ => match params.get("orphanDependents") {
+            "true" => Some(Propagation::Orphan),
+            "false" => Some(Propagation::Background),
+            _ => None,
+        },
+    };
+    Ok(request)
+}
+
+/// The patch type a PATCH's Content-Type names (415 for any other, as kube answers).
+fn patch_type(content_type: &str) -> Result<PatchType, ApiError> {
+    let media = content_type.split(';').next().unwrap_or("").trim();
+    match media {
+        "application/json-patch+json" => Ok(PatchType::Json),
+        "application/merge-patch+json" => Ok(PatchType::Merge),
+        "application/strategic-merge-patch+json" => Ok(PatchType::StrategicMerge),
+        "application/apply-patch+yaml" | "application/apply-patch+json" => Ok(PatchType::Apply),
+        other => Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml (got {other:?})"),
+        )),
+    }
+}
+
+/// The query's parameters; the first value of a repeated name wins.
+pub struct Query(Vec<(String, String)>);
+
+impl Query {
+    pub fn parse(query: &str) -> Query {
+        Query(
+            form_urlencoded::parse(query.as_bytes())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// The value of `name`, or "".
+    pub fn get(&self, name: &str) -> &str {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// Decodes `%XX` escapes of one path segment (invalid escapes stay as they are).
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = (bytes[i] == b'%')
+            .then(|| segment.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
+        match escaped {
+            Some(byte) => {
+                out.push(byte);
+                i += 3;
+            }
+            None => {
+                out.push(bytes[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resource(method: &str, path: &str, query: &str) -> ApiRequest {
+        match parse(method, path, query, "application/json").unwrap() {
+            Route::Resource(call) => call.request,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn paths_name_the_resource_namespace_name_and_subresource() {
+        let get = resource("GET", "/api/v1/namespaces/default/pods/web-1", "");
+        assert_eq!(get.verb, Verb::Get);
+        assert_eq!(get.path.namespace.as_deref(), Some("default"));
+        assert_eq!(get.path.name.as_deref(), Some("web-1"));
+        let scale = resource("PUT", "/apis/apps/v1/namespaces/a/deployments/d/scale", "");
+        assert_eq!(
+            (scale.verb, scale.path.group.as_str()),
+            (Verb::Update, "apps")
+        );
+        assert_eq!(scale.path.subresource.as_deref(), Some("scale"));
+        // The namespace object itself, and its status.
+        let ns = resource("GET", "/api/v1/namespaces/kube-system", "");
+        assert_eq!(ns.path.plural, "namespaces");
+        assert_eq!(ns.path.namespace, None);
+        let status = resource("PUT", "/api/v1/namespaces/x/status", "");
+        assert_eq!(status.path.name.as_deref(), Some("x"));
+        assert_eq!(status.path.subresource.as_deref(), Some("status"));
+        let all = resource("GET", "/api/v1/pods", "labelSelector=app%3Dweb&limit=500");
+        assert_eq!(all.verb, Verb::List);
+        assert_eq!(all.list.label_selector, "app=web");
+        assert_eq!(all.list.limit, 500);
+        let watch = resource(
+            "GET",
+            "/api/v1/namespaces/d/pods",
+            "watch=true&resourceVersion=7",
+        );
+        assert_eq!(watch.verb, Verb::Watch);
+        assert_eq!(watch.list.resource_version, "7");
+        let collection = resource(
+            "DELETE",
+            "/api/v1/namespaces/d/pods",
+            "propagationPolicy=Foreground",
+        );
+        assert_eq!(collection.verb, Verb::DeleteCollection);
+        assert_eq!(collection.delete.propagation, Some(Propagation::Foreground));
+    }
+
+    #[test]
+    fn documents_and_unknown_paths() {
+        assert_eq!(
+            parse("GET", "/apis/apps/v1", "", "").unwrap(),
+            Route::Document(Document::Resources {
+                group: "apps".into(),
+                version: "v1".into()
+            })
+        );
+        assert_eq!(
+            parse("GET", "/version", "", "").unwrap(),
+            Route::Document(Document::Version)
+        );
+        for bad in [
+            "/",
+            "/api/v1/widgets",
+            "/apis/apps/v1/namespaces/a/b/c/d/e",
+            "/apis/x/y/z",
+        ] {
+            assert_eq!(parse("GET", bad, "", "").unwrap_err().code, 404, "{bad}");
+        }
+        assert_eq!(parse("POST", "/api", "", "").unwrap_err().code, 405);
+    }
+
+    #[test]
+    fn patches_take_their_type_from_the_content_type() {
+        let path = "/api/v1/namespaces/d/configmaps/c";
+        let merge = parse("PATCH", path, "", "application/merge-patch+json").unwrap();
+        let Route::Resource(call) = merge else {
+            panic!()
+        };
+        assert_eq!(call.request.verb, Verb::Patch(PatchType::Merge));
+        assert_eq!(
+            parse("PATCH", path, "", "text/plain").unwrap_err().code,
+            415
+        );
+        assert_eq!(percent_decode("a%3Ab%zz%4"), "a:b%zz%4");
+    }
+}
