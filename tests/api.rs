@@ -232,6 +232,14 @@ fn kubectl_authenticates_by_certificate_and_token_and_rbac_decides() {
         ],
     );
     assert_eq!(read, "fast");
+    // kubectl asks for Table form and prints the server's columns.
+    let table = api.kubectl_ok(&jane, &["get", "configmaps", "-n", "team"]);
+    let lines: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["NAME", "DATA", "AGE"], "{table}");
+    assert_eq!(lines[1][..2], ["settings", "1"], "{table}");
 
     // The administrator's bearer token from the static token file.
     let tokens = std::fs::read_to_string(api.root.path().join("n1").join("tokens.csv")).unwrap();

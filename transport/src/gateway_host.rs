@@ -135,6 +135,8 @@ impl GatewayHost {
                     if self.timers.get(&timer) == Some(&generation) {
                         self.timers.remove(&timer);
                         let _span = tracing::debug_span!("timer", actor = "gateway", ?timer).entered();
+                        let clock = GatewayMsg::Clock { stamp: stamp_now() };
+                        self.step(Input::Message { from: LOCAL_CALLER_ID, msg: clock });
                         self.step(Input::Timer(timer));
                     }
                 }
@@ -182,6 +184,10 @@ impl GatewayHost {
                 return;
             }
         };
+        if let GatewayMsg::Clock { .. } = msg {
+            warn!(peer = from, "a peer sent a clock message; dropped");
+            return;
+        }
         if !self.store_members.contains(&from) {
             // Answers go where the peer's frames come from.
             self.mesh.set_peer(from, addr);

@@ -330,9 +330,11 @@ pub async fn run_gateway_bench(cfg: &GatewayBenchConfig) -> anyhow::Result<Vec<G
             client,
             rows: Vec::new(),
         };
+        // Watchers first: on a fresh heap their memory shows in the server's RSS; after
+        // the creates, freed memory would absorb it.
+        run.watch_fan_out(&cluster.pids()[..1]).await?;
         run.creates_and_updates().await?;
         run.lists().await?;
-        run.watch_fan_out(&cluster.pids()[..1]).await?;
         rows.append(&mut run.rows);
     }
     Ok(rows)

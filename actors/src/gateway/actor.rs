@@ -65,6 +65,12 @@ pub enum GatewayMsg {
     WatchCancel {
         id: ApiRequestId,
     },
+    /// The host's clock and fresh randomness, before each timer: the gateway's own
+    /// calls (bootstrap, garbage collection) are stamped with it. Only the host sends it;
+    /// the host drops one from any peer.
+    Clock {
+        stamp: Stamp,
+    },
     /// To and from store members.
     Store(StoreMsg),
 }
@@ -77,6 +83,7 @@ impl GatewayMsg {
             GatewayMsg::WatchEvents { .. } => "api_watch_events",
             GatewayMsg::WatchEnded { .. } => "api_watch_ended",
             GatewayMsg::WatchCancel { .. } => "api_watch_cancel",
+            GatewayMsg::Clock { .. } => "clock",
             GatewayMsg::Store(msg) => msg.kind(),
         }
     }
@@ -346,6 +353,7 @@ impl Gateway {
                 }
             }
             GatewayMsg::Store(msg) => self.on_store(from, msg, out),
+            GatewayMsg::Clock { stamp } => self.last_stamp = stamp,
             // Replies and events go to clients; a gateway never needs one.
             GatewayMsg::Response { .. }
             | GatewayMsg::WatchEvents { .. }

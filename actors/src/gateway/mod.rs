@@ -18,6 +18,7 @@ pub mod rbac;
 pub mod secrets;
 mod serve;
 pub mod status;
+pub mod table;
 #[cfg(test)]
 mod tests;
 pub mod validation;

@@ -89,10 +89,7 @@ fn embedded_object(object: &Value, include_object: &str) -> Option<Value> {
         INCLUDE_OBJECT => Some(object.clone()),
         INCLUDE_NONE => None,
         _ => {
-            let metadata = match &object["metadata"] {
-                Value::Object(_) => object["metadata"].clone(),
-                _ => json!({}),
-            };
+            let metadata = nested(object, &["metadata"]).map_or_else(|| json!({}), Value::clone);
             Some(json!({
                 "kind": PARTIAL_OBJECT_METADATA_KIND,
                 "apiVersion": TABLE_API_VERSION,
@@ -215,9 +212,21 @@ const POD_TEMPLATE_COLUMNS: &[Column] = &[
 
 const POD_DISRUPTION_BUDGET_COLUMNS: &[Column] = &[
     NAME_COLUMN,
-    column("Min Available", STRING, "The minimum number of pods that must be available."),
-    column("Max Unavailable", STRING, "The maximum number of pods that may be unavailable."),
-    column("Allowed Disruptions", INTEGER, "Calculated number of pods that may be disrupted at this time."),
+    column(
+        "Min Available",
+        STRING,
+        "The minimum number of pods that must be available.",
+    ),
+    column(
+        "Max Unavailable",
+        STRING,
+        "The maximum number of pods that may be unavailable.",
+    ),
+    column(
+        "Allowed Disruptions",
+        INTEGER,
+        "Calculated number of pods that may be disrupted at this time.",
+    ),
     AGE_COLUMN,
 ];
 
@@ -225,7 +234,11 @@ const REPLICATION_CONTROLLER_COLUMNS: &[Column] = &[
     NAME_COLUMN,
     column("Desired", INTEGER, REPLICAS_DOC),
     column("Current", INTEGER, CURRENT_REPLICAS_DOC),
-    column("Ready", INTEGER, "The number of ready replicas for this replication controller."),
+    column(
+        "Ready",
+        INTEGER,
+        "The number of ready replicas for this replication controller.",
+    ),
     AGE_COLUMN,
     CONTAINERS_COLUMN,
     IMAGES_COLUMN,
@@ -260,7 +273,11 @@ const DAEMON_SET_COLUMNS: &[Column] = &[
 const JOB_COLUMNS: &[Column] = &[
     NAME_COLUMN,
     column("Status", STRING, "Status of the job."),
-    column("Completions", STRING, "The number of pods which reached phase Succeeded."),
+    column(
+        "Completions",
+        STRING,
+        "The number of pods which reached phase Succeeded.",
+    ),
     column("Duration", STRING, "Time required to complete the job."),
     AGE_COLUMN,
     CONTAINERS_COLUMN,
@@ -293,17 +310,37 @@ const SERVICE_COLUMNS: &[Column] = &[
 
 const INGRESS_COLUMNS: &[Column] = &[
     NAME_COLUMN,
-    column("Class", STRING, "The name of the IngressClass resource that should be used for additional configuration"),
-    column("Hosts", STRING, "Hosts that incoming requests are matched against before the ingress rule"),
-    column("Address", STRING, "Address is a list containing ingress points for the load-balancer"),
+    column(
+        "Class",
+        STRING,
+        "The name of the IngressClass resource that should be used for additional configuration",
+    ),
+    column(
+        "Hosts",
+        STRING,
+        "Hosts that incoming requests are matched against before the ingress rule",
+    ),
+    column(
+        "Address",
+        STRING,
+        "Address is a list containing ingress points for the load-balancer",
+    ),
     column("Ports", STRING, "Ports of TLS configurations that open"),
     AGE_COLUMN,
 ];
 
 const INGRESS_CLASS_COLUMNS: &[Column] = &[
     NAME_COLUMN,
-    column("Controller", STRING, "Controller that is responsible for handling this class"),
-    column("Parameters", STRING, "A reference to a resource with additional parameters"),
+    column(
+        "Controller",
+        STRING,
+        "Controller that is responsible for handling this class",
+    ),
+    column(
+        "Parameters",
+        STRING,
+        "A reference to a resource with additional parameters",
+    ),
     AGE_COLUMN,
 ];
 
@@ -317,7 +354,11 @@ const STATEFUL_SET_COLUMNS: &[Column] = &[
 
 const ENDPOINTS_COLUMNS: &[Column] = &[
     NAME_COLUMN,
-    column("Endpoints", STRING, "The set of all endpoints is the union of all subsets."),
+    column(
+        "Endpoints",
+        STRING,
+        "The set of all endpoints is the union of all subsets.",
+    ),
     AGE_COLUMN,
 ];
 
@@ -386,12 +427,28 @@ const PERSISTENT_VOLUME_COLUMNS: &[Column] = &[
 
 const PERSISTENT_VOLUME_CLAIM_COLUMNS: &[Column] = &[
     NAME_COLUMN,
-    column("Status", STRING, "phase represents the current phase of PersistentVolumeClaim."),
-    column("Volume", STRING, "volumeName is the binding reference to the PersistentVolume backing this claim."),
-    column("Capacity", STRING, "capacity represents the actual resources of the underlying volume."),
+    column(
+        "Status",
+        STRING,
+        "phase represents the current phase of PersistentVolumeClaim.",
+    ),
+    column(
+        "Volume",
+        STRING,
+        "volumeName is the binding reference to the PersistentVolume backing this claim.",
+    ),
+    column(
+        "Capacity",
+        STRING,
+        "capacity represents the actual resources of the underlying volume.",
+    ),
     column("Access Modes", STRING, ACCESS_MODES_DOC),
     column("StorageClass", STRING, CLAIM_STORAGE_CLASS_DOC),
-    column("VolumeAttributesClass", STRING, "VolumeAttributesClass of the pvc"),
+    column(
+        "VolumeAttributesClass",
+        STRING,
+        "VolumeAttributesClass of the pvc",
+    ),
     AGE_COLUMN,
     wide("VolumeMode", STRING, VOLUME_MODE_DOC),
 ];
@@ -425,7 +482,11 @@ const CONFIG_MAP_COLUMNS: &[Column] = &[
 
 const NETWORK_POLICY_COLUMNS: &[Column] = &[
     NAME_COLUMN,
-    column("Pod-Selector", STRING, "Selects the pods to which this NetworkPolicy object applies."),
+    column(
+        "Pod-Selector",
+        STRING,
+        "Selects the pods to which this NetworkPolicy object applies.",
+    ),
     AGE_COLUMN,
 ];
 
@@ -435,7 +496,11 @@ const ROLE_BINDING_COLUMNS: &[Column] = &[
     AGE_COLUMN,
     wide("Users", STRING, "Users in the roleBinding"),
     wide("Groups", STRING, "Groups in the roleBinding"),
-    wide("ServiceAccounts", STRING, "ServiceAccounts in the roleBinding"),
+    wide(
+        "ServiceAccounts",
+        STRING,
+        "ServiceAccounts in the roleBinding",
+    ),
 ];
 
 const CLUSTER_ROLE_BINDING_COLUMNS: &[Column] = &[
@@ -444,12 +509,20 @@ const CLUSTER_ROLE_BINDING_COLUMNS: &[Column] = &[
     AGE_COLUMN,
     wide("Users", STRING, "Users in the clusterRoleBinding"),
     wide("Groups", STRING, "Groups in the clusterRoleBinding"),
-    wide("ServiceAccounts", STRING, "ServiceAccounts in the clusterRoleBinding"),
+    wide(
+        "ServiceAccounts",
+        STRING,
+        "ServiceAccounts in the clusterRoleBinding",
+    ),
 ];
 
 const LEASE_COLUMNS: &[Column] = &[
     NAME_COLUMN,
-    column("Holder", STRING, "holderIdentity contains the identity of the holder of a current lease."),
+    column(
+        "Holder",
+        STRING,
+        "holderIdentity contains the identity of the holder of a current lease.",
+    ),
     AGE_COLUMN,
 ];
 
@@ -465,7 +538,11 @@ const STORAGE_CLASS_COLUMNS: &[Column] = &[
 const CONTROLLER_REVISION_COLUMNS: &[Column] = &[
     NAME_COLUMN,
     column("Controller", STRING, "Controller of the object"),
-    column("Revision", STRING, "Revision indicates the revision of the state represented by Data."),
+    column(
+        "Revision",
+        STRING,
+        "Revision indicates the revision of the state represented by Data.",
+    ),
     AGE_COLUMN,
 ];
 
@@ -492,15 +569,31 @@ const RUNTIME_CLASS_COLUMNS: &[Column] = &[
 
 const ENDPOINT_SLICE_COLUMNS: &[Column] = &[
     NAME_COLUMN,
-    column("AddressType", STRING, "addressType specifies the type of address carried by this EndpointSlice."),
-    column("Ports", STRING, "ports specifies the list of network ports exposed by each endpoint in this slice."),
-    column("Endpoints", STRING, "endpoints is a list of unique endpoints in this slice."),
+    column(
+        "AddressType",
+        STRING,
+        "addressType specifies the type of address carried by this EndpointSlice.",
+    ),
+    column(
+        "Ports",
+        STRING,
+        "ports specifies the list of network ports exposed by each endpoint in this slice.",
+    ),
+    column(
+        "Endpoints",
+        STRING,
+        "endpoints is a list of unique endpoints in this slice.",
+    ),
     AGE_COLUMN,
 ];
 
 const WEBHOOK_CONFIGURATION_COLUMNS: &[Column] = &[
     NAME_COLUMN,
-    column("Webhooks", INTEGER, "Webhooks indicates the number of webhooks registered in this configuration"),
+    column(
+        "Webhooks",
+        INTEGER,
+        "Webhooks indicates the number of webhooks registered in this configuration",
+    ),
     AGE_COLUMN,
 ];
 
@@ -543,7 +636,10 @@ fn printer_for(kind: &str) -> Printer {
         "Secret" => (SECRET_COLUMNS, secret_cells),
         "ServiceAccount" => (SERVICE_ACCOUNT_COLUMNS, service_account_cells),
         "PersistentVolume" => (PERSISTENT_VOLUME_COLUMNS, persistent_volume_cells),
-        "PersistentVolumeClaim" => (PERSISTENT_VOLUME_CLAIM_COLUMNS, persistent_volume_claim_cells),
+        "PersistentVolumeClaim" => (
+            PERSISTENT_VOLUME_CLAIM_COLUMNS,
+            persistent_volume_claim_cells,
+        ),
         "Deployment" => (DEPLOYMENT_COLUMNS, deployment_cells),
         "HorizontalPodAutoscaler" => (HORIZONTAL_POD_AUTOSCALER_COLUMNS, autoscaler_cells),
         "ConfigMap" => (CONFIG_MAP_COLUMNS, config_map_cells),
@@ -582,6 +678,11 @@ const NONE: &str = "<none>";
 const UNSET: &str = "<unset>";
 const UNKNOWN: &str = "<unknown>";
 const PENDING: &str = "<pending>";
+const NOT_APPLICABLE: &str = "N/A";
+/// `FormatLabelSelector` of a selector kube cannot parse.
+const SELECTOR_ERROR: &str = "<error>";
+/// `printDeployment`'s own word for the same.
+const SELECTOR_INVALID: &str = "<invalid>";
 /// `Quantity.String()` of a nil quantity pointer.
 const NIL_QUANTITY: &str = "<nil>";
 /// `Quantity.String()` of the zero quantity (a missing map entry).
@@ -677,7 +778,12 @@ fn since(time_ms: Option<i64>, now: i64) -> String {
 
 /// A timestamp field in unix ms; `None` for Go's zero time, as `IsZero` sees it.
 fn timestamp(value: &Value, path: &[&str]) -> Option<i64> {
-    at(value, path)
+    time_value(at(value, path))
+}
+
+/// A timestamp value in unix ms; `None` when missing, unreadable or Go's zero time.
+fn time_value(value: &Value) -> Option<i64> {
+    value
         .as_str()
         .and_then(parse_rfc3339_ms)
         .filter(|time_ms| *time_ms != ZERO_TIME_MS)
@@ -711,7 +817,7 @@ fn format_labels(labels: &Value) -> String {
 fn format_label_selector(selector: &Value) -> String {
     match selector_string(selector) {
         Some(rendered) => or_placeholder(&rendered, NONE).to_string(),
-        None => "<error>".to_string(),
+        None => SELECTOR_ERROR.to_string(),
     }
 }
 
@@ -754,12 +860,18 @@ fn expression_string(expression: &Value) -> Option<String> {
 /// `resource.Quantity.String()` of a stored quantity. kube prints the canonical form;
 /// this prints the text as stored, which is the same whenever the stored text is
 /// canonical ("100m", "1Gi").
+/// A quantity as kube prints it: canonical ("1000m" is "1"); as stored if it does not
+/// parse.
 fn quantity_text(quantity: &Value) -> Option<String> {
-    match quantity {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        _ => None,
-    }
+    let text = match quantity {
+        Value::String(text) => text.clone(),
+        Value::Number(number) => number.to_string(),
+        _ => return None,
+    };
+    Some(match crate::resources::quantity::parse_with_format(&text) {
+        Ok((parsed, format)) => parsed.to_canonical_string(format),
+        Err(_) => text,
+    })
 }
 
 /// A quantity map entry (`map[ResourceName]Quantity`): "0" when missing.
@@ -774,7 +886,12 @@ fn quantity_pointer(value: &Value, path: &[&str]) -> String {
 
 /// `listWithMoreString`: up to three items, then "+ N more...", or "<unset>".
 fn list_with_more(all: &[String]) -> String {
-    let shown = all.iter().take(LIST_LIMIT).cloned().collect::<Vec<_>>().join(",");
+    let shown = all
+        .iter()
+        .take(LIST_LIMIT)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(",");
     if all.len() > LIST_LIMIT {
         return format!("{shown} + {} more...", all.len() - LIST_LIMIT);
     }
@@ -841,10 +958,12 @@ struct PodSummary {
 
 fn pod_cells(pod: &Value, now: i64) -> Vec<Value> {
     let summary = summarize_pod(pod);
-    let mut restarts = summary.restarts.to_string();
-    if let (true, Some(last_restart)) = (summary.restarts != 0, summary.last_restart_ms) {
-        restarts = format!("{restarts} ({} ago)", since(Some(last_restart), now));
-    }
+    let restarts = match summary.last_restart_ms {
+        Some(last) if summary.restarts != 0 => {
+            format!("{} ({} ago)", summary.restarts, since(Some(last), now))
+        }
+        _ => summary.restarts.to_string(),
+    };
     vec![
         text_cell(name(pod)),
         text_cell(format!("{}/{}", summary.ready, summary.total)),
@@ -976,12 +1095,11 @@ fn summarize_containers(pod: &Value, summary: &mut PodSummary) {
             .saturating_add(integer(status, &["restartCount"]));
         summary.last_restart_ms = later(summary.last_restart_ms, last_termination(status));
         let waiting_reason = text(status, &["state", "waiting", "reason"]);
-        if nested(status, &["state", "waiting"]).is_some() && !waiting_reason.is_empty() {
+        if !waiting_reason.is_empty() {
             summary.reason = waiting_reason.to_string();
         } else if let Some(terminated) = nested(status, &["state", "terminated"]) {
             summary.reason = termination_reason(terminated);
-        } else if boolean(status, &["ready"]) && nested(status, &["state", "running"]).is_some()
-        {
+        } else if boolean(status, &["ready"]) && nested(status, &["state", "running"]).is_some() {
             has_running = true;
             summary.ready += 1;
         }
@@ -1066,13 +1184,17 @@ fn pod_template_cells(template: &Value, _now: i64) -> Vec<Value> {
         text_cell(name(template)),
         names,
         images,
-        text_cell(format_labels(at(template, &["template", "metadata", "labels"]))),
+        text_cell(format_labels(at(
+            template,
+            &["template", "metadata", "labels"],
+        ))),
     ]
 }
 
 fn pod_disruption_budget_cells(budget: &Value, now: i64) -> Vec<Value> {
     let bound = |field: &str| {
-        int_or_string_text(at(budget, &["spec", field])).unwrap_or_else(|| "N/A".to_string())
+        int_or_string_text(at(budget, &["spec", field]))
+            .unwrap_or_else(|| NOT_APPLICABLE.to_string())
     };
     vec![
         text_cell(name(budget)),
@@ -1110,7 +1232,10 @@ fn replica_set_cells(replica_set: &Value, now: i64) -> Vec<Value> {
         age(replica_set, now),
         names,
         images,
-        text_cell(format_label_selector(at(replica_set, &["spec", "selector"]))),
+        text_cell(format_label_selector(at(
+            replica_set,
+            &["spec", "selector"],
+        ))),
     ]
 }
 
@@ -1118,7 +1243,7 @@ fn deployment_cells(deployment: &Value, now: i64) -> Vec<Value> {
     let [names, images] = container_cells(at(deployment, &["spec", "template", "spec"]));
     // Unlike the other printers, an empty deployment selector prints as "".
     let selector = selector_string(at(deployment, &["spec", "selector"]))
-        .unwrap_or_else(|| "<invalid>".to_string());
+        .unwrap_or_else(|| SELECTOR_INVALID.to_string());
     let ready = integer(deployment, &["status", "readyReplicas"]);
     let desired = integer(deployment, &["spec", "replicas"]);
     vec![
@@ -1229,13 +1354,7 @@ fn cron_job_cells(cron_job: &Value, now: i64) -> Vec<Value> {
     let [names, images] = container_cells(at(job_spec, &["template", "spec"]));
     let last_schedule = match at(cron_job, &["status", "lastScheduleTime"]) {
         Value::Null => NONE.to_string(),
-        scheduled => since(
-            scheduled
-                .as_str()
-                .and_then(parse_rfc3339_ms)
-                .filter(|time| *time != ZERO_TIME_MS),
-            now,
-        ),
+        scheduled => since(time_value(scheduled), now),
     };
     let time_zone = at(cron_job, &["spec", "timeZone"]).as_str().unwrap_or(NONE);
     vec![
@@ -1293,6 +1412,10 @@ fn autoscaler_metrics(autoscaler: &Value) -> (Vec<Value>, Vec<Value>) {
     (vec![cpu_spec], cpu_statuses)
 }
 
+const UNKNOWN_METRIC_TYPE: &str = "<unknown type>";
+/// A utilization metric without a target percentage.
+const AUTO_TARGET: &str = "<auto>";
+
 /// `formatHPAMetrics`: "current/target" per metric, two of them, then "+ N more...".
 fn format_autoscaler_metrics(specs: &[Value], statuses: &[Value]) -> String {
     if specs.is_empty() {
@@ -1303,7 +1426,12 @@ fn format_autoscaler_metrics(specs: &[Value], statuses: &[Value]) -> String {
         .enumerate()
         .map(|(index, spec)| metric_text(spec, statuses.get(index).unwrap_or(&Value::Null)))
         .collect();
-    let shown = all.iter().take(METRICS_LIMIT).cloned().collect::<Vec<_>>().join(", ");
+    let shown = all
+        .iter()
+        .take(METRICS_LIMIT)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
     if all.len() > METRICS_LIMIT {
         return format!("{shown} + {} more...", all.len() - METRICS_LIMIT);
     }
@@ -1328,7 +1456,7 @@ fn metric_text(spec: &Value, status: &Value) -> String {
             &spec["containerResource"],
             nested(status, &["containerResource"]),
         ),
-        _ => "<unknown type>".to_string(),
+        _ => UNKNOWN_METRIC_TYPE.to_string(),
     }
 }
 
@@ -1348,7 +1476,10 @@ fn value_metric_text(source: &Value, status: Option<&Value>) -> String {
         || UNKNOWN.to_string(),
         |status| quantity_pointer(status, &["current", "value"]),
     );
-    format!("{current}/{}", quantity_pointer(source, &["target", "value"]))
+    format!(
+        "{current}/{}",
+        quantity_pointer(source, &["target", "value"])
+    )
 }
 
 /// Resource and ContainerResource metrics: "cpu: 45%/80%" or "memory: 10Mi/50Mi".
@@ -1366,7 +1497,7 @@ fn resource_metric_text(source: &Value, status: Option<&Value>) -> String {
         .and_then(|status| optional_integer(status, &["current", "averageUtilization"]))
         .map_or_else(|| UNKNOWN.to_string(), |percent| format!("{percent}%"));
     let target = optional_integer(source, &["target", "averageUtilization"])
-        .map_or_else(|| "<auto>".to_string(), |percent| format!("{percent}%"));
+        .map_or_else(|| AUTO_TARGET.to_string(), |percent| format!("{percent}%"));
     format!("{resource}: {current}/{target}")
 }
 
@@ -1426,9 +1557,10 @@ fn service_cluster_ip(spec: &Value) -> String {
     if !primary.is_empty() {
         return primary.to_string();
     }
-    items(spec, &["clusterIPs"])
-        .first()
-        .map_or_else(|| NONE.to_string(), |ip| ip.as_str().unwrap_or("").to_string())
+    items(spec, &["clusterIPs"]).first().map_or_else(
+        || NONE.to_string(),
+        |ip| ip.as_str().unwrap_or("").to_string(),
+    )
 }
 
 /// `getServiceExternalIP`, in its wide form (no truncation).
@@ -1516,7 +1648,12 @@ fn format_endpoints(subsets: &[Value]) -> String {
             all.extend(ips.map(|ip| join_host_port(ip, number)));
         }
     }
-    let shown = all.iter().take(LIST_LIMIT).cloned().collect::<Vec<_>>().join(",");
+    let shown = all
+        .iter()
+        .take(LIST_LIMIT)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(",");
     if all.len() > LIST_LIMIT {
         return format!("{shown} + {} more...", all.len() - LIST_LIMIT);
     }
@@ -1526,11 +1663,13 @@ fn format_endpoints(subsets: &[Value]) -> String {
 fn endpoint_slice_cells(slice: &Value, now: i64) -> Vec<Value> {
     let ports: Vec<String> = items(slice, &["ports"])
         .iter()
-        .map(|port| match (optional_integer(port, &["port"]), port["name"].as_str()) {
-            (Some(number), _) => number.to_string(),
-            (None, Some(port_name)) => port_name.to_string(),
-            (None, None) => "*".to_string(),
-        })
+        .map(
+            |port| match (optional_integer(port, &["port"]), port["name"].as_str()) {
+                (Some(number), _) => number.to_string(),
+                (None, Some(port_name)) => port_name.to_string(),
+                (None, None) => ANY_PORT.to_string(),
+            },
+        )
         .collect();
     let addresses: Vec<String> = items(slice, &["endpoints"])
         .iter()
@@ -1546,13 +1685,22 @@ fn endpoint_slice_cells(slice: &Value, now: i64) -> Vec<Value> {
     ]
 }
 
+/// What `printIngress` says an ingress listens on, without and with TLS.
+const INGRESS_HTTP_PORTS: &str = "80";
+const INGRESS_HTTPS_PORTS: &str = "80, 443";
+/// An ingress whose rules name no host, or a slice port without number or name.
+const ANY_HOST: &str = "*";
+const ANY_PORT: &str = "*";
+
 fn ingress_cells(ingress: &Value, now: i64) -> Vec<Value> {
-    let class = at(ingress, &["spec", "ingressClassName"]).as_str().unwrap_or(NONE);
+    let class = at(ingress, &["spec", "ingressClassName"])
+        .as_str()
+        .unwrap_or(NONE);
     let addresses = load_balancer_addresses(at(ingress, &["status", "loadBalancer"]));
     let ports = if items(ingress, &["spec", "tls"]).is_empty() {
-        "80"
+        INGRESS_HTTP_PORTS
     } else {
-        "80, 443"
+        INGRESS_HTTPS_PORTS
     };
     vec![
         text_cell(name(ingress)),
@@ -1579,7 +1727,7 @@ fn ingress_hosts(rules: &[Value]) -> String {
         }
     }
     if hosts.is_empty() {
-        return "*".to_string();
+        return ANY_HOST.to_string();
     }
     if more {
         return format!("{} + {} more...", hosts.join(","), rules.len() - LIST_LIMIT);
@@ -1682,7 +1830,10 @@ fn node_address(node: &Value, kind: &str) -> String {
     items(node, &["status", "addresses"])
         .iter()
         .find(|address| text(address, &["type"]) == kind)
-        .map_or_else(|| NONE.to_string(), |address| text(address, &["address"]).to_string())
+        .map_or_else(
+            || NONE.to_string(),
+            |address| text(address, &["address"]).to_string(),
+        )
 }
 
 fn namespace_cells(namespace: &Value, now: i64) -> Vec<Value> {
@@ -1731,7 +1882,10 @@ fn webhook_configuration_cells(configuration: &Value, now: i64) -> Vec<Value> {
 fn default_cells(object: &Value, _now: i64) -> Vec<Value> {
     let created = text(object, &["metadata", "creationTimestamp"]);
     let created_ms = parse_rfc3339_ms(created).unwrap_or(ZERO_TIME_MS);
-    vec![text_cell(name(object)), text_cell(format_rfc3339(created_ms))]
+    vec![
+        text_cell(name(object)),
+        text_cell(format_rfc3339(created_ms)),
+    ]
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1814,7 +1968,9 @@ const LIMITS_PREFIX: &str = "limits";
 fn resource_quota_cells(quota: &Value, now: i64) -> Vec<Value> {
     let hard = at(quota, &["status", "hard"]);
     let used = at(quota, &["status", "used"]);
-    let mut resources: Vec<&String> = hard.as_object().map_or_else(Vec::new, |f| f.keys().collect());
+    let mut resources: Vec<&String> = hard
+        .as_object()
+        .map_or_else(Vec::new, |f| f.keys().collect());
     resources.sort();
     let mut requests = Vec::new();
     let mut limits = Vec::new();
@@ -1849,6 +2005,9 @@ const DEFAULT_CLASS_ANNOTATIONS: [&str; 2] = [
     "storageclass.kubernetes.io/is-default-class",
     "storageclass.beta.kubernetes.io/is-default-class",
 ];
+/// What a storage class does when it does not say.
+const DEFAULT_RECLAIM_POLICY: &str = "Delete";
+const DEFAULT_BINDING_MODE: &str = "Immediate";
 /// `GetAccessModesAsString`'s fixed order and short names.
 const ACCESS_MODES: [(&str, &str); 4] = [
     ("ReadWriteOnce", "RWO"),
@@ -1942,8 +2101,16 @@ fn storage_class_cells(class: &Value, now: i64) -> Vec<Value> {
     vec![
         text_cell(class_name),
         text_cell(text(class, &["provisioner"])),
-        text_cell(class["reclaimPolicy"].as_str().unwrap_or("Delete")),
-        text_cell(class["volumeBindingMode"].as_str().unwrap_or("Immediate")),
+        text_cell(
+            class["reclaimPolicy"]
+                .as_str()
+                .unwrap_or(DEFAULT_RECLAIM_POLICY),
+        ),
+        text_cell(
+            class["volumeBindingMode"]
+                .as_str()
+                .unwrap_or(DEFAULT_BINDING_MODE),
+        ),
         Value::Bool(boolean(class, &["allowVolumeExpansion"])),
         age(class, now),
     ]
@@ -1972,7 +2139,7 @@ fn event_cells(event: &Value, now: i64) -> Vec<Value> {
         None => first_seen.clone(),
     };
     let mut count = optional_integer(field("count", "deprecatedCount"), &[]).unwrap_or(0);
-    if let Some(series) = Some(&event["series"]).filter(|series| series.is_object()) {
+    if let Some(series) = nested(event, &["series"]) {
         last_seen = since(time_value(&series["lastObservedTime"]), now);
         count = integer(series, &["count"]);
     } else if count == 0 {
@@ -1992,14 +2159,6 @@ fn event_cells(event: &Value, now: i64) -> Vec<Value> {
         int_cell(count),
         text_cell(name(event)),
     ]
-}
-
-/// A timestamp value; `None` for Go's zero time.
-fn time_value(value: &Value) -> Option<i64> {
-    value
-        .as_str()
-        .and_then(parse_rfc3339_ms)
-        .filter(|time_ms| *time_ms != ZERO_TIME_MS)
 }
 
 /// "kind/name" of the object an event is about, the kind lower-cased.
@@ -2037,7 +2196,12 @@ const SECONDS_PER_MINUTE: i64 = 60;
 const MINUTES_PER_HOUR: i64 = 60;
 const HOURS_PER_DAY: i64 = 24;
 const DAYS_PER_YEAR: i64 = 365;
+const SECONDS_PER_HOUR: i64 = 3_600;
 const SECONDS_PER_DAY: i64 = 86_400;
+/// Days in 400 Gregorian years, the calendar's repeat, and from 0000-03-01 (the start of
+/// the civil-days algorithm's era 0) to 1970-01-01.
+const DAYS_PER_ERA: i64 = 146_097;
+const DAYS_FROM_ERA_START_TO_UNIX_EPOCH: i64 = 719_468;
 /// Go's `time.Duration` saturates at ±2^63 ns, about 292 years.
 const MAX_DURATION_MS: i64 = i64::MAX / 1_000_000;
 /// Go's zero `time.Time` (0001-01-01T00:00:00Z), which kube prints as "<unknown>".
@@ -2045,13 +2209,17 @@ const ZERO_TIME_MS: i64 = -62_135_596_800_000;
 /// Fractional-second digits that make up milliseconds.
 const FRACTION_MS_DIGITS: usize = 3;
 
+/// `HumanDuration` of a span more than a second negative.
+const INVALID_DURATION: &str = "<invalid>";
+
 /// `duration.HumanDuration` of a signed span: "<invalid>" for more than a second in the
-/// future, "0s" for less (clock skew between machines).
+/// future, "0s" for less (clock skew between machines). The unit thresholds (2 minutes,
+/// 10 minutes, 3 hours, 8 hours, 2 days, 8 days, 2 years, 8 years) are kube's.
 fn human_duration_signed(ms: i64) -> String {
     let ms = ms.clamp(-MAX_DURATION_MS, MAX_DURATION_MS);
     let seconds = ms / MS_PER_SECOND;
     if seconds < -1 {
-        return "<invalid>".to_string();
+        return INVALID_DURATION.to_string();
     }
     if seconds < 0 {
         return "0s".to_string();
@@ -2102,9 +2270,9 @@ fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let bytes = text.as_bytes();
     let field = |start: usize, len: usize| -> Option<i64> {
         let digits = bytes.get(start..start + len)?;
-        digits
-            .iter()
-            .try_fold(0_i64, |total, digit| Some(total * 10 + digit_value(*digit)?))
+        digits.iter().try_fold(0_i64, |total, digit| {
+            Some(total * 10 + digit_value(*digit)?)
+        })
     };
     let separators = [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')];
     if separators
@@ -2116,13 +2284,16 @@ fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     let (year, month, day) = (field(0, 4)?, field(5, 2)?, field(8, 2)?);
     let (hour, minute, second) = (field(11, 2)?, field(14, 2)?, field(17, 2)?);
     let valid_date = (1..=12).contains(&month) && (1..=days_in_month(year, month)).contains(&day);
-    if !valid_date || hour > 23 || minute > 59 || second > 59 {
+    let valid_time =
+        hour < HOURS_PER_DAY && minute < MINUTES_PER_HOUR && second < SECONDS_PER_MINUTE;
+    if !valid_date || !valid_time {
         return None;
     }
     let (fraction_ms, zone_start) = parse_fraction(bytes, 19)?;
     let offset_seconds = parse_zone(bytes.get(zone_start..)?)?;
-    let day_seconds = hour * 3_600 + minute * 60 + second;
-    let seconds = days_from_civil(year, month, day) * SECONDS_PER_DAY + day_seconds - offset_seconds;
+    let day_seconds = hour * SECONDS_PER_HOUR + minute * SECONDS_PER_MINUTE + second;
+    let seconds =
+        days_from_civil(year, month, day) * SECONDS_PER_DAY + day_seconds - offset_seconds;
     Some(seconds * MS_PER_SECOND + fraction_ms)
 }
 
@@ -2153,10 +2324,10 @@ fn parse_zone(zone: &[u8]) -> Option<i64> {
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
             let value = |tens: u8, ones: u8| Some(digit_value(tens)? * 10 + digit_value(ones)?);
             let (hours, minutes) = (value(*h1, *h2)?, value(*m1, *m2)?);
-            if hours > 23 || minutes > 59 {
+            if hours >= HOURS_PER_DAY || minutes >= MINUTES_PER_HOUR {
                 return None;
             }
-            let offset = hours * 3_600 + minutes * 60;
+            let offset = hours * SECONDS_PER_HOUR + minutes * SECONDS_PER_MINUTE;
             Some(if *sign == b'-' { -offset } else { offset })
         }
         _ => None,
@@ -2185,14 +2356,14 @@ fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
     let shifted_month = (month + 9) % 12;
     let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
+    era * DAYS_PER_ERA + day_of_era - DAYS_FROM_ERA_START_TO_UNIX_EPOCH
 }
 
 /// The date of a day count since 1970-01-01: the inverse of `days_from_civil`.
 fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
+    let shifted = days + DAYS_FROM_ERA_START_TO_UNIX_EPOCH;
+    let era = shifted.div_euclid(DAYS_PER_ERA);
+    let day_of_era = shifted.rem_euclid(DAYS_PER_ERA);
     let year_of_era =
         (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
@@ -2212,6 +2383,1383 @@ fn format_rfc3339(ms: i64) -> String {
     let seconds = ms.div_euclid(MS_PER_SECOND);
     let (year, month, day) = civil_from_days(seconds.div_euclid(SECONDS_PER_DAY));
     let day_seconds = seconds.rem_euclid(SECONDS_PER_DAY);
-    let (hour, minute, second) = (day_seconds / 3_600, day_seconds / 60 % 60, day_seconds % 60);
+    let hour = day_seconds / SECONDS_PER_HOUR;
+    let minute = day_seconds / SECONDS_PER_MINUTE % MINUTES_PER_HOUR;
+    let second = day_seconds % SECONDS_PER_MINUTE;
     format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The server clock in every test: 2024-05-01T12:00:00Z.
+    const NOW_MS: u64 = 1_714_564_800_000;
+    const MINUTE: i64 = 60;
+    const HOUR: i64 = 3_600;
+    const DAY: i64 = 86_400;
+
+    /// RFC3339 text of the time `seconds` before the test clock.
+    fn ago(seconds: i64) -> String {
+        format_rfc3339(NOW_MS as i64 - seconds * MS_PER_SECOND)
+    }
+
+    fn table(kind: &str, objects: &[Value]) -> Value {
+        to_table(kind, objects, json!({}), NOW_MS, INCLUDE_NONE)
+    }
+
+    fn cells(kind: &str, object: Value) -> Value {
+        table(kind, &[object])["rows"][0]["cells"].clone()
+    }
+
+    fn column_names(kind: &str) -> Vec<String> {
+        let table = table(kind, &[]);
+        items(&table, &["columnDefinitions"])
+            .iter()
+            .map(|column| text(column, &["name"]).to_string())
+            .collect()
+    }
+
+    fn metadata(name: &str, age_seconds: i64) -> Value {
+        json!({"name": name, "namespace": "default", "uid": "0b3c", "creationTimestamp": ago(age_seconds)})
+    }
+
+    fn running_pod() -> Value {
+        json!({
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": metadata("web-7d4b9", 5 * MINUTE),
+            "spec": {"nodeName": "node-1", "containers": [{"name": "web", "image": "nginx:1.27"}]},
+            "status": {
+                "phase": "Running",
+                "podIP": "10.244.1.5",
+                "podIPs": [{"ip": "10.244.1.5"}],
+                "conditions": [{"type": "Initialized", "status": "True"}, {"type": "Ready", "status": "True"}],
+                "containerStatuses": [{
+                    "name": "web", "ready": true, "started": true, "restartCount": 0,
+                    "state": {"running": {"startedAt": ago(5 * MINUTE)}},
+                }],
+            },
+        })
+    }
+
+    /// A pod whose single container is in `state`, with the pod in `phase`.
+    fn pod_with_container_state(phase: &str, state: Value) -> Value {
+        let mut pod = running_pod();
+        pod["status"]["phase"] = json!(phase);
+        pod["status"]["containerStatuses"][0]["state"] = state;
+        pod["status"]["containerStatuses"][0]["ready"] = json!(false);
+        pod
+    }
+
+    fn pod_status(pod: Value) -> Value {
+        cells("Pod", pod)[2].clone()
+    }
+
+    // --- Durations and timestamps -------------------------------------------------------
+
+    #[test]
+    fn human_duration_follows_kube_boundaries() {
+        let cases = [
+            (0, "0s"),
+            (59, "59s"),
+            (90, "90s"),
+            (119, "119s"),
+            (2 * MINUTE, "2m"),
+            (5 * MINUTE + 3, "5m3s"),
+            (9 * MINUTE + 59, "9m59s"),
+            (10 * MINUTE + 30, "10m"),
+            (179 * MINUTE, "179m"),
+            (3 * HOUR, "3h"),
+            (3 * HOUR + 5 * MINUTE, "3h5m"),
+            (8 * HOUR + 5 * MINUTE, "8h"),
+            (47 * HOUR, "47h"),
+            (2 * DAY, "2d"),
+            (2 * DAY + 5 * HOUR, "2d5h"),
+            (8 * DAY + 5 * HOUR, "8d"),
+            (729 * DAY, "729d"),
+            (730 * DAY, "2y"),
+            (3 * 365 * DAY + 45 * DAY, "3y45d"),
+            (8 * 365 * DAY, "8y"),
+        ];
+        for (seconds, expected) in cases {
+            assert_eq!(
+                human_duration(seconds as u64 * 1_000),
+                expected,
+                "{seconds}s"
+            );
+        }
+        assert_eq!(human_duration(999), "0s");
+        // Go's durations saturate at about 292 years.
+        assert_eq!(human_duration(u64::MAX), "292y");
+    }
+
+    #[test]
+    fn signed_durations_tolerate_a_second_of_skew() {
+        assert_eq!(human_duration_signed(-1_500), "0s");
+        assert_eq!(human_duration_signed(-2_000), "<invalid>");
+        assert_eq!(human_duration_signed(i64::MIN), "<invalid>");
+    }
+
+    #[test]
+    fn rfc3339_parses_like_go() {
+        let now = NOW_MS as i64;
+        assert_eq!(parse_rfc3339_ms("2024-05-01T12:00:00Z"), Some(now));
+        assert_eq!(parse_rfc3339_ms("2024-05-01T14:30:00+02:30"), Some(now));
+        assert_eq!(parse_rfc3339_ms("2024-05-01T07:00:00-05:00"), Some(now));
+        assert_eq!(
+            parse_rfc3339_ms("2024-05-01T12:00:00.123456Z"),
+            Some(now + 123)
+        );
+        assert_eq!(parse_rfc3339_ms("2024-05-01T12:00:00.5Z"), Some(now + 500));
+        assert_eq!(parse_rfc3339_ms("1970-01-01T00:00:00Z"), Some(0));
+        assert_eq!(parse_rfc3339_ms("1969-12-31T23:59:59Z"), Some(-1_000));
+        assert_eq!(parse_rfc3339_ms("0001-01-01T00:00:00Z"), Some(ZERO_TIME_MS));
+        assert!(parse_rfc3339_ms("2024-02-29T00:00:00Z").is_some());
+        let invalid = [
+            "",
+            "garbage",
+            "2023-02-29T00:00:00Z",
+            "2024-13-01T00:00:00Z",
+            "2024-04-31T00:00:00Z",
+            "2024-05-01T24:00:00Z",
+            "2024-05-01T12:60:00Z",
+            "2024-05-01T12:00:60Z",
+            "2024-05-01 12:00:00Z",
+            "2024-05-01T12:00:00",
+            "2024-05-01T12:00:00.Z",
+            "2024-05-01T12:00:00+2:00",
+            "2024-05-01T12:00:00+24:00",
+            "2024-05-01T12:00:00Zjunk",
+            "+024-05-01T12:00:00Z",
+            "２０２４-05-01T12:00:00Z",
+        ];
+        for text in invalid {
+            assert_eq!(parse_rfc3339_ms(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_formats_utc_whole_seconds() {
+        assert_eq!(format_rfc3339(NOW_MS as i64 + 999), "2024-05-01T12:00:00Z");
+        assert_eq!(format_rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_rfc3339(-1), "1969-12-31T23:59:59Z");
+        assert_eq!(format_rfc3339(ZERO_TIME_MS), "0001-01-01T00:00:00Z");
+        for ms in [NOW_MS as i64, 951_782_400_000, 4_107_542_400_000] {
+            assert_eq!(parse_rfc3339_ms(&format_rfc3339(ms)), Some(ms));
+        }
+    }
+
+    #[test]
+    fn age_is_unknown_without_a_readable_timestamp() {
+        for created in [
+            json!(null),
+            json!(""),
+            json!("yesterday"),
+            json!(5),
+            json!("0001-01-01T00:00:00Z"),
+        ] {
+            let mut namespace = json!({"metadata": {"name": "ns"}, "status": {"phase": "Active"}});
+            namespace["metadata"]["creationTimestamp"] = created.clone();
+            assert_eq!(cells("Namespace", namespace)[2], "<unknown>", "{created}");
+        }
+        let future = json!({"metadata": {"name": "ns", "creationTimestamp": ago(-5)}});
+        assert_eq!(cells("Namespace", future)[2], "<invalid>");
+    }
+
+    // --- Table envelope -----------------------------------------------------------------
+
+    #[test]
+    fn table_envelope_matches_meta_v1() {
+        let list_metadata = json!({"resourceVersion": "123", "continue": "", "remainingItemCount": 4, "selfLink": "/x"});
+        let table = to_table("Namespace", &[], list_metadata, NOW_MS, "Metadata");
+        assert_eq!(table["kind"], "Table");
+        assert_eq!(table["apiVersion"], "meta.k8s.io/v1");
+        assert_eq!(
+            table["metadata"],
+            json!({"resourceVersion": "123", "remainingItemCount": 4})
+        );
+        assert_eq!(table["rows"], json!([]));
+        assert_eq!(
+            table["columnDefinitions"][0],
+            json!({"name": "Name", "type": "string", "format": "name", "description": NAME_DOC, "priority": 0}),
+        );
+        assert_eq!(
+            table["columnDefinitions"][2],
+            json!({"name": "Age", "type": "string", "format": "", "description": CREATION_TIMESTAMP_DOC, "priority": 0}),
+        );
+        let odd_metadata = to_table("Namespace", &[], json!("not an object"), NOW_MS, "");
+        assert_eq!(odd_metadata["metadata"], json!({}));
+    }
+
+    #[test]
+    fn rows_embed_the_object_as_include_object_asks() {
+        let pod = running_pod();
+        let row = |include: &str| {
+            to_table(
+                "Pod",
+                std::slice::from_ref(&pod),
+                json!({}),
+                NOW_MS,
+                include,
+            )["rows"][0]
+                .clone()
+        };
+        assert_eq!(row("Object")["object"], pod);
+        let partial = json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": pod["metadata"]});
+        for include in ["Metadata", "", "whatever"] {
+            assert_eq!(row(include)["object"], partial, "{include:?}");
+        }
+        let bare = row("None");
+        assert!(bare.get("object").is_none());
+        assert!(bare.get("conditions").is_none());
+        assert_eq!(
+            bare["cells"].as_array().map(Vec::len),
+            Some(POD_COLUMNS.len())
+        );
+        let no_metadata = to_table(
+            "Pod",
+            &[json!({"kind": "Pod"})],
+            json!({}),
+            NOW_MS,
+            "Metadata",
+        );
+        assert_eq!(no_metadata["rows"][0]["object"]["metadata"], json!({}));
+    }
+
+    #[test]
+    fn wide_columns_have_priority_one() {
+        let table = table("Pod", &[]);
+        let wide: Vec<&str> = items(&table, &["columnDefinitions"])
+            .iter()
+            .filter(|column| column["priority"] == 1)
+            .map(|column| text(column, &["name"]))
+            .collect();
+        assert_eq!(wide, ["IP", "Node", "Nominated Node", "Readiness Gates"]);
+    }
+
+    // --- Pods ---------------------------------------------------------------------------
+
+    #[test]
+    fn running_pod_cells() {
+        assert_eq!(
+            cells("Pod", running_pod()),
+            json!([
+                "web-7d4b9",
+                "1/1",
+                "Running",
+                "0",
+                "5m",
+                "10.244.1.5",
+                "node-1",
+                "<none>",
+                "<none>"
+            ]),
+        );
+        assert_eq!(
+            column_names("Pod"),
+            [
+                "Name",
+                "Ready",
+                "Status",
+                "Restarts",
+                "Age",
+                "IP",
+                "Node",
+                "Nominated Node",
+                "Readiness Gates"
+            ],
+        );
+    }
+
+    #[test]
+    fn deleting_pod_is_terminating_unless_its_node_is_lost() {
+        let mut pod = running_pod();
+        pod["metadata"]["deletionTimestamp"] = json!(ago(10));
+        assert_eq!(pod_status(pod.clone()), "Terminating");
+        pod["status"]["reason"] = json!("NodeLost");
+        assert_eq!(pod_status(pod.clone()), "Unknown");
+        pod["status"]["reason"] = json!(null);
+        pod["status"]["phase"] = json!("Succeeded");
+        pod["status"]["containerStatuses"][0]["state"] =
+            json!({"terminated": {"exitCode": 0, "reason": "Completed"}});
+        assert_eq!(pod_status(pod), "Completed");
+    }
+
+    #[test]
+    fn waiting_container_reason_is_the_status() {
+        let pod = pod_with_container_state(
+            "Pending",
+            json!({"waiting": {"reason": "ImagePullBackOff", "message": "Back-off"}}),
+        );
+        let row = cells("Pod", pod);
+        assert_eq!(row[1], "0/1");
+        assert_eq!(row[2], "ImagePullBackOff");
+    }
+
+    #[test]
+    fn terminated_container_reason_signal_or_exit_code() {
+        let terminated = |state: Value| {
+            pod_status(pod_with_container_state(
+                "Running",
+                json!({"terminated": state}),
+            ))
+        };
+        assert_eq!(
+            terminated(json!({"exitCode": 137, "reason": "OOMKilled"})),
+            "OOMKilled"
+        );
+        assert_eq!(
+            terminated(json!({"exitCode": 143, "signal": 15})),
+            "Signal:15"
+        );
+        assert_eq!(terminated(json!({"exitCode": 2})), "ExitCode:2");
+    }
+
+    #[test]
+    fn restarts_show_when_the_last_one_was() {
+        let mut pod = pod_with_container_state(
+            "Running",
+            json!({"waiting": {"reason": "CrashLoopBackOff"}}),
+        );
+        pod["status"]["containerStatuses"][0]["restartCount"] = json!(3);
+        pod["status"]["containerStatuses"][0]["lastState"] = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": ago(3 * MINUTE)}});
+        let row = cells("Pod", pod.clone());
+        assert_eq!(row[2], "CrashLoopBackOff");
+        assert_eq!(row[3], "3 (3m ago)");
+        // Without a finish time kube prints the bare count.
+        pod["status"]["containerStatuses"][0]["lastState"] = json!({"terminated": {"exitCode": 1}});
+        assert_eq!(cells("Pod", pod)[3], "3");
+    }
+
+    #[test]
+    fn init_containers_report_progress() {
+        let mut pod = running_pod();
+        pod["status"]["phase"] = json!("Pending");
+        pod["status"]["conditions"] = json!([{"type": "Initialized", "status": "False"}]);
+        pod["spec"]["initContainers"] =
+            json!([{"name": "migrate", "image": "migrate:1"}, {"name": "seed", "image": "seed:1"}]);
+        let with_init = |statuses: Value| {
+            let mut pod = pod.clone();
+            pod["status"]["initContainerStatuses"] = statuses;
+            pod_status(pod)
+        };
+        let waiting = json!({"waiting": {"reason": "PodInitializing"}});
+        assert_eq!(
+            with_init(json!([{"name": "migrate", "state": waiting}])),
+            "Init:0/2"
+        );
+        let done = json!({"terminated": {"exitCode": 0, "reason": "Completed"}});
+        assert_eq!(
+            with_init(
+                json!([{"name": "migrate", "state": done}, {"name": "seed", "state": {"running": {}}}])
+            ),
+            "Init:1/2"
+        );
+        assert_eq!(
+            with_init(
+                json!([{"name": "migrate", "state": {"waiting": {"reason": "CrashLoopBackOff"}}}])
+            ),
+            "Init:CrashLoopBackOff"
+        );
+        assert_eq!(
+            with_init(
+                json!([{"name": "migrate", "state": {"terminated": {"exitCode": 1, "reason": "Error"}}}])
+            ),
+            "Init:Error"
+        );
+        assert_eq!(
+            with_init(json!([{"name": "migrate", "state": {"terminated": {"exitCode": 3}}}])),
+            "Init:ExitCode:3"
+        );
+        assert_eq!(
+            with_init(
+                json!([{"name": "migrate", "state": {"terminated": {"exitCode": 3, "signal": 9}}}])
+            ),
+            "Init:Signal:9"
+        );
+    }
+
+    #[test]
+    fn sidecars_count_as_containers_and_restarts() {
+        let mut pod = running_pod();
+        pod["spec"]["initContainers"] =
+            json!([{"name": "proxy", "image": "envoy:1", "restartPolicy": "Always"}]);
+        pod["status"]["initContainerStatuses"] = json!([{
+            "name": "proxy", "ready": true, "started": true, "restartCount": 2,
+            "state": {"running": {}},
+            "lastState": {"terminated": {"exitCode": 1, "finishedAt": ago(10 * MINUTE)}},
+        }]);
+        pod["status"]["containerStatuses"][0]["restartCount"] = json!(1);
+        pod["status"]["containerStatuses"][0]["lastState"] =
+            json!({"terminated": {"exitCode": 1, "finishedAt": ago(2 * MINUTE)}});
+        let row = cells("Pod", pod);
+        assert_eq!(row[1], "2/2");
+        assert_eq!(row[2], "Running");
+        assert_eq!(row[3], "3 (2m ago)");
+    }
+
+    #[test]
+    fn completed_with_a_running_container_reads_running_or_not_ready() {
+        let mut pod = running_pod();
+        pod["spec"]["containers"] =
+            json!([{"name": "job", "image": "job:1"}, {"name": "web", "image": "nginx"}]);
+        pod["status"]["containerStatuses"] = json!([
+            {"name": "job", "ready": false, "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}},
+            {"name": "web", "ready": true, "state": {"running": {}}},
+        ]);
+        let row = cells("Pod", pod.clone());
+        assert_eq!(
+            (row[1].clone(), row[2].clone()),
+            (json!("1/2"), json!("Running"))
+        );
+        pod["status"]["conditions"] = json!([{"type": "Ready", "status": "False"}]);
+        assert_eq!(pod_status(pod), "NotReady");
+    }
+
+    #[test]
+    fn scheduling_gates_and_readiness_gates() {
+        let mut gated = running_pod();
+        gated["status"] = json!({"phase": "Pending", "conditions": [
+            {"type": "PodScheduled", "status": "False", "reason": "SchedulingGated"}]});
+        gated["spec"]["nodeName"] = json!(null);
+        assert_eq!(
+            cells("Pod", gated),
+            json!([
+                "web-7d4b9",
+                "0/1",
+                "SchedulingGated",
+                "0",
+                "5m",
+                "<none>",
+                "<none>",
+                "<none>",
+                "<none>"
+            ]),
+        );
+        let mut gates = running_pod();
+        gates["spec"]["readinessGates"] =
+            json!([{"conditionType": "lb/ready"}, {"conditionType": "dns/ready"}]);
+        gates["status"]["conditions"] = json!([
+            {"type": "lb/ready", "status": "True"}, {"type": "dns/ready", "status": "False"}]);
+        gates["status"]["nominatedNodeName"] = json!("node-2");
+        let row = cells("Pod", gates);
+        assert_eq!(
+            (row[7].clone(), row[8].clone()),
+            (json!("node-2"), json!("1/2"))
+        );
+    }
+
+    #[test]
+    fn pod_ip_falls_back_to_the_ip_list() {
+        let mut pod = running_pod();
+        pod["status"]["podIP"] = json!(null);
+        pod["status"]["podIPs"] = json!([{"ip": "fd00::5"}, {"ip": "10.0.0.5"}]);
+        assert_eq!(cells("Pod", pod)[5], "fd00::5");
+    }
+
+    #[test]
+    fn finished_pods_carry_a_completed_row_condition() {
+        let mut pod = pod_with_container_state(
+            "Succeeded",
+            json!({"terminated": {"exitCode": 0, "reason": "Completed"}}),
+        );
+        let table = to_table("Pod", &[pod.clone()], json!({}), NOW_MS, INCLUDE_NONE);
+        assert_eq!(
+            table["rows"][0]["conditions"],
+            json!([{"type": "Completed", "status": "True", "reason": "Succeeded", "message": "The pod has completed successfully."}]),
+        );
+        pod["status"]["phase"] = json!("Failed");
+        let table = to_table("Pod", &[pod], json!({}), NOW_MS, INCLUDE_NONE);
+        assert_eq!(
+            table["rows"][0]["conditions"][0]["message"],
+            "The pod failed."
+        );
+    }
+
+    // --- Workloads ----------------------------------------------------------------------
+
+    fn pod_template(labels: Value) -> Value {
+        json!({"metadata": {"labels": labels}, "spec": {"containers": [
+            {"name": "web", "image": "nginx:1.27"}, {"name": "log", "image": "fluent-bit:3"}]}})
+    }
+
+    #[test]
+    fn deployment_cells() {
+        let deployment = json!({
+            "apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": metadata("web", 2 * DAY + 5 * HOUR),
+            "spec": {
+                "replicas": 3,
+                "selector": {"matchLabels": {"app": "web"}, "matchExpressions": [
+                    {"key": "tier", "operator": "In", "values": ["frontend", "edge"]},
+                    {"key": "canary", "operator": "DoesNotExist"}]},
+                "template": pod_template(json!({"app": "web"})),
+            },
+            "status": {"replicas": 3, "readyReplicas": 2, "updatedReplicas": 3, "availableReplicas": 2},
+        });
+        assert_eq!(
+            cells("Deployment", deployment),
+            json!([
+                "web",
+                "2/3",
+                3,
+                2,
+                "2d5h",
+                "web,log",
+                "nginx:1.27,fluent-bit:3",
+                "app=web,!canary,tier in (edge,frontend)"
+            ]),
+        );
+        assert_eq!(
+            column_names("Deployment"),
+            [
+                "Name",
+                "Ready",
+                "Up-to-date",
+                "Available",
+                "Age",
+                "Containers",
+                "Images",
+                "Selector"
+            ],
+        );
+        let fresh = json!({"metadata": metadata("new", 0), "spec": {"replicas": 1}});
+        assert_eq!(
+            cells("Deployment", fresh),
+            json!(["new", "0/1", 0, 0, "0s", "", "", ""])
+        );
+        let invalid = json!({"metadata": metadata("bad", 0), "spec": {"selector": {"matchExpressions": [{"key": "a", "operator": "Near"}]}}});
+        assert_eq!(cells("Deployment", invalid)[7], "<invalid>");
+    }
+
+    #[test]
+    fn replica_set_stateful_set_and_daemon_set_cells() {
+        let selector = json!({"matchLabels": {"app": "web", "pod-template-hash": "5d8f"}});
+        let replica_set = json!({
+            "metadata": metadata("web-5d8f", HOUR),
+            "spec": {"replicas": 3, "selector": selector, "template": pod_template(json!({}))},
+            "status": {"replicas": 3, "readyReplicas": 1},
+        });
+        assert_eq!(
+            cells("ReplicaSet", replica_set),
+            json!([
+                "web-5d8f",
+                3,
+                3,
+                1,
+                "60m",
+                "web,log",
+                "nginx:1.27,fluent-bit:3",
+                "app=web,pod-template-hash=5d8f"
+            ]),
+        );
+        let stateful_set = json!({
+            "metadata": metadata("db", 40),
+            "spec": {"replicas": 3, "template": pod_template(json!({}))},
+            "status": {"readyReplicas": 2},
+        });
+        assert_eq!(
+            cells("StatefulSet", stateful_set),
+            json!(["db", "2/3", "40s", "web,log", "nginx:1.27,fluent-bit:3"])
+        );
+        let mut template = pod_template(json!({}));
+        template["spec"]["nodeSelector"] = json!({"kubernetes.io/os": "linux"});
+        let daemon_set = json!({
+            "metadata": metadata("logs", 3 * DAY),
+            "spec": {"selector": {"matchLabels": {"app": "logs"}}, "template": template},
+            "status": {"desiredNumberScheduled": 4, "currentNumberScheduled": 4, "numberReady": 3,
+                       "updatedNumberScheduled": 4, "numberAvailable": 3},
+        });
+        assert_eq!(
+            cells("DaemonSet", daemon_set),
+            json!([
+                "logs",
+                4,
+                4,
+                3,
+                4,
+                3,
+                "kubernetes.io/os=linux",
+                "3d",
+                "web,log",
+                "nginx:1.27,fluent-bit:3",
+                "app=logs"
+            ]),
+        );
+        let bare = json!({"metadata": metadata("bare", 0)});
+        assert_eq!(cells("DaemonSet", bare)[6], "<none>");
+        assert_eq!(
+            cells("ReplicaSet", json!({"metadata": metadata("rs", 0)}))[7],
+            "<none>"
+        );
+    }
+
+    #[test]
+    fn job_cells() {
+        let job = |spec: Value, status: Value| json!({"metadata": metadata("backup", 10 * MINUTE), "spec": spec, "status": status});
+        let complete = job(
+            json!({"completions": 1, "parallelism": 1, "selector": {"matchLabels": {"batch.kubernetes.io/controller-uid": "0b3c"}},
+                   "template": {"spec": {"containers": [{"name": "backup", "image": "restic:0.17"}]}}}),
+            json!({"succeeded": 1, "startTime": ago(5 * MINUTE), "completionTime": ago(5 * MINUTE - 45),
+                   "conditions": [{"type": "SuccessCriteriaMet", "status": "True"}, {"type": "Complete", "status": "True"}]}),
+        );
+        assert_eq!(
+            cells("Job", complete),
+            json!([
+                "backup",
+                "Complete",
+                "1/1",
+                "45s",
+                "10m",
+                "backup",
+                "restic:0.17",
+                "batch.kubernetes.io/controller-uid=0b3c"
+            ]),
+        );
+        let queue = job(
+            json!({"parallelism": 3}),
+            json!({"succeeded": 1, "startTime": ago(90)}),
+        );
+        let row = cells("Job", queue);
+        assert_eq!(
+            (row[1].clone(), row[2].clone(), row[3].clone()),
+            (json!("Running"), json!("1/1 of 3"), json!("90s"))
+        );
+        let unstarted = cells("Job", job(json!({}), json!({})));
+        assert_eq!(
+            (unstarted[2].clone(), unstarted[3].clone()),
+            (json!("0/1"), json!(""))
+        );
+        let status_of = |conditions: Value| {
+            cells("Job", job(json!({}), json!({"conditions": conditions})))[1].clone()
+        };
+        assert_eq!(
+            status_of(json!([{"type": "Failed", "status": "True"}])),
+            "Failed"
+        );
+        assert_eq!(
+            status_of(json!([{"type": "Suspended", "status": "True"}])),
+            "Suspended"
+        );
+        assert_eq!(
+            status_of(json!([{"type": "FailureTarget", "status": "True"}])),
+            "FailureTarget"
+        );
+        assert_eq!(
+            status_of(json!([{"type": "Complete", "status": "False"}])),
+            "Running"
+        );
+        let mut deleting = job(json!({}), json!({}));
+        deleting["metadata"]["deletionTimestamp"] = json!(ago(1));
+        assert_eq!(cells("Job", deleting)[1], "Terminating");
+        assert_eq!(
+            column_names("Job"),
+            [
+                "Name",
+                "Status",
+                "Completions",
+                "Duration",
+                "Age",
+                "Containers",
+                "Images",
+                "Selector"
+            ],
+        );
+    }
+
+    #[test]
+    fn cron_job_cells() {
+        let cron_job = json!({
+            "metadata": metadata("nightly", 20 * DAY),
+            "spec": {"schedule": "*/5 * * * *", "suspend": false, "jobTemplate": {"spec": {
+                "template": {"spec": {"containers": [{"name": "report", "image": "report:2"}]}}}}},
+            "status": {"active": [{"kind": "Job", "name": "nightly-1"}], "lastScheduleTime": ago(2 * MINUTE)},
+        });
+        assert_eq!(
+            cells("CronJob", cron_job.clone()),
+            json!([
+                "nightly",
+                "*/5 * * * *",
+                "<none>",
+                "False",
+                1,
+                "2m",
+                "20d",
+                "report",
+                "report:2",
+                "<none>"
+            ]),
+        );
+        let mut zoned = cron_job;
+        zoned["spec"]["timeZone"] = json!("Europe/Paris");
+        zoned["spec"]["suspend"] = json!(null);
+        zoned["status"] = json!({});
+        let row = cells("CronJob", zoned);
+        assert_eq!(
+            (
+                row[2].clone(),
+                row[3].clone(),
+                row[4].clone(),
+                row[5].clone()
+            ),
+            (
+                json!("Europe/Paris"),
+                json!("<unset>"),
+                json!(0),
+                json!("<none>")
+            )
+        );
+    }
+
+    #[test]
+    fn autoscaler_cells() {
+        let autoscaler = json!({
+            "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+            "metadata": metadata("web", 4 * HOUR),
+            "spec": {
+                "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                "minReplicas": 1, "maxReplicas": 10,
+                "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}],
+            },
+            "status": {"currentReplicas": 2, "currentMetrics": [
+                {"type": "Resource", "resource": {"name": "cpu", "current": {"averageUtilization": 45, "averageValue": "45m"}}}]},
+        });
+        assert_eq!(
+            cells("HorizontalPodAutoscaler", autoscaler.clone()),
+            json!(["web", "Deployment/web", "cpu: 45%/80%", "1", 10, 2, "4h"]),
+        );
+        let mut many = autoscaler.clone();
+        many["spec"]["metrics"] = json!([
+            {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}},
+            {"type": "Resource", "resource": {"name": "memory", "target": {"type": "AverageValue", "averageValue": "500Mi"}}},
+            {"type": "Pods", "pods": {"metric": {"name": "qps"}, "target": {"type": "AverageValue", "averageValue": "10"}}},
+        ]);
+        many["spec"]["minReplicas"] = json!(null);
+        let row = cells("HorizontalPodAutoscaler", many);
+        assert_eq!(row[2], "cpu: 45%/80%, memory: <unknown>/500Mi + 1 more...");
+        assert_eq!(row[3], "<unset>");
+        let external = json!([
+            {"type": "External", "external": {"metric": {"name": "queue"}, "target": {"type": "Value", "value": "30"}}},
+            {"type": "Object", "object": {"metric": {"name": "rps"}, "target": {"type": "AverageValue", "averageValue": "2k"}}},
+        ]);
+        let mut queue = autoscaler.clone();
+        queue["spec"]["metrics"] = external;
+        queue["status"]["currentMetrics"] =
+            json!([{"type": "External", "external": {"current": {"value": "12"}}}]);
+        assert_eq!(
+            cells("HorizontalPodAutoscaler", queue)[2],
+            "12/30, <unknown>/2k (avg)"
+        );
+        let legacy = json!({
+            "apiVersion": "autoscaling/v1", "metadata": metadata("old", HOUR),
+            "spec": {"scaleTargetRef": {"kind": "Deployment", "name": "old"}, "maxReplicas": 4, "targetCPUUtilizationPercentage": 70},
+            "status": {"currentReplicas": 1, "currentCPUUtilizationPercentage": 12},
+        });
+        assert_eq!(cells("HorizontalPodAutoscaler", legacy)[2], "cpu: 12%/70%");
+        let mut unset = autoscaler;
+        unset["spec"]["metrics"] = json!([]);
+        assert_eq!(cells("HorizontalPodAutoscaler", unset)[2], "<none>");
+    }
+
+    #[test]
+    fn controller_revision_cells() {
+        let mut revision = json!({"metadata": metadata("fluentd-6b8d", DAY), "revision": 2});
+        revision["metadata"]["ownerReferences"] = json!([
+            {"apiVersion": "v1", "kind": "Pod", "name": "other"},
+            {"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "fluentd", "controller": true}]);
+        assert_eq!(
+            cells("ControllerRevision", revision.clone()),
+            json!(["fluentd-6b8d", "daemonset.apps/fluentd", 2, "24h"])
+        );
+        revision["metadata"]["ownerReferences"] =
+            json!([{"apiVersion": "v1", "kind": "Widget", "name": "w", "controller": true}]);
+        assert_eq!(cells("ControllerRevision", revision.clone())[1], "widget/w");
+        revision["metadata"]["ownerReferences"] = json!([]);
+        assert_eq!(cells("ControllerRevision", revision)[1], "<none>");
+    }
+
+    // --- Services and networking --------------------------------------------------------
+
+    fn service(spec: Value, status: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": metadata("web", 7 * MINUTE), "spec": spec, "status": status})
+    }
+
+    #[test]
+    fn node_port_service_cells() {
+        let node_port = service(
+            json!({"type": "NodePort", "clusterIP": "10.96.0.12", "clusterIPs": ["10.96.0.12"], "selector": {"app": "web", "tier": "fe"},
+                   "ports": [{"port": 80, "protocol": "TCP", "targetPort": 8080, "nodePort": 30080}]}),
+            json!({"loadBalancer": {}}),
+        );
+        assert_eq!(
+            cells("Service", node_port),
+            json!([
+                "web",
+                "NodePort",
+                "10.96.0.12",
+                "<none>",
+                "80:30080/TCP",
+                "7m",
+                "app=web,tier=fe"
+            ]),
+        );
+    }
+
+    #[test]
+    fn service_external_ips_by_type() {
+        let cluster = service(
+            json!({"type": "ClusterIP", "clusterIP": "None", "externalIPs": ["198.51.100.1", "198.51.100.2"],
+                   "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}),
+            json!({}),
+        );
+        let row = cells("Service", cluster);
+        assert_eq!(
+            (
+                row[2].clone(),
+                row[3].clone(),
+                row[4].clone(),
+                row[6].clone()
+            ),
+            (
+                json!("None"),
+                json!("198.51.100.1,198.51.100.2"),
+                json!("53/UDP,53/TCP"),
+                json!("<none>")
+            )
+        );
+        let pending = service(
+            json!({"type": "LoadBalancer", "clusterIP": "10.96.0.7", "ports": []}),
+            json!({}),
+        );
+        let row = cells("Service", pending);
+        assert_eq!(
+            (row[3].clone(), row[4].clone()),
+            (json!("<pending>"), json!("<none>"))
+        );
+        let balanced = service(
+            json!({"type": "LoadBalancer", "externalIPs": ["198.51.100.9"]}),
+            json!({"loadBalancer": {"ingress": [{"hostname": "lb.example.com"}, {"ip": "203.0.113.7"}, {"ip": "203.0.113.7"}]}}),
+        );
+        assert_eq!(
+            cells("Service", balanced)[3],
+            "203.0.113.7,lb.example.com,198.51.100.9"
+        );
+        let external = service(
+            json!({"type": "ExternalName", "externalName": "db.example.com"}),
+            json!({}),
+        );
+        let row = cells("Service", external);
+        assert_eq!(
+            (row[2].clone(), row[3].clone()),
+            (json!("<none>"), json!("db.example.com"))
+        );
+        assert_eq!(
+            cells(
+                "Service",
+                service(json!({"clusterIPs": ["10.0.0.1"]}), json!({}))
+            )[3],
+            "<unknown>"
+        );
+    }
+
+    #[test]
+    fn endpoints_and_endpoint_slice_cells() {
+        let endpoints = json!({"metadata": metadata("web", 30), "subsets": [
+            {"addresses": [{"ip": "10.0.0.1"}, {"ip": "10.0.0.2"}], "ports": [{"port": 80}, {"port": 443}]},
+            {"addresses": [{"ip": "fd00::1"}], "notReadyAddresses": [{"ip": "10.0.0.9"}], "ports": [{"port": 80}]}]});
+        assert_eq!(
+            cells("Endpoints", endpoints),
+            json!([
+                "web",
+                "10.0.0.1:80,10.0.0.2:80,10.0.0.1:443 + 2 more...",
+                "30s"
+            ])
+        );
+        let few = json!({"metadata": metadata("db", 30), "subsets": [
+            {"addresses": [{"ip": "fd00::1"}], "ports": [{"port": 5432}]}, {"addresses": [{"ip": "10.0.0.3"}]}]});
+        assert_eq!(cells("Endpoints", few)[1], "[fd00::1]:5432,10.0.0.3");
+        assert_eq!(
+            cells("Endpoints", json!({"metadata": metadata("none", 30)}))[1],
+            "<none>"
+        );
+        assert_eq!(
+            cells(
+                "Endpoints",
+                json!({"metadata": metadata("empty", 30), "subsets": [{}]})
+            )[1],
+            ""
+        );
+        let slice = json!({"metadata": metadata("web-x7k2p", 30), "addressType": "IPv4",
+            "ports": [{"name": "http", "port": 80, "protocol": "TCP"}, {"name": "metrics"}, {}],
+            "endpoints": [{"addresses": ["10.0.0.1"]}, {"addresses": ["10.0.0.2", "10.0.0.3", "10.0.0.4"]}]});
+        assert_eq!(
+            cells("EndpointSlice", slice),
+            json!([
+                "web-x7k2p",
+                "IPv4",
+                "80,metrics,*",
+                "10.0.0.1,10.0.0.2,10.0.0.3 + 1 more...",
+                "30s"
+            ]),
+        );
+        let empty_slice = json!({"metadata": metadata("empty", 30), "addressType": "IPv6"});
+        assert_eq!(
+            cells("EndpointSlice", empty_slice),
+            json!(["empty", "IPv6", "<unset>", "<unset>", "30s"])
+        );
+    }
+
+    #[test]
+    fn ingress_and_network_policy_cells() {
+        let ingress = json!({"metadata": metadata("web", 30), "spec": {"ingressClassName": "nginx", "tls": [{"hosts": ["a.example.com"]}],
+            "rules": [{"host": "a.example.com"}, {}, {"host": "b.example.com"}, {"host": "c.example.com"}, {"host": "d.example.com"}]},
+            "status": {"loadBalancer": {"ingress": [{"ip": "203.0.113.7"}]}}});
+        assert_eq!(
+            cells("Ingress", ingress),
+            json!([
+                "web",
+                "nginx",
+                "a.example.com,b.example.com,c.example.com + 2 more...",
+                "203.0.113.7",
+                "80, 443",
+                "30s"
+            ]),
+        );
+        let catch_all = json!({"metadata": metadata("all", 30), "spec": {"rules": [{}]}});
+        assert_eq!(
+            cells("Ingress", catch_all),
+            json!(["all", "<none>", "*", "", "80", "30s"])
+        );
+        let class = json!({"metadata": metadata("nginx", 30), "spec": {"controller": "k8s.io/ingress-nginx",
+            "parameters": {"apiGroup": "k8s.example.com", "kind": "IngressParameters", "name": "external-lb"}}});
+        assert_eq!(
+            cells("IngressClass", class),
+            json!([
+                "nginx",
+                "k8s.io/ingress-nginx",
+                "IngressParameters.k8s.example.com/external-lb",
+                "30s"
+            ]),
+        );
+        let policy = json!({"metadata": metadata("deny", 30), "spec": {"podSelector": {}}});
+        assert_eq!(
+            cells("NetworkPolicy", policy),
+            json!(["deny", "<none>", "30s"])
+        );
+    }
+
+    // --- Cluster objects ----------------------------------------------------------------
+
+    #[test]
+    fn node_cells() {
+        let mut node = json!({
+            "metadata": metadata("node-1", 45 * DAY),
+            "spec": {"unschedulable": true},
+            "status": {
+                "conditions": [{"type": "MemoryPressure", "status": "False"}, {"type": "Ready", "status": "True"}],
+                "addresses": [{"type": "Hostname", "address": "node-1"}, {"type": "InternalIP", "address": "192.168.1.10"}],
+                "nodeInfo": {"kubeletVersion": "v1.33.1", "osImage": "Ubuntu 24.04 LTS", "kernelVersion": "6.8.0-45-generic",
+                             "containerRuntimeVersion": "containerd://2.0.0"},
+            },
+        });
+        node["metadata"]["labels"] = json!({"node-role.kubernetes.io/worker": "", "node-role.kubernetes.io/control-plane": "",
+            "kubernetes.io/role": "worker", "node-role.kubernetes.io/": "x", "kubernetes.io/hostname": "node-1"});
+        assert_eq!(
+            cells("Node", node),
+            json!([
+                "node-1",
+                "Ready,SchedulingDisabled",
+                "control-plane,worker",
+                "45d",
+                "v1.33.1",
+                "192.168.1.10",
+                "<none>",
+                "Ubuntu 24.04 LTS",
+                "6.8.0-45-generic",
+                "containerd://2.0.0"
+            ]),
+        );
+        let not_ready = json!({"metadata": metadata("node-2", DAY), "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}});
+        assert_eq!(
+            cells("Node", not_ready),
+            json!([
+                "node-2",
+                "NotReady",
+                "<none>",
+                "24h",
+                "",
+                "<none>",
+                "<none>",
+                "<unknown>",
+                "<unknown>",
+                "<unknown>"
+            ]),
+        );
+        assert_eq!(
+            cells("Node", json!({"metadata": metadata("node-3", DAY)}))[1],
+            "Unknown"
+        );
+    }
+
+    #[test]
+    fn event_cells() {
+        let event = json!({
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": metadata("web.17c9a1b2", HOUR),
+            "involvedObject": {"kind": "Pod", "name": "web", "namespace": "default", "fieldPath": "spec.containers{web}"},
+            "reason": "Pulled", "message": " Successfully pulled image \"nginx:1.27\"\n", "type": "Normal",
+            "source": {"component": "kubelet", "host": "node-1"},
+            "firstTimestamp": ago(HOUR), "lastTimestamp": ago(60), "count": 4,
+        });
+        assert_eq!(
+            cells("Event", event),
+            json!([
+                "60s",
+                "Normal",
+                "Pulled",
+                "pod/web",
+                "spec.containers{web}",
+                "kubelet, node-1",
+                "Successfully pulled image \"nginx:1.27\"",
+                "60m",
+                4,
+                "web.17c9a1b2"
+            ]),
+        );
+        let new_api = json!({
+            "apiVersion": "events.k8s.io/v1", "kind": "Event",
+            "metadata": metadata("sched.1", HOUR),
+            "eventTime": "2024-05-01T11:50:00.000000Z",
+            "series": {"count": 7, "lastObservedTime": "2024-05-01T11:58:00.000000Z"},
+            "regarding": {"kind": "Node"},
+            "reportingController": "default-scheduler", "reportingInstance": "sched-1",
+            "reason": "Scheduled", "note": "Scheduled", "type": "Normal",
+        });
+        assert_eq!(
+            cells("Event", new_api),
+            json!([
+                "2m",
+                "Normal",
+                "Scheduled",
+                "node",
+                "",
+                "default-scheduler, sched-1",
+                "Scheduled",
+                "10m",
+                7,
+                "sched.1"
+            ]),
+        );
+        let singleton = json!({"metadata": metadata("once", 0), "involvedObject": {"kind": "Pod", "name": "x"}});
+        let row = cells("Event", singleton);
+        assert_eq!(
+            (row[0].clone(), row[7].clone(), row[8].clone()),
+            (json!("<unknown>"), json!("<unknown>"), json!(1))
+        );
+        assert_eq!(
+            column_names("Event"),
+            [
+                "Last Seen",
+                "Type",
+                "Reason",
+                "Object",
+                "Subobject",
+                "Source",
+                "Message",
+                "First Seen",
+                "Count",
+                "Name"
+            ],
+        );
+    }
+
+    #[test]
+    fn namespace_lease_priority_and_runtime_class_cells() {
+        let namespace =
+            json!({"metadata": metadata("team-a", 10 * DAY), "status": {"phase": "Active"}});
+        assert_eq!(
+            cells("Namespace", namespace),
+            json!(["team-a", "Active", "10d"])
+        );
+        let lease = json!({"metadata": metadata("kube-scheduler", 3 * HOUR), "spec": {"holderIdentity": "sched-1_0b3c"}});
+        assert_eq!(
+            cells("Lease", lease),
+            json!(["kube-scheduler", "sched-1_0b3c", "3h"])
+        );
+        let class = json!({"metadata": metadata("high", DAY), "value": 1_000_000, "globalDefault": false, "preemptionPolicy": "Never"});
+        assert_eq!(
+            cells("PriorityClass", class),
+            json!(["high", 1_000_000, false, "24h", "Never"])
+        );
+        let runtime = json!({"metadata": metadata("gvisor", DAY), "handler": "runsc"});
+        assert_eq!(
+            cells("RuntimeClass", runtime),
+            json!(["gvisor", "runsc", "24h"])
+        );
+        let webhooks = json!({"metadata": metadata("policy", DAY), "webhooks": [{"name": "a"}, {"name": "b"}]});
+        assert_eq!(
+            cells("ValidatingWebhookConfiguration", webhooks),
+            json!(["policy", 2, "24h"])
+        );
+    }
+
+    #[test]
+    fn config_map_secret_and_service_account_cells() {
+        let config_map = json!({"metadata": metadata("settings", 90), "data": {"a": "1", "b": "2"}, "binaryData": {"c": "AA=="}});
+        assert_eq!(
+            cells("ConfigMap", config_map),
+            json!(["settings", 3, "90s"])
+        );
+        let secret = json!({"metadata": metadata("creds", 90), "type": "Opaque",
+            "data": {"user": "YQ==", "pass": "Yg=="}, "stringData": {"pass": "b", "token": "c"}});
+        assert_eq!(
+            cells("Secret", secret),
+            json!(["creds", "Opaque", 3, "90s"])
+        );
+        let account =
+            json!({"metadata": metadata("builder", 90), "secrets": [{"name": "builder-token"}]});
+        assert_eq!(
+            cells("ServiceAccount", account),
+            json!(["builder", 1, "90s"])
+        );
+        assert_eq!(column_names("ServiceAccount"), ["Name", "Secrets", "Age"]);
+    }
+
+    #[test]
+    fn role_binding_and_default_table_cells() {
+        let binding = json!({
+            "metadata": metadata("readers", DAY),
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"kind": "User", "name": "alice"}, {"kind": "User", "name": "bob"}, {"kind": "Group", "name": "devs"},
+                         {"kind": "ServiceAccount", "name": "builder", "namespace": "ci"}, {"kind": "Robot", "name": "r2"}],
+        });
+        assert_eq!(
+            cells("RoleBinding", binding.clone()),
+            json!([
+                "readers",
+                "ClusterRole/view",
+                "24h",
+                "alice, bob",
+                "devs",
+                "ci/builder"
+            ]),
+        );
+        assert_eq!(cells("ClusterRoleBinding", binding)[1], "ClusterRole/view");
+        assert_eq!(column_names("Role"), ["Name", "Created At"]);
+        let table = table("ClusterRole", &[]);
+        assert_eq!(table["columnDefinitions"][1]["type"], "date");
+        let role = json!({"metadata": {"name": "reader", "creationTimestamp": "2024-05-01T13:00:00+02:00"}});
+        assert_eq!(
+            cells("Role", role),
+            json!(["reader", "2024-05-01T11:00:00Z"])
+        );
+        assert_eq!(
+            cells("LimitRange", json!({"metadata": {"name": "limits"}})),
+            json!(["limits", "0001-01-01T00:00:00Z"])
+        );
+    }
+
+    #[test]
+    fn resource_quota_cells() {
+        let quota = json!({"metadata": metadata("compute", 5 * DAY), "status": {
+            "hard": {"requests.cpu": "1", "limits.memory": "2Gi", "pods": "10", "limits": "4"},
+            "used": {"requests.cpu": "500m", "pods": "3", "limits": "1"}}});
+        assert_eq!(
+            cells("ResourceQuota", quota),
+            json!([
+                "compute",
+                "limits: 1/4, pods: 3/10, requests.cpu: 500m/1",
+                "limits.memory: 0/2Gi",
+                "5d"
+            ]),
+        );
+        assert_eq!(
+            column_names("ResourceQuota"),
+            ["Name", "Request", "Limit", "Age"]
+        );
+    }
+
+    // --- Storage ------------------------------------------------------------------------
+
+    #[test]
+    fn persistent_volume_cells() {
+        let volume = json!({"metadata": metadata("pv-1", 6 * DAY),
+            "spec": {"capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteMany", "ReadWriteOnce"],
+                     "persistentVolumeReclaimPolicy": "Retain", "claimRef": {"namespace": "default", "name": "data"},
+                     "storageClassName": "standard", "volumeMode": "Filesystem"},
+            "status": {"phase": "Bound"}});
+        assert_eq!(
+            cells("PersistentVolume", volume.clone()),
+            json!([
+                "pv-1",
+                "10Gi",
+                "RWO,RWX",
+                "Retain",
+                "Bound",
+                "default/data",
+                "standard",
+                "<unset>",
+                "",
+                "6d",
+                "Filesystem"
+            ]),
+        );
+        let mut released = volume;
+        released["metadata"]["deletionTimestamp"] = json!(ago(1));
+        released["metadata"]["annotations"] =
+            json!({"volume.beta.kubernetes.io/storage-class": "legacy"});
+        released["spec"] = json!({});
+        assert_eq!(
+            cells("PersistentVolume", released),
+            json!([
+                "pv-1",
+                "0",
+                "",
+                "",
+                "Terminating",
+                "",
+                "legacy",
+                "<unset>",
+                "",
+                "6d",
+                "<unset>"
+            ]),
+        );
+    }
+
+    #[test]
+    fn persistent_volume_claim_cells() {
+        let bound = json!({"metadata": metadata("data", DAY),
+            "spec": {"volumeName": "pv-1", "storageClassName": "standard", "volumeMode": "Block",
+                     "resources": {"requests": {"storage": "5Gi"}}},
+            "status": {"phase": "Bound", "capacity": {"storage": "10Gi"}, "accessModes": ["ReadWriteOncePod"]}});
+        assert_eq!(
+            cells("PersistentVolumeClaim", bound),
+            json!(["data", "Bound", "pv-1", "10Gi", "RWOP", "standard", "<unset>", "24h", "Block"]),
+        );
+        let pending = json!({"metadata": metadata("new", 30), "spec": {"volumeAttributesClassName": "fast"},
+            "status": {"phase": "Pending"}});
+        assert_eq!(
+            cells("PersistentVolumeClaim", pending),
+            json!(["new", "Pending", "", "", "", "", "fast", "30s", "<unset>"]),
+        );
+    }
+
+    #[test]
+    fn storage_class_cells() {
+        let mut class = json!({"metadata": metadata("standard", DAY), "provisioner": "rancher.io/local-path",
+            "volumeBindingMode": "WaitForFirstConsumer", "allowVolumeExpansion": true});
+        class["metadata"]["annotations"] =
+            json!({"storageclass.kubernetes.io/is-default-class": "true"});
+        assert_eq!(
+            cells("StorageClass", class),
+            json!([
+                "standard (default)",
+                "rancher.io/local-path",
+                "Delete",
+                "WaitForFirstConsumer",
+                true,
+                "24h"
+            ]),
+        );
+    }
+
+    #[test]
+    fn pod_template_and_disruption_budget_cells() {
+        let template = json!({"metadata": metadata("tpl", 30), "template": pod_template(json!({"app": "web"}))});
+        assert_eq!(
+            cells("PodTemplate", template),
+            json!(["tpl", "web,log", "nginx:1.27,fluent-bit:3", "app=web"])
+        );
+        let budget = json!({"metadata": metadata("web", 30), "spec": {"minAvailable": "50%"}, "status": {"disruptionsAllowed": 1}});
+        assert_eq!(
+            cells("PodDisruptionBudget", budget),
+            json!(["web", "50%", "N/A", 1, "30s"])
+        );
+        let controller = json!({"metadata": metadata("rc", 30), "spec": {"replicas": 2, "selector": {"app": "rc"}},
+            "status": {"replicas": 2, "readyReplicas": 2}});
+        assert_eq!(
+            cells("ReplicationController", controller),
+            json!(["rc", 2, 2, 2, "30s", "", "", "app=rc"])
+        );
+    }
+
+    // --- Robustness ---------------------------------------------------------------------
+
+    const ALL_KINDS: [&str; 37] = [
+        "Pod",
+        "PodTemplate",
+        "PodDisruptionBudget",
+        "ReplicationController",
+        "ReplicaSet",
+        "DaemonSet",
+        "Job",
+        "CronJob",
+        "Service",
+        "Ingress",
+        "IngressClass",
+        "StatefulSet",
+        "Endpoints",
+        "Node",
+        "Event",
+        "Namespace",
+        "Secret",
+        "ServiceAccount",
+        "PersistentVolume",
+        "PersistentVolumeClaim",
+        "Deployment",
+        "HorizontalPodAutoscaler",
+        "ConfigMap",
+        "NetworkPolicy",
+        "RoleBinding",
+        "ClusterRoleBinding",
+        "Lease",
+        "StorageClass",
+        "ControllerRevision",
+        "ResourceQuota",
+        "PriorityClass",
+        "RuntimeClass",
+        "EndpointSlice",
+        "MutatingWebhookConfiguration",
+        "ValidatingWebhookConfiguration",
+        "Role",
+        "Widget",
+    ];
+
+    #[test]
+    fn every_row_has_a_cell_per_column_whatever_the_object() {
+        let odd = [
+            json!(null),
+            json!("text"),
+            json!([1, 2]),
+            json!({"metadata": 5, "spec": [], "status": "x"}),
+            json!({"metadata": {"name": 7, "creationTimestamp": "2024-99-99T00:00:00Z", "deletionTimestamp": {},
+                                "labels": {"node-role.kubernetes.io/x": 1}, "ownerReferences": [{"controller": true, "apiVersion": "a/b/c"}]},
+                   "spec": {"containers": [1, null, "x"], "initContainers": [{"name": "a", "restartPolicy": "Always"}],
+                            "replicas": "three", "completions": 1e300, "parallelism": -5,
+                            "selector": {"matchLabels": {"a": 1}, "matchExpressions": [null, {"operator": "In"}]},
+                            "ports": [{"port": -1, "nodePort": u64::MAX}], "metrics": [{"type": "Pods"}, {"type": "External"}, 5],
+                            "type": "LoadBalancer", "capacity": {"storage": {}}, "claimRef": "x"},
+                   "status": {"containerStatuses": [null, 5, {"state": "x", "restartCount": i64::MAX}, {"restartCount": i64::MAX}],
+                              "initContainerStatuses": [{"name": "a", "started": true, "state": {"terminated": {"exitCode": "x"}}}],
+                              "conditions": "x", "hard": {"limits.": 5}, "startTime": "x", "loadBalancer": {"ingress": [1]}},
+                   "subsets": [{"addresses": [1], "ports": [{}]}], "endpoints": [{"addresses": [1]}], "series": {},
+                   "subjects": [null], "webhooks": {}, "data": [], "rules": [null]}),
+        ];
+        for kind in ALL_KINDS {
+            let table = to_table(kind, &odd, json!(null), NOW_MS, INCLUDE_OBJECT);
+            let columns = items(&table, &["columnDefinitions"]).len();
+            for row in items(&table, &["rows"]) {
+                assert_eq!(items(row, &["cells"]).len(), columns, "{kind}: {row}");
+            }
+        }
+    }
+
+    #[test]
+    fn clock_extremes_do_not_panic() {
+        for now in [0, u64::MAX] {
+            let table = to_table("Pod", &[running_pod()], json!({}), now, INCLUDE_NONE);
+            assert!(table["rows"][0]["cells"][4].is_string());
+        }
+    }
 }

@@ -120,6 +120,19 @@ impl Harness {
     pub fn tick(&mut self, ticks: u32) {
         for _ in 0..ticks {
             let mut out = Outbox::new();
+            let clock = GatewayMsg::Clock {
+                stamp: Stamp {
+                    unix_ms: 1_700_000_000_000 + self.next_request * 1000,
+                    entropy: self.entropy,
+                },
+            };
+            self.gateway.handle(
+                Input::Message {
+                    from: STORE,
+                    msg: clock,
+                },
+                &mut out,
+            );
             self.gateway
                 .handle(Input::Timer(GatewayTimer::Tick), &mut out);
             self.take_gateway(out);

@@ -17,11 +17,12 @@ use hyper::body::{Frame, Incoming};
 use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
-use kactor_actors::gateway::discovery;
+use kactor_actors::gateway::{discovery, table};
 use kactor_actors::gateway::{
     ApiError, ApiOutcome, ApiRequest, ResourcePath, User, Verb, WatchEvent, WatchEventType,
     REQUEST_BODY_BYTES_MAX,
 };
+use kactor_actors::resources::registry::by_plural;
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, Semaphore};
@@ -178,7 +179,7 @@ async fn handle(
                     Ok(body) => body,
                     Err(error) => return status_response(&error),
                 };
-                serve_resource(shared, user, *call, body, &content_type).await
+                serve_resource(shared, user, *call, body, &content_type, &accept).await
             }
         };
         debug!(status = response.status().as_u16(), "answered");
@@ -257,12 +258,21 @@ async fn serve_resource(
     call: ResourceCall,
     body: Vec<u8>,
     content_type: &str,
+    accept: &str,
 ) -> Response<Body> {
     let ResourceCall {
         mut request,
         timeout_seconds,
+        include_object,
         ..
     } = call;
+    let table = wants_table(accept).then(|| TableForm {
+        kind: match request.path.subresource.as_deref() {
+            Some("scale") => "Scale",
+            _ => by_plural(&request.path.group, &request.path.plural).map_or("", |r| r.kind),
+        },
+        include_object,
+    });
     if !body.is_empty() && !is_json(content_type) && !matches!(request.verb, Verb::Patch(_)) {
         return status_response(&ApiError::new(
             415,
@@ -271,16 +281,22 @@ async fn serve_resource(
         ));
     }
     request.body = body;
-    if request.verb == Verb::Watch {
+    let verb = request.verb;
+    if verb == Verb::Watch {
         return match shared.client.watch_as(user, request).await {
-            Ok(stream) => watch_response(stream, timeout_seconds),
+            Ok(stream) => watch_response(stream, timeout_seconds, table),
             Err(error) => status_response(&error),
         };
     }
     match shared.client.request_as(user, request).await {
         Ok(ApiOutcome::Ok { code, body }) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
-            bytes_response(status, "application/json", body)
+            match table {
+                Some(table) if matches!(verb, Verb::Get | Verb::List) => {
+                    json_response(status, &table.of_answer(&body))
+                }
+                _ => bytes_response(status, "application/json", body),
+            }
         }
         Ok(ApiOutcome::Err(error)) => status_response(&error),
         Ok(ApiOutcome::Watching) => {
@@ -296,7 +312,11 @@ fn is_json(content_type: &str) -> bool {
 }
 
 /// A watch as kube streams it: one JSON object per line, `{"type": ..., "object": ...}`.
-fn watch_response(mut stream: WatchStream, timeout_seconds: Option<u64>) -> Response<Body> {
+fn watch_response(
+    mut stream: WatchStream,
+    timeout_seconds: Option<u64>,
+    table: Option<TableForm>,
+) -> Response<Body> {
     let (lines, queued) = mpsc::channel::<Result<Frame<Bytes>, Infallible>>(WATCH_LINES_QUEUED_MAX);
     let seconds = timeout_seconds
         .unwrap_or(WATCH_SECONDS_MAX)
@@ -323,7 +343,10 @@ fn watch_response(mut stream: WatchStream, timeout_seconds: Option<u64>) -> Resp
                             vec![error_line(&error)]
                         } else {
                             last_revision = Some(revision);
-                            events.iter().map(event_line).collect()
+                            events
+                                .iter()
+                                .map(|e| event_line(e, table.as_ref()))
+                                .collect()
                         }
                     }
                     Some(WatchMessage::Ended(Some(error))) => vec![error_line(&error)],
@@ -350,16 +373,65 @@ fn watch_response(mut stream: WatchStream, timeout_seconds: Option<u64>) -> Resp
     response
 }
 
-fn event_line(event: &WatchEvent) -> Bytes {
+/// One watch event as a line; in Table form, the object becomes a one-row Table
+/// (bookmarks stay as they are, as kube sends them).
+fn event_line(event: &WatchEvent, table: Option<&TableForm>) -> Bytes {
     let kind = event.kind.as_str();
-    let mut line = Vec::with_capacity(event.object.len() + 32);
+    let object = match table {
+        Some(table) if event.kind != WatchEventType::Bookmark => {
+            let object: Value = serde_json::from_slice(&event.object).unwrap_or_default();
+            serde_json::to_vec(&table.of(std::slice::from_ref(&object), Value::Null))
+                .unwrap_or_default()
+        }
+        _ => event.object.clone(),
+    };
+    let mut line = Vec::with_capacity(object.len() + 32);
     line.extend_from_slice(br#"{"type":""#);
     line.extend_from_slice(kind.as_bytes());
     line.extend_from_slice(br#"","object":"#);
-    line.extend_from_slice(&event.object);
+    line.extend_from_slice(&object);
     line.extend_from_slice(b"}\n");
-    debug_assert!(kind != WatchEventType::Bookmark.as_str() || !event.object.is_empty());
     Bytes::from(line)
+}
+
+/// `Accept: application/json;as=Table;v=v1;g=meta.k8s.io` (kubectl get's first choice).
+fn wants_table(accept: &str) -> bool {
+    accept.split(',').any(|media| {
+        let params: Vec<&str> = media.split(';').map(str::trim).collect();
+        params.contains(&"as=Table")
+            && params.contains(&"g=meta.k8s.io")
+            && params.contains(&"v=v1")
+    })
+}
+
+/// How to print answers as kube's `meta.k8s.io/v1` Table.
+struct TableForm {
+    kind: &'static str,
+    include_object: String,
+}
+
+impl TableForm {
+    fn of(&self, objects: &[Value], list_metadata: Value) -> Value {
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        table::to_table(
+            self.kind,
+            objects,
+            list_metadata,
+            now_ms,
+            &self.include_object,
+        )
+    }
+
+    /// A get's object or a list's items, as a Table.
+    fn of_answer(&self, body: &[u8]) -> Value {
+        let answer: Value = serde_json::from_slice(body).unwrap_or_default();
+        match answer["items"].as_array() {
+            Some(items) => self.of(items, answer["metadata"].clone()),
+            None => self.of(std::slice::from_ref(&answer), Value::Null),
+        }
+    }
 }
 
 fn error_line(error: &ApiError) -> Bytes {
