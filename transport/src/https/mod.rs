@@ -16,7 +16,7 @@ use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use kactor_actors::gateway::{discovery, table};
 use kactor_actors::gateway::{
     ApiError, ApiOutcome, ApiRequest, ResourcePath, User, Verb, WatchEvent, WatchEventType,
@@ -40,6 +40,9 @@ pub const CONNECTIONS_MAX: usize = 4096;
 /// A TLS handshake that takes longer is dropped: a client that stalls must not hold a
 /// connection slot.
 pub const TLS_HANDSHAKE_MS_MAX: u64 = 10_000;
+/// A client must send a request's headers within this long, or its HTTP/1.1 connection
+/// is closed: an idle or trickling client must not hold a connection slot for ever.
+pub const HEADER_READ_MS_MAX: u64 = 30_000;
 /// A watch lasts at most this long unless the client asks for less (kube-apiserver's
 /// `--min-request-timeout` default); the client then re-watches from its last revision.
 pub const WATCH_SECONDS_MAX: u64 = 1800;
@@ -127,7 +130,12 @@ async fn serve_connection(
         let (shared, user) = (shared.clone(), certificate_user.clone());
         async move { Ok::<_, Infallible>(handle(&shared, user, request).await) }
     });
-    let served = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_millis(HEADER_READ_MS_MAX));
+    let served = builder
         .serve_connection(TokioIo::new(stream), service)
         .await;
     if let Err(e) = served {
