@@ -17,6 +17,12 @@ if ! command -v protoc >/dev/null 2>&1; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq protobuf-compiler
 fi
 
+# The API's end-to-end tests drive the real kubectl (1.32 or later).
+if ! command -v kubectl >/dev/null 2>&1; then
+  echo "kubectl is missing: install kubectl 1.32 or later (https://kubernetes.io/docs/tasks/tools/) and re-run" >&2
+  exit 1
+fi
+
 step() { printf '\n== %s\n' "$*"; }
 
 step "format"
