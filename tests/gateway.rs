@@ -230,10 +230,18 @@ fn mesh_certificates_decide_who_a_component_is() {
         let plain = cluster::gateway_client_as(root.path(), 1, plain)
             .await
             .unwrap();
-        let refused = plain
-            .list::<Namespace>(None, ListOptions::default())
-            .await
-            .unwrap_err();
+        // RBAC answers 503 (retry) until the gateway's role caches have loaded.
+        let deadline = Instant::now() + SETTLE_MAX;
+        let refused = loop {
+            let refused = plain
+                .list::<Namespace>(None, ListOptions::default())
+                .await
+                .unwrap_err();
+            if refused.code != 503 || Instant::now() > deadline {
+                break refused;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
         assert_eq!(refused.code, 403, "{refused:?}");
         assert!(
             refused.message.contains("system:kactor:node-"),

@@ -339,7 +339,9 @@ fn watch_response(
                     message = stream.recv() => message,
                     _ = &mut deadline => return,
                 };
-                let frames = match message {
+                // The lines to send, and whether the stream ends after them (an ERROR
+                // line always ends it: the client relists).
+                let (frames, ends) = match message {
                     Some(WatchMessage::Events {
                         from_revision,
                         revision,
@@ -348,19 +350,19 @@ fn watch_response(
                         if last_revision.is_some_and(|last| from_revision > last + 1) {
                             let error =
                                 ApiError::expired("the watch stream has a gap; relist".into());
-                            vec![error_line(&error)]
+                            (vec![error_line(&error)], true)
                         } else {
                             last_revision = Some(revision);
-                            events
+                            let lines = events
                                 .iter()
                                 .map(|e| event_line(e, table.as_ref()))
-                                .collect()
+                                .collect();
+                            (lines, false)
                         }
                     }
-                    Some(WatchMessage::Ended(Some(error))) => vec![error_line(&error)],
+                    Some(WatchMessage::Ended(Some(error))) => (vec![error_line(&error)], true),
                     Some(WatchMessage::Ended(None)) | None => return,
                 };
-                let ends = frames.iter().any(|f| f.starts_with(br#"{"type":"ERROR""#));
                 for frame in frames {
                     if lines.send(Ok(Frame::data(frame))).await.is_err() {
                         return; // the client went away; dropping the stream cancels the watch
