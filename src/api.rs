@@ -10,7 +10,7 @@ use kactor_transport::gateway_client::GatewayClient;
 use kactor_transport::gateway_host::LocalLink;
 use kactor_transport::https::authn::{self, Authenticator};
 use kactor_transport::https::{self, ApiServerConfig};
-use kactor_transport::pki::{node_id_from_name, ClusterCa, KubeUser, NodeIdentity};
+use kactor_transport::pki::{self, node_id_from_name, ClusterCa, KubeUser, NodeIdentity};
 use rand::Rng;
 
 /// The user `admin.kubeconfig` authenticates as (kubeadm's name for it).
@@ -71,7 +71,7 @@ fn load_or_issue_serving(ca: &ClusterCa, options: &ApiOptions) -> anyhow::Result
     }
     if let Ok(host) = std::fs::read_to_string("/etc/hostname") {
         let host = host.trim();
-        if rustls_dns_name(host) {
+        if pki::is_dns_name(host) {
             sans.push(host.to_string());
         }
     }
@@ -81,14 +81,6 @@ fn load_or_issue_serving(ca: &ClusterCa, options: &ApiOptions) -> anyhow::Result
     Ok(identity)
 }
 
-fn rustls_dns_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 253
-        && name
-            .split('.')
-            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
-}
-
 /// Creates the static token file on first start, with one administrator token.
 fn ensure_token_file(data_dir: &Path) -> anyhow::Result<PathBuf> {
     let path = token_file_path(data_dir);
@@ -96,7 +88,7 @@ fn ensure_token_file(data_dir: &Path) -> anyhow::Result<PathBuf> {
         let token: [u8; TOKEN_BYTES] = rand::thread_rng().gen();
         let token: String = token.iter().map(|b| format!("{b:02x}")).collect();
         let line = format!("{token},kactor-admin-token,kactor-admin-token,\"system:masters\"\n");
-        crate::gateway::write_owner_only(&path, line.as_bytes())?;
+        pki::write_secret_file(&path, line.as_bytes())?;
     }
     Ok(path)
 }
@@ -128,5 +120,5 @@ fn write_admin_kubeconfig(ca: &ClusterCa, data_dir: &Path, addr: SocketAddr) -> 
     });
     // JSON is YAML: kubectl reads it as is.
     let text = serde_json::to_vec_pretty(&kubeconfig)?;
-    crate::gateway::write_owner_only(&kubeconfig_path(data_dir), &text)
+    pki::write_secret_file(&kubeconfig_path(data_dir), &text)
 }

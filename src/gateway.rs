@@ -2,7 +2,6 @@
 //! and who its mesh peers are.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -13,7 +12,7 @@ use kactor_actors::gateway::{GatewayConfig, User};
 use kactor_actors::kernel::NodeId;
 use kactor_transport::gateway_host::{self, Identify, LocalLink};
 use kactor_transport::mesh::{Mesh, MeshConfig};
-use kactor_transport::pki::{NodeIdentity, Subject};
+use kactor_transport::pki::{self, NodeIdentity, Subject};
 use rand::Rng;
 
 /// A running gateway: its mesh identity and address, and the link for in-process callers.
@@ -73,7 +72,7 @@ pub fn load_or_create_keys(path: &Path) -> anyhow::Result<Encryption> {
     if !path.exists() {
         let key: [u8; KEY_BYTES] = rand::thread_rng().gen();
         let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-        write_owner_only(path, format!("key1={hex}\n").as_bytes())?;
+        pki::write_secret_file(path, format!("key1={hex}\n").as_bytes())?;
     }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -112,21 +111,4 @@ pub fn load_or_create_keys(path: &Path) -> anyhow::Result<Encryption> {
         bail!("{} holds no key", path.display());
     }
     Ok(Encryption { keys })
-}
-
-/// Writes `path` whole (replacing it atomically), readable by the owner only, durably.
-pub fn write_owner_only(path: &Path, contents: &[u8]) -> anyhow::Result<()> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let temp = path.with_extension("tmp");
-    let _ = std::fs::remove_file(&temp);
-    let mut file = std::fs::OpenOptions::new()
-        .create_new(true)
-        .write(true)
-        .mode(0o600)
-        .open(&temp)
-        .with_context(|| format!("creating {}", temp.display()))?;
-    file.write_all(contents)?;
-    file.sync_all()?;
-    std::fs::rename(&temp, path).with_context(|| format!("renaming to {}", path.display()))?;
-    Ok(())
 }

@@ -313,7 +313,7 @@ fn node_sans(cn: &str, node_name: &str, sans: &[String]) -> anyhow::Result<Vec<S
         push(san_of(s).with_context(|| format!("invalid SAN {s:?}"))?);
     }
     push(san_of(cn)?);
-    if rustls_pki_types::DnsName::try_from(node_name).is_ok() {
+    if is_dns_name(node_name) {
         push(san_of(node_name)?);
     }
     push(san_of("localhost")?);
@@ -668,6 +668,18 @@ fn publish_new(path: &Path, bytes: &[u8], secret: bool) -> anyhow::Result<bool> 
 fn replace_file(path: &Path, bytes: &[u8], secret: bool) -> anyhow::Result<()> {
     let tmp = write_temp(path, bytes, secret)?;
     fs::rename(&tmp, path).with_context(|| format!("rename onto {}", path.display()))
+}
+
+/// Replaces `path` atomically and durably with `bytes`, readable by the owner only: for
+/// the server's other credentials (kubeconfig, token file, encryption keys).
+pub fn write_secret_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    replace_file(path, bytes, true)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))
+}
+
+/// Whether `name` is a DNS name a certificate may carry as a SAN.
+pub fn is_dns_name(name: &str) -> bool {
+    rustls_pki_types::DnsName::try_from(name).is_ok()
 }
 
 fn sync_dir(dir: &Path) -> anyhow::Result<()> {

@@ -219,7 +219,7 @@ async fn serve_document(
     let check = ApiRequest::new(
         Verb::GetPath,
         ResourcePath {
-            name: Some(document.rbac_path(path)),
+            name: Some(path.trim_end_matches('/').to_string()),
             ..ResourcePath::default()
         },
     );

@@ -36,13 +36,6 @@ pub enum Document {
     },
 }
 
-impl Document {
-    /// The URL path RBAC decides on.
-    pub fn rbac_path(&self, raw_path: &str) -> String {
-        raw_path.trim_end_matches('/').to_string()
-    }
-}
-
 /// A resource request and what the shell must do with the answer.
 #[derive(Debug, PartialEq)]
 pub struct ResourceCall {
@@ -248,26 +241,9 @@ impl Query {
 
 /// Decodes `%XX` escapes of one path segment (invalid escapes stay as they are).
 fn percent_decode(segment: &str) -> String {
-    let bytes = segment.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let escaped = (bytes[i] == b'%')
-            .then(|| segment.get(i + 1..i + 3))
-            .flatten()
-            .and_then(|hex| u8::from_str_radix(hex, 16).ok());
-        match escaped {
-            Some(byte) => {
-                out.push(byte);
-                i += 3;
-            }
-            None => {
-                out.push(bytes[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 #[cfg(test)]
