@@ -6,12 +6,14 @@ use std::process::ExitCode;
 use anyhow::bail;
 use kactor_verify::bench::{print_rows, run_raft_bench, RaftBenchConfig};
 use kactor_verify::gateway_bench::{self, run_gateway_bench, GatewayBenchConfig};
+use kactor_verify::kubectl_bench::{run_kubectl_bench, KubectlBenchConfig};
 use kactor_verify::store_bench::{print_comparisons, run_store_bench, StoreBenchConfig};
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
-    /// What to measure: `raft` (commit throughput and latency) or `store` (the store's
-    /// workloads, beside etcd's with `--against etcd`).
+    /// What to measure: `raft` (commit throughput and latency), `store` (the store's
+    /// workloads, beside etcd's with `--against etcd`), `gateway` (the API over the mesh)
+    /// or `kubectl` (the real kubectl over HTTPS).
     target: String,
     /// Members per cluster (`store` takes a list: 1,3).
     #[arg(long, default_value = "3")]
@@ -43,6 +45,11 @@ pub struct BenchArgs {
     pods: usize,
     #[arg(long, default_value_t = 20)]
     lists: usize,
+    /// kubectl: concurrent `kubectl apply` processes, and applies each makes.
+    #[arg(long, default_value_t = 20)]
+    appliers: usize,
+    #[arg(long, default_value_t = 10)]
+    applies: usize,
     /// Concurrent proposers, comma-separated.
     #[arg(long, default_value = "1,64")]
     proposers: String,
@@ -73,7 +80,8 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
         "raft" => run_raft(args, &runtime),
         "store" => run_store(args, &runtime),
         "gateway" => run_gateway(args, &runtime),
-        other => bail!("unknown bench target {other:?}; known: raft, store, gateway"),
+        "kubectl" => run_kubectl(args, &runtime),
+        other => bail!("unknown bench target {other:?}; known: raft, store, gateway, kubectl"),
     }
 }
 
@@ -117,6 +125,20 @@ fn run_gateway(args: BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Re
         lists: args.lists,
     };
     let rows = runtime.block_on(run_gateway_bench(&cfg))?;
+    gateway_bench::print_rows(&rows);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_kubectl(args: BenchArgs, runtime: &tokio::runtime::Runtime) -> anyhow::Result<ExitCode> {
+    let cfg = KubectlBenchConfig {
+        binary: std::env::current_exe()?,
+        data_dir: args.disk_dir,
+        pods: args.pods,
+        lists: args.lists,
+        appliers: args.appliers,
+        applies: args.applies,
+    };
+    let rows = runtime.block_on(run_kubectl_bench(&cfg))?;
     gateway_bench::print_rows(&rows);
     Ok(ExitCode::SUCCESS)
 }

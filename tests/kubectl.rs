@@ -2,15 +2,14 @@
 //! `kactor server`, with the output or effect Kubernetes users expect. Run in order: later
 //! rows see what earlier rows did.
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
 
 use kactor_verify::cluster::LocalCluster;
+use kactor_verify::kubectl::Kubectl;
 
 const KACTOR: &str = env!("CARGO_BIN_EXE_kactor");
-/// How long the server may take to start and bootstrap the default namespace.
-const SETTLE_MAX: Duration = Duration::from_secs(30);
 
 const APP: &str = r#"
 apiVersion: apps/v1
@@ -40,6 +39,145 @@ spec:
   containers: [{name: c, image: busybox}]
 "#;
 
+/// Kubernetes' documentation examples, unchanged but for the namespace.
+const STANDARD: &str = r#"
+apiVersion: v1
+kind: Namespace
+metadata: {name: team}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: team}
+data: {mode: fast}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds, namespace: team}
+type: Opaque
+stringData: {password: hunter2}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: pi, namespace: team}
+spec:
+  template:
+    spec:
+      containers:
+      - name: pi
+        image: perl:5.34.0
+        command: ["perl", "-Mbignum=bpi", "-wle", "print bpi(2000)"]
+      restartPolicy: Never
+  backoffLimit: 4
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: hello, namespace: team}
+spec:
+  schedule: "* * * * *"
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          containers:
+          - name: hello
+            image: busybox:1.28
+            imagePullPolicy: IfNotPresent
+            command: [/bin/sh, -c, date; echo Hello from the Kubernetes cluster]
+          restartPolicy: OnFailure
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: web, namespace: team}
+spec:
+  selector: {matchLabels: {app: nginx}}
+  serviceName: nginx
+  replicas: 3
+  minReadySeconds: 10
+  template:
+    metadata: {labels: {app: nginx}}
+    spec:
+      terminationGracePeriodSeconds: 10
+      containers:
+      - name: nginx
+        image: registry.k8s.io/nginx-slim:0.24
+        ports: [{containerPort: 80, name: web}]
+        volumeMounts: [{name: www, mountPath: /usr/share/nginx/html}]
+  volumeClaimTemplates:
+  - metadata: {name: www}
+    spec:
+      accessModes: ["ReadWriteOnce"]
+      storageClassName: my-storage-class
+      resources: {requests: {storage: 1Gi}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata:
+  name: fluentd-elasticsearch
+  namespace: team
+  labels: {k8s-app: fluentd-logging}
+spec:
+  selector: {matchLabels: {name: fluentd-elasticsearch}}
+  template:
+    metadata: {labels: {name: fluentd-elasticsearch}}
+    spec:
+      tolerations:
+      - key: node-role.kubernetes.io/control-plane
+        operator: Exists
+        effect: NoSchedule
+      containers:
+      - name: fluentd-elasticsearch
+        image: quay.io/fluentd_elasticsearch/fluentd:v2.5.2
+        resources:
+          limits: {memory: 200Mi}
+          requests: {cpu: 100m, memory: 200Mi}
+        volumeMounts: [{name: varlog, mountPath: /var/log}]
+      terminationGracePeriodSeconds: 30
+      volumes:
+      - name: varlog
+        hostPath: {path: /var/log}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: php-apache, namespace: team}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: php-apache}
+  minReplicas: 1
+  maxReplicas: 10
+  metrics:
+  - type: Resource
+    resource: {name: cpu, target: {type: Utilization, averageUtilization: 50}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {namespace: team, name: pod-reader}
+rules:
+- apiGroups: [""]
+  resources: ["pods"]
+  verbs: ["get", "watch", "list"]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: read-pods, namespace: team}
+subjects:
+- {kind: User, name: jane, apiGroup: rbac.authorization.k8s.io}
+roleRef: {kind: Role, name: pod-reader, apiGroup: rbac.authorization.k8s.io}
+"#;
+
+/// A ConfigMap that names a resourceVersion long gone: a replace must be refused.
+const STALE: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: settings, namespace: team, resourceVersion: "2"}
+data: {mode: slow}
+"#;
+
+const DRY: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: dry}
+data: {a: b}
+"#;
+
 const INVALID: &str = r#"
 apiVersion: v1
 kind: ConfigMap
@@ -62,7 +200,10 @@ struct Scenario {
 use Expect::{Err, Out};
 
 /// `{app}` in an argument is the deployment manifest, `{edited}` the same with 4
-/// replicas, `{invalid}` an invalid ConfigMap.
+/// replicas, `{invalid}` an invalid ConfigMap, `{standard}` the documentation examples
+/// and `{standard-edited}` the same with another schedule, `{stale}` a replace with a
+/// stale resourceVersion, `{dry}` a ConfigMap for a server-side dry run, `{many}` 1,100
+/// ConfigMaps.
 const SCENARIOS: &[Scenario] = &[
     Scenario {
         args: &["apply", "--validate=false", "-f", "{app}"],
@@ -220,59 +361,136 @@ const SCENARIOS: &[Scenario] = &[
         args: &["get", "pods,deployments,services"],
         expect: Out(&[]),
     },
+    // Kubernetes' documentation examples, applied unchanged, then again after an edit.
+    Scenario {
+        args: &["apply", "--validate=false", "-f", "{standard}"],
+        expect: Out(&[
+            "namespace/team created",
+            "configmap/settings created",
+            "secret/creds created",
+            "job.batch/pi created",
+            "cronjob.batch/hello created",
+            "statefulset.apps/web created",
+            "daemonset.apps/fluentd-elasticsearch created",
+            "horizontalpodautoscaler.autoscaling/php-apache created",
+            "role.rbac.authorization.k8s.io/pod-reader created",
+            "rolebinding.rbac.authorization.k8s.io/read-pods created",
+        ]),
+    },
+    Scenario {
+        args: &["apply", "--validate=false", "-f", "{standard-edited}"],
+        expect: Out(&[
+            "namespace/team unchanged",
+            "configmap/settings unchanged",
+            "cronjob.batch/hello configured",
+            // Not the StatefulSet: its claim templates are defaulted (volumeMode, status)
+            // and replaced whole by a patch, so kubectl always finds it changed, as on kube.
+            "daemonset.apps/fluentd-elasticsearch unchanged",
+            "rolebinding.rbac.authorization.k8s.io/read-pods unchanged",
+        ]),
+    },
+    Scenario {
+        args: &["get", "cronjobs", "-n", "team"],
+        expect: Out(&[
+            "SCHEDULE",
+            "SUSPEND",
+            "ACTIVE",
+            "hello",
+            "*/5 * * * *",
+            "False",
+        ]),
+    },
+    Scenario {
+        args: &["get", "statefulsets,daemonsets", "-n", "team"],
+        expect: Out(&[
+            "statefulset.apps/web",
+            "0/3",
+            "daemonset.apps/fluentd-elasticsearch",
+        ]),
+    },
+    Scenario {
+        args: &["get", "hpa", "-n", "team"],
+        expect: Out(&["REFERENCE", "Deployment/php-apache", "MINPODS", "MAXPODS"]),
+    },
+    Scenario {
+        args: &["get", "jobs", "-n", "team"],
+        expect: Out(&["STATUS", "COMPLETIONS", "pi", "0/1"]),
+    },
+    Scenario {
+        args: &[
+            "get",
+            "secret",
+            "creds",
+            "-n",
+            "team",
+            "-o",
+            "jsonpath={.data.password}",
+        ],
+        expect: Out(&["aHVudGVyMg=="]),
+    },
+    Scenario {
+        args: &["get", "roles,rolebindings", "-n", "team"],
+        expect: Out(&[
+            "role.rbac.authorization.k8s.io/pod-reader",
+            "Role/pod-reader",
+        ]),
+    },
+    Scenario {
+        args: &["replace", "--validate=false", "-f", "{stale}"],
+        expect: Err(&[
+            "Error from server (Conflict)",
+            r#"Operation cannot be fulfilled on configmaps "settings": the object has been modified; please apply your changes to the latest version and try again"#,
+        ]),
+    },
+    Scenario {
+        args: &[
+            "apply",
+            "--validate=false",
+            "--dry-run=server",
+            "-f",
+            "{dry}",
+        ],
+        expect: Out(&["configmap/dry created (server dry run)"]),
+    },
+    Scenario {
+        args: &["get", "configmap", "dry"],
+        expect: Err(&[r#"configmaps "dry" not found"#]),
+    },
+    // More changes than the watch cache keeps: a watch from the first revision is
+    // Expired, as on kube once etcd has compacted.
+    Scenario {
+        args: &["create", "-f", "{many}", "-o", "name"],
+        expect: Out(&["configmap/many-1099"]),
+    },
+    Scenario {
+        args: &[
+            "get",
+            "--raw",
+            "/api/v1/configmaps?watch=1&resourceVersion=1",
+            "--request-timeout=20s",
+        ],
+        expect: Err(&["Error from server (Expired)", "too old resource version"]),
+    },
+    Scenario {
+        args: &["delete", "namespace", "team", "--timeout=30s"],
+        expect: Out(&[r#"namespace "team" deleted"#]),
+    },
 ];
 
-struct Kubectl {
-    kubeconfig: PathBuf,
-    cache: PathBuf,
-}
-
-impl Kubectl {
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new("kubectl");
-        command
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(&self.cache)
-            .args(args);
-        command
-    }
-
-    fn spawn(&self, args: &[&str]) -> Child {
-        self.command(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("kubectl on the PATH")
-    }
-}
-
-fn wait_for_server(root: &Path, cluster: &LocalCluster) -> Kubectl {
-    let kubectl = Kubectl {
-        kubeconfig: root.join("n1").join("admin.kubeconfig"),
-        cache: root.join("kubectl-cache"),
-    };
-    let deadline = Instant::now() + SETTLE_MAX;
-    loop {
-        let ready = kubectl.kubeconfig.exists()
-            && kubectl
-                .command(&["get", "namespace", "default"])
-                .output()
-                .is_ok_and(|o| o.status.success());
-        if ready {
-            return kubectl;
-        }
-        assert!(Instant::now() < deadline, "{}", cluster.log_tails());
-        std::thread::sleep(Duration::from_millis(200));
-    }
+/// A List of `count` ConfigMaps, `many-0` to `many-{count - 1}`.
+fn many_configmaps(count: usize) -> String {
+    let items: Vec<String> = (0..count)
+        .map(|i| format!("- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: many-{i}}}}}"))
+        .collect();
+    format!("apiVersion: v1\nkind: List\nitems:\n{}\n", items.join("\n"))
 }
 
 #[test]
 fn kubectl_scenarios() {
     let root = tempfile::tempdir().unwrap();
     let cluster = LocalCluster::start(Path::new(KACTOR), 1, root.path()).unwrap();
-    let kubectl = wait_for_server(root.path(), &cluster);
+    let kubectl =
+        Kubectl::admin(root.path(), 1).unwrap_or_else(|e| panic!("{e}\n{}", cluster.log_tails()));
     let manifest = |name: &str, text: &str| {
         let path = root.path().join(name);
         std::fs::write(&path, text).unwrap();
@@ -281,6 +499,14 @@ fn kubectl_scenarios() {
     let app = manifest("app.yaml", APP);
     let edited = manifest("edited.yaml", &APP.replace("replicas: 2", "replicas: 4"));
     let invalid = manifest("invalid.yaml", INVALID);
+    let standard = manifest("standard.yaml", STANDARD);
+    let standard_edited = manifest(
+        "standard-edited.yaml",
+        &STANDARD.replace(r#"schedule: "* * * * *""#, r#"schedule: "*/5 * * * *""#),
+    );
+    let stale = manifest("stale.yaml", STALE);
+    let dry = manifest("dry.yaml", DRY);
+    let many = manifest("many.yaml", &many_configmaps(1100));
     for (row, scenario) in SCENARIOS.iter().enumerate() {
         let args: Vec<String> = scenario
             .args
@@ -289,6 +515,11 @@ fn kubectl_scenarios() {
                 a.replace("{app}", &app)
                     .replace("{edited}", &edited)
                     .replace("{invalid}", &invalid)
+                    .replace("{standard}", &standard)
+                    .replace("{standard-edited}", &standard_edited)
+                    .replace("{stale}", &stale)
+                    .replace("{dry}", &dry)
+                    .replace("{many}", &many)
             })
             .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -323,8 +554,14 @@ fn kubectl_scenarios() {
 fn kubectl_get_watch_sees_another_clients_change() {
     let root = tempfile::tempdir().unwrap();
     let cluster = LocalCluster::start(Path::new(KACTOR), 1, root.path()).unwrap();
-    let kubectl = wait_for_server(root.path(), &cluster);
-    let watcher = kubectl.spawn(&["get", "configmaps", "-w", "--request-timeout=15s"]);
+    let kubectl =
+        Kubectl::admin(root.path(), 1).unwrap_or_else(|e| panic!("{e}\n{}", cluster.log_tails()));
+    let watcher = kubectl
+        .command(&["get", "configmaps", "-w", "--request-timeout=15s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl on the PATH");
     // Give the watch time to start, then change something through another client.
     std::thread::sleep(Duration::from_millis(1500));
     let path = root.path().join("cm.yaml");

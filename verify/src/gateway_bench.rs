@@ -43,7 +43,7 @@ pub struct GatewayRow {
     pub slo: Option<f64>,
 }
 
-fn path(plural: &str, namespace: Option<&str>, name: Option<&str>) -> ResourcePath {
+pub(crate) fn path(plural: &str, namespace: Option<&str>, name: Option<&str>) -> ResourcePath {
     ResourcePath {
         group: String::new(),
         plural: plural.into(),
@@ -53,7 +53,7 @@ fn path(plural: &str, namespace: Option<&str>, name: Option<&str>) -> ResourcePa
     }
 }
 
-fn pod_body(name: &str) -> Vec<u8> {
+pub(crate) fn pod_body(name: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({"apiVersion": "v1", "kind": "Pod",
         "metadata": {"name": name, "labels": {"app": "bench"}},
         "spec": {"containers": [{"name": "c", "image": "registry.k8s.io/pause:3.10",
@@ -61,13 +61,13 @@ fn pod_body(name: &str) -> Vec<u8> {
     .expect("JSON")
 }
 
-fn ms(d: Duration) -> f64 {
+pub(crate) fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
 /// Runs `count` calls spread over `clients` tasks; returns sorted latencies (ms), the
 /// wall time, and the first failure if any.
-async fn concurrently<F, Fut>(
+pub(crate) async fn concurrently<F, Fut>(
     clients: usize,
     count: usize,
     call: F,
@@ -100,7 +100,7 @@ where
     Ok((latencies, elapsed))
 }
 
-async fn call(client: &GatewayClient, request: ApiRequest) -> anyhow::Result<Vec<u8>> {
+pub(crate) async fn call(client: &GatewayClient, request: ApiRequest) -> anyhow::Result<Vec<u8>> {
     client
         .call(request)
         .await
@@ -296,7 +296,7 @@ impl Run<'_> {
     }
 }
 
-async fn setup(root: &Path, members: usize) -> anyhow::Result<GatewayClient> {
+pub(crate) async fn setup(root: &Path, members: usize) -> anyhow::Result<GatewayClient> {
     let client = cluster::gateway_client(root, 1).await?;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -4,6 +4,8 @@
 pub mod bench;
 pub mod cluster;
 pub mod gateway_bench;
+pub mod kubectl;
+pub mod kubectl_bench;
 pub mod linearizability;
 pub mod store_bench;
 pub mod store_verify;

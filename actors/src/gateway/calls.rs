@@ -259,6 +259,20 @@ impl Gateway {
         out: &mut Outbox<Self>,
     ) {
         match next.unwrap_or_else(|e| Next::Done(ApiOutcome::Err(e))) {
+            // A dry run passes every check (admission, validation, quota) and stops just
+            // before the write, answering with the object the write would have stored.
+            Next::Store(
+                _,
+                Step::Commit {
+                    written,
+                    existing,
+                    created,
+                },
+            ) if call.request.dry_run => {
+                let revision = existing.as_ref().map_or(0, |kv| kv.mod_revision);
+                let next = self.committed(&mut call, written, existing, created, revision);
+                return self.follow(id, call, next, out);
+            }
             Next::Store(body, step) => {
                 call.step = step;
                 self.put_call(id, call);

@@ -36,7 +36,7 @@ pub fn apply_defaults(api_version: &str, kind: &str, object: &mut Value) {
     match (api_version, kind) {
         ("v1", "Pod") => default_pod(object),
         ("v1", "Service") => default_service(object),
-        ("v1", "Secret") => set_default(object, "type", json!("Opaque")),
+        ("v1", "Secret") => default_secret(object),
         ("v1", "Namespace") => default_namespace(object),
         ("v1", "Node") => default_node(object),
         ("v1", "Endpoints") => default_endpoints(object),
@@ -56,6 +56,36 @@ pub fn apply_defaults(api_version: &str, kind: &str, object: &mut Value) {
         ("storage.k8s.io/v1", "StorageClass") => default_storage_class(object),
         ("discovery.k8s.io/v1", "EndpointSlice") => default_endpoint_slice(object),
         _ => {}
+    }
+}
+
+/// The type, and `stringData` merged into `data` (kube does this when it decodes a
+/// Secret: "stringData is never output when reading from the API").
+fn default_secret(object: &mut Value) {
+    set_default(object, "type", json!("Opaque"));
+    let Some(fields) = object.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Object(strings)) = fields.get("stringData").cloned() else {
+        return;
+    };
+    let Some(data) = object_at(object, "data").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for (key, value) in strings {
+        // A non-string value is left in stringData for validation to reject.
+        if let Value::String(text) = value {
+            let encoded = k8s_openapi::ByteString(text.into_bytes());
+            data.insert(key, serde_json::to_value(encoded).expect("bytes encode"));
+        }
+    }
+    if let Some(fields) = object.as_object_mut() {
+        if let Some(Value::Object(rest)) = fields.get_mut("stringData") {
+            rest.retain(|_, value| !value.is_string());
+            if rest.is_empty() {
+                fields.remove("stringData");
+            }
+        }
     }
 }
 
@@ -833,6 +863,13 @@ mod tests {
     #[test]
     fn core_object_defaults() {
         assert_eq!(defaulted("v1", "Secret", json!({}))["type"], "Opaque");
+        let merged = defaulted(
+            "v1",
+            "Secret",
+            json!({"data": {"a": "eA==", "b": "eQ=="}, "stringData": {"b": "hunter2"}}),
+        );
+        assert_eq!(merged["data"], json!({"a": "eA==", "b": "aHVudGVyMg=="}));
+        assert!(merged.get("stringData").is_none(), "{merged}");
         let namespace = defaulted("v1", "Namespace", json!({"metadata": {"name": "dev"}}));
         assert_eq!(namespace["spec"]["finalizers"], json!(["kubernetes"]));
         assert_eq!(namespace["status"]["phase"], "Active");

@@ -1009,3 +1009,37 @@ fn the_bootstrap_policy_is_valid() {
         }
     }
 }
+
+#[test]
+fn a_dry_run_checks_everything_and_writes_nothing() {
+    let mut h = with_default_namespace();
+    let mut dry = create("pods", Some("default"), pod("ghost"));
+    dry.dry_run = true;
+    let (code, answered) = h.call(dry.clone()).unwrap();
+    assert_eq!(
+        (code, answered["spec"]["restartPolicy"].as_str()),
+        (201, Some("Always"))
+    );
+    let missing = h.call(get("pods", Some("default"), "ghost")).unwrap_err();
+    assert_eq!(missing.code, 404, "a dry-run create stored the pod");
+    // Validation still runs.
+    let mut invalid = create("pods", Some("default"), pod("Not_Valid"));
+    invalid.dry_run = true;
+    assert_eq!(h.call(invalid).unwrap_err().code, 422);
+
+    let (_, real) = h.call(create("pods", Some("default"), pod("web"))).unwrap();
+    let mut patch = ApiRequest::new(
+        Verb::Patch(patch::PatchType::Merge),
+        path("", "pods", Some("default"), Some("web")),
+    );
+    patch.body = br#"{"metadata":{"labels":{"x":"y"}}}"#.to_vec();
+    patch.dry_run = true;
+    let (_, patched) = h.call(patch).unwrap();
+    assert_eq!(patched["metadata"]["labels"]["x"], "y");
+    let mut delete = ApiRequest::new(Verb::Delete, path("", "pods", Some("default"), Some("web")));
+    delete.dry_run = true;
+    delete.delete.grace_period_seconds = Some(0);
+    h.call(delete).unwrap();
+    let (_, now) = h.call(get("pods", Some("default"), "web")).unwrap();
+    assert_eq!(now, real, "a dry-run patch or delete changed the pod");
+}

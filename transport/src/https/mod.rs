@@ -4,6 +4,7 @@
 //! of the user. The shell decides nothing about resources; it translates.
 
 pub mod authn;
+pub mod protobuf;
 pub mod route;
 
 use std::convert::Infallible;
@@ -281,14 +282,10 @@ async fn serve_resource(
         },
         include_object,
     });
-    if !body.is_empty() && !is_json(content_type) && !matches!(request.verb, Verb::Patch(_)) {
-        return status_response(&ApiError::new(
-            415,
-            "UnsupportedMediaType",
-            format!("the body of the request was in an unknown format - accepted media types include: application/json (got {content_type:?})"),
-        ));
-    }
-    request.body = body;
+    request.body = match json_body(body, content_type, request.verb) {
+        Ok(body) => body,
+        Err(error) => return status_response(&error),
+    };
     let verb = request.verb;
     if verb == Verb::Watch {
         return match shared.client.watch_as(user, request).await {
@@ -312,6 +309,30 @@ async fn serve_resource(
         }
         Err(e) => status_response(&ApiError::unavailable(e.to_string())),
     }
+}
+
+/// The body as JSON, which is what the gateway reads: a protobuf body (kubectl's typed
+/// `create` commands send one) is decoded; a patch keeps its own media type.
+fn json_body(body: Vec<u8>, content_type: &str, verb: Verb) -> Result<Vec<u8>, ApiError> {
+    if body.is_empty() || is_json(content_type) || matches!(verb, Verb::Patch(_)) {
+        return Ok(body);
+    }
+    if !protobuf::is_protobuf_content_type(content_type) {
+        return Err(ApiError::new(
+            415,
+            "UnsupportedMediaType",
+            format!("the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf (got {content_type:?})"),
+        ));
+    }
+    let object = protobuf::decode_object(&body).map_err(|error| {
+        let (code, reason) = match error {
+            protobuf::ProtobufError::UnsupportedKind { .. } => (415, "UnsupportedMediaType"),
+            protobuf::ProtobufError::Malformed { .. } => (400, "BadRequest"),
+            protobuf::ProtobufError::LimitExceeded { .. } => (413, "RequestEntityTooLarge"),
+        };
+        ApiError::new(code, reason, error.to_string())
+    })?;
+    Ok(serde_json::to_vec(&object).expect("a JSON value serializes"))
 }
 
 fn is_json(content_type: &str) -> bool {
