@@ -589,3 +589,38 @@ fn kubectl_get_watch_sees_another_clients_change() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// With the OpenAPI documents served, kubectl explains fields and applies with its
+/// default validation (no `--validate=false`): it finds `fieldValidation` on the kind's
+/// PATCH operation and leaves validation to the server.
+#[test]
+fn kubectl_explain_and_apply_with_default_validation() {
+    let root = tempfile::tempdir().unwrap();
+    let cluster = LocalCluster::start(Path::new(KACTOR), 1, root.path()).unwrap();
+    let kubectl = wait_for_server(root.path(), &cluster);
+    let path = root.path().join("app.yaml");
+    std::fs::write(&path, APP).unwrap();
+    let runs: [(&[&str], &str); 2] = [
+        (
+            &["explain", "deployment.spec.replicas"],
+            "FIELD: replicas <integer>",
+        ),
+        (
+            &["apply", "-f", path.to_str().unwrap()],
+            "deployment.apps/web created",
+        ),
+    ];
+    for (args, wanted) in runs {
+        let output = kubectl.command(args).output().expect("kubectl on the PATH");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            output.status.success(),
+            "kubectl {args:?}\n{stdout}\n{stderr}"
+        );
+        assert!(
+            stdout.contains(wanted),
+            "kubectl {args:?}: no {wanted:?} in\n{stdout}\n{stderr}"
+        );
+    }
+}

@@ -326,11 +326,11 @@ fn version_ref(group: &str, version: &str) -> Value {
 /// What a subresource answers with and what it allows. An empty group and version
 /// mean the parent's group-version; kube-apiserver fills them only for a kind from
 /// another group (Scale, Eviction, TokenRequest).
-struct Subresource {
-    group: &'static str,
-    version: &'static str,
-    kind: &'static str,
-    verbs: &'static [&'static str],
+pub(crate) struct Subresource {
+    pub(crate) group: &'static str,
+    pub(crate) version: &'static str,
+    pub(crate) kind: &'static str,
+    pub(crate) verbs: &'static [&'static str],
 }
 
 impl Subresource {
@@ -381,7 +381,7 @@ fn describe_subresource(parent: &ResourceType, name: &str) -> Option<Subresource
 }
 
 /// A type's subresources as discovery lists them, sorted by name.
-fn subresources_of(resource: &ResourceType) -> Vec<(&'static str, Subresource)> {
+pub(crate) fn subresources_of(resource: &ResourceType) -> Vec<(&'static str, Subresource)> {
     let mut names: Vec<&'static str> = resource.subresources.to_vec();
     if is_pods(resource) {
         // The HTTPS shell serves pods/log and pods/exec itself, so they are listed even

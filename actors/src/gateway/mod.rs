@@ -13,6 +13,7 @@ pub mod defaults;
 mod deletion;
 pub mod discovery;
 pub mod object;
+pub mod openapi;
 pub mod patch;
 pub mod rbac;
 pub mod secrets;

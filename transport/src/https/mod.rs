@@ -18,6 +18,7 @@ use hyper::body::{Frame, Incoming};
 use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use kactor_actors::gateway::openapi::Documents;
 use kactor_actors::gateway::{discovery, table};
 use kactor_actors::gateway::{
     ApiError, ApiOutcome, ApiRequest, ResourcePath, User, Verb, WatchEvent, WatchEventType,
@@ -26,7 +27,7 @@ use kactor_actors::gateway::{
 use kactor_actors::resources::registry::by_plural;
 use serde_json::Value;
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::{mpsc, OnceCell, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{debug, info, warn, Instrument as _};
 
@@ -65,6 +66,8 @@ struct Shared {
     authenticator: Authenticator,
     /// What `/api` advertises as the server's address.
     server_address: String,
+    /// The OpenAPI documents, built at the first request for one.
+    openapi: OnceCell<Documents>,
 }
 
 /// Binds the listener and serves until the process ends. Returns the bound address.
@@ -76,6 +79,7 @@ pub async fn serve(config: ApiServerConfig, client: GatewayClient) -> anyhow::Re
         client,
         authenticator: config.authenticator,
         server_address: addr.to_string(),
+        openapi: OnceCell::new(),
     });
     let slots = Arc::new(Semaphore::new(CONNECTIONS_MAX));
     tokio::spawn(async move {
@@ -229,6 +233,9 @@ async fn serve_document(
     }
     let aggregated = accept.contains("as=APIGroupDiscoveryList");
     let value = match document {
+        Document::OpenApiV2 | Document::OpenApiV3Index | Document::OpenApiV3 { .. } => {
+            return openapi_response(shared, document, path, accept).await
+        }
         Document::Health => return text_response(StatusCode::OK, "ok"),
         Document::Version => Some(discovery::version_info()),
         Document::CoreVersions if aggregated => {
@@ -250,6 +257,66 @@ async fn serve_document(
             format!("the server could not find the requested resource ({path})"),
         )),
     }
+}
+
+/// The OpenAPI documents, in JSON only: kube also serves protobuf, which a client asks
+/// for alone only for v2 (client-go's `OpenAPISchema`); it gets kube's 406 for a type not
+/// served rather than JSON it would fail to parse.
+async fn openapi_response(
+    shared: &Shared,
+    document: &Document,
+    path: &str,
+    accept: &str,
+) -> Response<Body> {
+    if !accepts_json(accept) {
+        return status_response(&ApiError::new(
+            406,
+            "NotAcceptable",
+            format!("only application/json is served at {path} (the request accepts {accept:?})"),
+        ));
+    }
+    let documents = match openapi_documents(shared).await {
+        Ok(documents) => documents,
+        Err(error) => return status_response(&error),
+    };
+    let bytes = match document {
+        Document::OpenApiV2 => Some(documents.v2().to_vec()),
+        Document::OpenApiV3Index => serde_json::to_vec(&documents.v3_index()).ok(),
+        Document::OpenApiV3 { group, version } => documents.v3(group, version).map(<[u8]>::to_vec),
+        _ => None,
+    };
+    match bytes {
+        Some(bytes) => bytes_response(StatusCode::OK, "application/json", bytes),
+        None => status_response(&ApiError::new(
+            404,
+            "NotFound",
+            format!("the server could not find the requested resource ({path})"),
+        )),
+    }
+}
+
+/// Builds the documents once, on a blocking thread: it takes a moment of CPU that must
+/// not stall the other connections this worker serves.
+async fn openapi_documents(shared: &Shared) -> Result<&Documents, ApiError> {
+    shared
+        .openapi
+        .get_or_try_init(|| async {
+            tokio::task::spawn_blocking(Documents::build)
+                .await
+                .map_err(|e| {
+                    ApiError::internal(format!("building the OpenAPI documents failed: {e}"))
+                })
+        })
+        .await
+}
+
+/// Whether an `Accept` header takes JSON (no header takes anything).
+fn accepts_json(accept: &str) -> bool {
+    accept.trim().is_empty()
+        || accept.split(',').any(|media| {
+            let media = media.split(';').next().unwrap_or("").trim();
+            matches!(media, "*/*" | "application/*" | "application/json")
+        })
 }
 
 fn aggregated_response(value: Value) -> Response<Body> {
@@ -497,4 +564,28 @@ fn bytes_response(status: StatusCode, content_type: &'static str, body: Vec<u8>)
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn openapi_is_served_to_clients_that_take_json() {
+        for accept in [
+            "",
+            "application/json",
+            "application/json, */*",
+            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf, application/json;q=0.9",
+            "*/*",
+        ] {
+            assert!(accepts_json(accept), "{accept}");
+        }
+        for accept in [
+            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
+            "application/vnd.kubernetes.protobuf",
+        ] {
+            assert!(!accepts_json(accept), "{accept}");
+        }
+    }
 }

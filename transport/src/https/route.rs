@@ -34,6 +34,15 @@ pub enum Document {
         group: String,
         version: String,
     },
+    /// `/openapi/v2`: swagger 2.0, every served kind.
+    OpenApiV2,
+    /// `/openapi/v3`: the index of the group-version documents.
+    OpenApiV3Index,
+    /// `/openapi/v3/api/v1`, `/openapi/v3/apis/{group}/{version}`.
+    OpenApiV3 {
+        group: String,
+        version: String,
+    },
 }
 
 /// A resource request and what the shell must do with the answer.
@@ -70,6 +79,16 @@ pub fn parse(method: &str, path: &str, query: &str, content_type: &str) -> Resul
             version: version.to_string(),
         }),
         ["apis", group, version] => Some(Document::Resources {
+            group: group.to_string(),
+            version: version.to_string(),
+        }),
+        ["openapi", "v2"] => Some(Document::OpenApiV2),
+        ["openapi", "v3"] => Some(Document::OpenApiV3Index),
+        ["openapi", "v3", "api", version] => Some(Document::OpenApiV3 {
+            group: String::new(),
+            version: version.to_string(),
+        }),
+        ["openapi", "v3", "apis", group, version] => Some(Document::OpenApiV3 {
             group: group.to_string(),
             version: version.to_string(),
         }),
@@ -318,6 +337,39 @@ mod tests {
             assert_eq!(parse("GET", bad, "", "").unwrap_err().code, 404, "{bad}");
         }
         assert_eq!(parse("POST", "/api", "", "").unwrap_err().code, 405);
+    }
+
+    #[test]
+    fn openapi_documents() {
+        let document = |path: &str, query: &str| match parse("GET", path, query, "").unwrap() {
+            Route::Document(document) => document,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(document("/openapi/v2", ""), Document::OpenApiV2);
+        assert_eq!(document("/openapi/v3", ""), Document::OpenApiV3Index);
+        assert_eq!(
+            document("/openapi/v3/api/v1", "hash=0A1B"),
+            Document::OpenApiV3 {
+                group: String::new(),
+                version: "v1".into()
+            }
+        );
+        assert_eq!(
+            document("/openapi/v3/apis/rbac.authorization.k8s.io/v1/", ""),
+            Document::OpenApiV3 {
+                group: "rbac.authorization.k8s.io".into(),
+                version: "v1".into()
+            }
+        );
+        for bad in [
+            "/openapi",
+            "/openapi/v1",
+            "/openapi/v3/apis/apps",
+            "/openapi/v3/api",
+        ] {
+            assert_eq!(parse("GET", bad, "", "").unwrap_err().code, 404, "{bad}");
+        }
+        assert_eq!(parse("PUT", "/openapi/v2", "", "").unwrap_err().code, 405);
     }
 
     #[test]
