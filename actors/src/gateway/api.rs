@@ -110,7 +110,13 @@ pub struct ApiRequest {
     pub list: ListOptions,
     pub delete: DeleteOptions,
     pub dry_run: bool,
+    /// The `fieldManager` query parameter: who makes a write, as `metadata.managedFields`
+    /// records it. Required for an apply; empty elsewhere means "unknown" (kube derives one
+    /// from the User-Agent; the HTTPS shell fills this with the User-Agent's product).
     pub field_manager: String,
+    /// The `force` query parameter of an apply: take the fields other managers own instead of
+    /// failing with a conflict. Only an apply may set it.
+    pub force: bool,
 }
 
 impl ApiRequest {
@@ -123,6 +129,7 @@ impl ApiRequest {
             delete: DeleteOptions::default(),
             dry_run: false,
             field_manager: String::new(),
+            force: false,
         }
     }
 }
