@@ -178,6 +178,20 @@ metadata: {name: dry}
 data: {a: b}
 "#;
 
+const UNKNOWN_FIELD: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: typo}
+spec:
+  bogusField: 1
+  selector: {matchLabels: {app: typo}}
+  template:
+    metadata: {labels: {app: typo}}
+    spec: {containers: [{name: c, image: nginx}]}
+"#;
+
+const SSA: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {a: \"1\"}\n";
+
 const INVALID: &str = r#"
 apiVersion: v1
 kind: ConfigMap
@@ -203,7 +217,8 @@ use Expect::{Err, Out};
 /// replicas, `{invalid}` an invalid ConfigMap, `{standard}` the documentation examples
 /// and `{standard-edited}` the same with another schedule, `{stale}` a replace with a
 /// stale resourceVersion, `{dry}` a ConfigMap for a server-side dry run, `{many}` 1,100
-/// ConfigMaps.
+/// ConfigMaps, `{unknown}` a Deployment with a field it does not have, `{ssa}` and
+/// `{ssa-2}` a ConfigMap to apply server-side, with two values.
 const SCENARIOS: &[Scenario] = &[
     Scenario {
         args: &["apply", "-f", "{app}"],
@@ -554,6 +569,54 @@ const SCENARIOS: &[Scenario] = &[
         args: &["get", "configmap", "dry"],
         expect: Err(&[r#"configmaps "dry" not found"#]),
     },
+    // Strict field validation (kubectl's default): an unknown field is refused.
+    Scenario {
+        args: &["apply", "-f", "{unknown}"],
+        expect: Err(&[
+            "Error from server (BadRequest)",
+            r#"strict decoding error: unknown field "spec.bogusField""#,
+        ]),
+    },
+    // Server-side apply: field managers, a conflict, and taking the field by force.
+    Scenario {
+        args: &["apply", "--server-side", "-f", "{ssa}"],
+        expect: Out(&["configmap/ssa serverside-applied"]),
+    },
+    Scenario {
+        args: &[
+            "apply",
+            "--server-side",
+            "--field-manager=other",
+            "-f",
+            "{ssa-2}",
+        ],
+        expect: Err(&[
+            r#"Apply failed with 1 conflict: conflict with "kubectl""#,
+            ".data.a",
+        ]),
+    },
+    Scenario {
+        args: &[
+            "apply",
+            "--server-side",
+            "--field-manager=other",
+            "--force-conflicts",
+            "-f",
+            "{ssa-2}",
+        ],
+        expect: Out(&["configmap/ssa serverside-applied"]),
+    },
+    Scenario {
+        args: &[
+            "get",
+            "configmap",
+            "ssa",
+            "--show-managed-fields",
+            "-o",
+            "jsonpath={.data.a} {.metadata.managedFields[*].manager}",
+        ],
+        expect: Out(&["2 other"]),
+    },
     // More changes than the watch cache keeps: a watch from the first revision is
     // Expired, as on kube once etcd has compacted.
     Scenario {
@@ -608,6 +671,9 @@ fn kubectl_scenarios() {
     let stale = manifest("stale.yaml", STALE);
     let dry = manifest("dry.yaml", DRY);
     let many = manifest("many.yaml", &many_configmaps(1100));
+    let unknown = manifest("unknown.yaml", UNKNOWN_FIELD);
+    let ssa = manifest("ssa.yaml", SSA);
+    let ssa_2 = manifest("ssa-2.yaml", &SSA.replace("\"1\"", "\"2\""));
     let editor = manifest(
         "editor.sh",
         "#!/bin/sh\nsed -i 's/mode: fast/mode: edited/' \"$1\"\n",
@@ -626,6 +692,9 @@ fn kubectl_scenarios() {
                     .replace("{stale}", &stale)
                     .replace("{dry}", &dry)
                     .replace("{many}", &many)
+                    .replace("{unknown}", &unknown)
+                    .replace("{ssa}", &ssa)
+                    .replace("{ssa-2}", &ssa_2)
             })
             .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

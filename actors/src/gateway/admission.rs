@@ -12,8 +12,8 @@ use serde_json::{json, Map, Value};
 use super::actor::Gateway;
 use super::api::*;
 use super::calls::Call;
-use super::patch::PatchError;
-use super::{defaults, object, validation};
+use super::patch::{PatchError, PatchType};
+use super::{defaults, object, ownership, validation};
 use crate::resources::quantity::{Quantity, QuantityFormat};
 use crate::resources::registry::{by_plural, ResourceType};
 use crate::store::{KeyValue, Revision};
@@ -46,15 +46,30 @@ fn check_type(resource: &ResourceType, value: &mut Value) -> Result<(), ApiError
     Ok(())
 }
 
-fn shaped(resource: &ResourceType, body: Value) -> Result<Value, ApiError> {
+fn shaped(call: &Call, body: Value) -> Result<Value, ApiError> {
+    let resource = call.resource;
     let mut value = body;
     check_type(resource, &mut value)?;
-    object::shape(resource, value).map_err(|e| {
+    let sent = (call.request.field_validation == FieldValidation::Strict).then(|| value.clone());
+    let shaped = object::shape(resource, value).map_err(|e| {
         ApiError::bad_request(format!(
             "the object does not decode as a {}: {e}",
             resource.kind
         ))
-    })
+    })?;
+    let unknown = sent.map_or_else(Vec::new, |sent| object::unknown_fields(&sent, &shaped));
+    if !unknown.is_empty() {
+        let fields: Vec<String> = unknown
+            .iter()
+            .map(|f| format!("unknown field {f:?}"))
+            .collect();
+        let (kind, version) = (resource.kind, resource.version);
+        return Err(ApiError::bad_request(format!(
+            "{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {}",
+            fields.join(", ")
+        )));
+    }
+    Ok(shaped)
 }
 
 fn invalid(call: &Call, value: &Value, causes: Vec<super::status::Cause>) -> Result<(), ApiError> {
@@ -70,12 +85,58 @@ fn invalid(call: &Call, value: &Value, causes: Vec<super::status::Cause>) -> Res
     ))
 }
 
-/// The object a create will write: everything but the quota charge.
+/// The object a create will write: everything but the quota charge. A create is a POST, or an
+/// apply to an object that does not exist.
 pub(crate) fn prepare_create(gateway: &Gateway, call: &Call) -> Result<Value, ApiError> {
     let resource = call.resource;
-    let mut value = shaped(resource, object::parse(&call.request.body)?)?;
+    let writer = ownership::writer_of(call);
+    let (body, applied) = creation_body(call, &writer)?;
+    let mut value = shaped(call, body)?;
+    let sent = object::metadata_mut(&mut value).remove("managedFields");
+    set_server_metadata(call, &mut value)?;
+    reset_status(resource, &mut value);
+    defaults::apply_defaults(&resource.api_version(), resource.kind, &mut value);
+    // Fields are credited before the admission plugins run, as kube runs its field manager
+    // before admission: what a plugin sets belongs to no manager.
+    let nothing = json!({});
+    match applied {
+        Some(managers) => ownership::attach(&nothing, &mut value, managers),
+        None => ownership::record_update(&writer, &nothing, &mut value, sent.as_ref()),
+    }
+    mutate(gateway, call, &mut value)?;
+    let causes = validation::validate_create(&resource.api_version(), resource.kind, &value);
+    invalid(call, &value, causes)?;
+    Ok(value)
+}
+
+/// The object a create starts from: the request's body, or for an apply the configuration
+/// applied to nothing, with its managers.
+fn creation_body(
+    call: &Call,
+    writer: &ownership::Writer,
+) -> Result<(Value, Option<ownership::Managers>), ApiError> {
+    if call.request.verb != Verb::Patch(PatchType::Apply) {
+        return Ok((object::parse(&call.request.body)?, None));
+    }
+    let config =
+        super::patch::parse_apply_configuration(&call.request.body).map_err(patch_error)?;
+    let applied = ownership::apply(writer, &json!({}), &config, call.request.force)?;
+    let name = object::name(&applied.object);
+    if name != call.name() {
+        return Err(ApiError::bad_request(format!(
+            "the name of the object ({name}) does not match the name on the URL ({})",
+            call.name()
+        )));
+    }
+    Ok((applied.object, Some(applied.managers)))
+}
+
+/// The metadata the server owns on a new object: namespace, a generated name, uid, creation
+/// time, generation; what the client may not set is dropped.
+fn set_server_metadata(call: &Call, value: &mut Value) -> Result<(), ApiError> {
+    let resource = call.resource;
     let stamp = call.stamp;
-    let meta = object::metadata_mut(&mut value);
+    let meta = object::metadata_mut(value);
     if resource.namespaced {
         let namespace = call.namespace().unwrap_or("");
         match meta.get("namespace").and_then(Value::as_str) {
@@ -115,12 +176,14 @@ pub(crate) fn prepare_create(gateway: &Gateway, call: &Call) -> Result<Value, Ap
         object::timestamp(stamp.unix_ms).into(),
     );
     meta.insert("generation".into(), 1.into());
-    reset_status(resource, &mut value);
-    defaults::apply_defaults(&resource.api_version(), resource.kind, &mut value);
-    mutate(gateway, call, &mut value)?;
-    let causes = validation::validate_create(&resource.api_version(), resource.kind, &value);
-    invalid(call, &value, causes)?;
-    Ok(value)
+    assert!(meta.contains_key("uid"), "a new object has a uid");
+    Ok(())
+}
+
+/// Whether the main resource's writes leave the status alone (kube's reset fields): a kind
+/// with a status subresource, but Node, whose kubelet registers it with its status.
+pub(crate) fn status_is_reset(resource: &ResourceType) -> bool {
+    resource.subresources.contains(&"status") && resource.kind != "Node"
 }
 
 /// What the server sets as the status of a new object.
@@ -551,7 +614,7 @@ pub(crate) fn prepare_update(
     proposed: Value,
 ) -> Result<Value, ApiError> {
     let resource = call.resource;
-    let mut new = shaped(resource, proposed)?;
+    let mut new = shaped(call, proposed)?;
     let name = object::name(&new).to_string();
     if !name.is_empty() && name != call.name() {
         return Err(ApiError::bad_request(format!(
@@ -573,7 +636,7 @@ pub(crate) fn prepare_update(
             Some(rv) => meta.insert("resourceVersion".into(), rv.into()),
             None => meta.remove("resourceVersion"),
         };
-    } else if resource.subresources.contains(&"status") && resource.kind != "Node" {
+    } else if status_is_reset(resource) {
         let root = new.as_object_mut().expect("objects are JSON objects");
         match current.get("status") {
             Some(status) => root.insert("status".into(), status.clone()),

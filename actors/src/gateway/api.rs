@@ -110,7 +110,30 @@ pub struct ApiRequest {
     pub list: ListOptions,
     pub delete: DeleteOptions,
     pub dry_run: bool,
+    /// The `fieldManager` query parameter: who makes a write, as `metadata.managedFields`
+    /// records it. Required for an apply; empty elsewhere means "unknown" (kube derives one
+    /// from the User-Agent; the HTTPS shell fills this with the User-Agent's product).
     pub field_manager: String,
+    /// The `force` query parameter of an apply: take the fields other managers own instead of
+    /// failing with a conflict. Only an apply may set it.
+    pub force: bool,
+    /// The `fieldValidation` query parameter: what a write does with fields its kind
+    /// does not have.
+    pub field_validation: FieldValidation,
+}
+
+/// kube's `fieldValidation`: unknown (or duplicate) fields in a write's body are dropped
+/// (`Ignore`), dropped with a warning (`Warn`, kube's default), or refused (`Strict`,
+/// kubectl's default).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
+pub enum FieldValidation {
+    Ignore,
+    /// kactor drops the fields but does not send kube's `Warning` header yet.
+    #[default]
+    Warn,
+    Strict,
 }
 
 impl ApiRequest {
@@ -123,6 +146,8 @@ impl ApiRequest {
             delete: DeleteOptions::default(),
             dry_run: false,
             field_manager: String::new(),
+            force: false,
+            field_validation: FieldValidation::default(),
         }
     }
 }

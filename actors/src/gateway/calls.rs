@@ -8,6 +8,8 @@ use super::actor::{CallId, Gateway, Purpose};
 use super::admission;
 use super::api::*;
 use super::object;
+use super::ownership;
+use super::patch::{self, PatchType};
 use super::rbac;
 use super::serve;
 use crate::kernel::Outbox;
@@ -114,6 +116,7 @@ impl Call {
                 ));
             }
         }
+        ownership::check_options(&request)?;
         Ok(Call {
             caller,
             user,
@@ -148,6 +151,12 @@ impl Call {
 
     pub fn conflict(&self) -> ApiError {
         ApiError::conflict(self.resource.group, self.resource.plural, self.name())
+    }
+
+    /// Whether this call creates its object when it does not exist: an apply to the main
+    /// resource, as kube-apiserver does.
+    pub fn creates_when_missing(&self) -> bool {
+        self.request.verb == Verb::Patch(PatchType::Apply) && self.subresource().is_none()
     }
 }
 
@@ -259,20 +268,6 @@ impl Gateway {
         out: &mut Outbox<Self>,
     ) {
         match next.unwrap_or_else(|e| Next::Done(ApiOutcome::Err(e))) {
-            // A dry run passes every check (admission, validation, quota) and stops just
-            // before the write, answering with the object the write would have stored.
-            Next::Store(
-                _,
-                Step::Commit {
-                    written,
-                    existing,
-                    created,
-                },
-            ) if call.request.dry_run => {
-                let revision = existing.as_ref().map_or(0, |kv| kv.mod_revision);
-                let next = self.committed(&mut call, written, existing, created, revision);
-                return self.follow(id, call, next, out);
-            }
             Next::Store(body, step) => {
                 call.step = step;
                 self.put_call(id, call);
@@ -324,6 +319,10 @@ impl Gateway {
     fn on_output(&mut self, call: &mut Call, output: StoreOutput) -> Result<Next, ApiError> {
         match (std::mem::replace(&mut call.step, Step::Start), output) {
             (Step::ReadObject, StoreOutput::Range(range)) => match range.kvs.into_iter().next() {
+                None if call.creates_when_missing() => {
+                    rbac::authorize_verb(self, call, "create")?;
+                    self.begin_create(call)
+                }
                 None => Err(call.not_found()),
                 Some(kv) => self.on_existing(call, kv),
             },
@@ -386,25 +385,45 @@ impl Gateway {
         }
     }
 
-    /// The object an update, patch, status, scale or binding call makes of `current`.
+    /// The object an update, patch, status, scale or binding call makes of `current`, with its
+    /// managedFields.
     fn updated(&self, call: &Call, current: &Value) -> Result<Value, ApiError> {
         let body = &call.request.body;
-        let proposed = match (call.request.verb, call.subresource()) {
+        let writer = ownership::writer_of(call);
+        let (proposed, applied) = match (call.request.verb, call.subresource()) {
+            (Verb::Patch(PatchType::Apply), _) => {
+                let config =
+                    patch::parse_apply_configuration(body).map_err(admission::patch_error)?;
+                let applied = ownership::apply(&writer, current, &config, call.request.force)?;
+                (applied.object, Some(applied.managers))
+            }
             (Verb::Patch(patch_type), _) => {
-                super::patch::apply_patch(call.resource.kind, patch_type, current, body)
-                    .map_err(admission::patch_error)?
+                let patched = patch::apply_patch(call.resource.kind, patch_type, current, body)
+                    .map_err(admission::patch_error)?;
+                (patched, None)
             }
-            (Verb::Update, Some("scale")) => {
-                admission::apply_scale(current, &object::parse(body)?)?
-            }
+            (Verb::Update, Some("scale")) => (
+                admission::apply_scale(current, &object::parse(body)?)?,
+                None,
+            ),
             // A binding sets only `spec.nodeName`, which no update may change: it bypasses
-            // update validation, as kube-apiserver's binding storage does.
+            // update validation and the field manager, as kube-apiserver's binding storage does.
             (Verb::Create, Some("binding")) => {
                 return admission::apply_binding(call, current, &object::parse(body)?);
             }
-            _ => object::parse(body)?,
+            _ => (object::parse(body)?, None),
         };
-        admission::prepare_update(call, current, proposed)
+        // kube takes managedFields from the client only on the main resource.
+        let sent = match call.subresource() {
+            None => proposed["metadata"].get("managedFields").cloned(),
+            Some(_) => None,
+        };
+        let mut updated = admission::prepare_update(call, current, proposed)?;
+        match applied {
+            Some(managers) => ownership::attach(current, &mut updated, managers),
+            None => ownership::record_update(&writer, current, &mut updated, sent.as_ref()),
+        }
+        Ok(updated)
     }
 
     fn write_update(
@@ -425,6 +444,9 @@ impl Gateway {
         object::metadata_mut(&mut before).remove("resourceVersion");
         if stored == before {
             return ok(200, current); // a no-op write leaves the resourceVersion alone
+        }
+        if call.request.dry_run {
+            return self.answer(call, object::with_revision(stored, kv.mod_revision), false);
         }
         let graceful = stored["metadata"]["deletionGracePeriodSeconds"]
             .as_i64()
@@ -514,6 +536,15 @@ impl Gateway {
         } else {
             Vec::new()
         };
+        if call.request.dry_run {
+            // Admission and quotas passed; nothing is written. A dry-run create has no
+            // resourceVersion, a dry-run delete answers the object as it is.
+            return match (object, existing) {
+                (Some(bytes), _) => self.answer(call, object::parse(&bytes)?, true),
+                (None, Some(kv)) => self.answer(call, self.value_of(&kv)?, false),
+                (None, None) => unreachable!("checked above"),
+            };
+        }
         let key = call.key();
         match (object, existing) {
             (Some(bytes), _) => {
@@ -557,7 +588,16 @@ impl Gateway {
             (None, Some(kv)) => self.value_of(kv)?,
             (None, None) => unreachable!("a commit writes or deletes"),
         };
-        let value = object::with_revision(value, revision);
+        self.answer(call, object::with_revision(value, revision), created)
+    }
+
+    /// The answer to a write that made (or, dry run, would make) `value`.
+    pub(crate) fn answer(
+        &self,
+        call: &Call,
+        value: Value,
+        created: bool,
+    ) -> Result<Next, ApiError> {
         let served = match call.subresource() {
             Some("scale") => admission::scale_of(&value),
             Some("binding" | "eviction") => success_status(),
@@ -578,7 +618,11 @@ impl Gateway {
     ) -> Result<Next, ApiError> {
         call.conflicts += 1;
         if created {
-            if current.is_some() {
+            if let Some(current) = current {
+                if call.creates_when_missing() {
+                    // Someone created the object first: the apply applies to theirs.
+                    return self.on_existing(call, current);
+                }
                 return Err(ApiError::already_exists(
                     call.resource.group,
                     call.resource.plural,

@@ -134,6 +134,9 @@ impl Gateway {
         if call.resource.kind == "Namespace" {
             marked["status"]["phase"] = "Terminating".into();
         }
+        if call.request.dry_run {
+            return self.answer(call, object::with_revision(marked, kv.mod_revision), false);
+        }
         let bytes = object::to_bytes(&marked);
         let sealed = self.seal(call, &bytes);
         let body = guarded_txn(

@@ -1,6 +1,7 @@
 //! The `gateway` actor: kactor's kube-apiserver. See `actor.rs` for the actor,
 //! `calls.rs` for how each verb reaches the store, `serve.rs` for list and watch from
-//! the cache, `admission.rs`, `rbac.rs` and `validation.rs` for what a request must pass.
+//! the cache, `admission.rs`, `rbac.rs` and `validation.rs` for what a request must pass,
+//! `ownership.rs` for managedFields and server-side apply.
 
 mod actor;
 pub mod admission;
@@ -12,8 +13,10 @@ mod collector;
 pub mod defaults;
 mod deletion;
 pub mod discovery;
+pub mod managed_fields;
 pub mod object;
 pub mod openapi;
+mod ownership;
 pub mod patch;
 pub mod rbac;
 pub mod secrets;
@@ -23,6 +26,7 @@ pub mod table;
 #[cfg(test)]
 mod tests;
 pub mod validation;
+mod yaml;
 
 pub use self::actor::*;
 pub use self::api::*;

@@ -102,6 +102,39 @@ pub fn shape(resource: &ResourceType, value: Value) -> Result<Value, String> {
     }
 }
 
+/// The fields of `sent` that shaping dropped, as kube names them in a strict decoding
+/// error (`spec.template.spec.containers[0].bogus`): the fields the kind does not have.
+/// A `null` is no field.
+pub fn unknown_fields(sent: &Value, shaped: &Value) -> Vec<String> {
+    let mut unknown = Vec::new();
+    let mut pending = vec![(String::new(), sent, shaped)];
+    while let Some((path, sent, shaped)) = pending.pop() {
+        match (sent, shaped) {
+            (Value::Object(sent), Value::Object(shaped)) => {
+                for (name, value) in sent.iter().filter(|(_, v)| !v.is_null()) {
+                    let at = if path.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{path}.{name}")
+                    };
+                    match shaped.get(name) {
+                        Some(kept) => pending.push((at, value, kept)),
+                        None => unknown.push(at),
+                    }
+                }
+            }
+            (Value::Array(sent), Value::Array(shaped)) if sent.len() == shaped.len() => {
+                for (i, (value, kept)) in sent.iter().zip(shaped).enumerate() {
+                    pending.push((format!("{path}[{i}]"), value, kept));
+                }
+            }
+            _ => {}
+        }
+    }
+    unknown.sort();
+    unknown
+}
+
 pub fn metadata(value: &Value) -> Option<&Map<String, Value>> {
     value.get("metadata")?.as_object()
 }

@@ -7,7 +7,10 @@
 //!   every other list is replaced, maps merge recursively, `null` deletes, and the `$patch`,
 //!   `$retainKeys`, `$setElementOrder/<field>` and `$deleteFromPrimitiveList/<field>`
 //!   directives are honoured. The struct tags live in [`merge_key`]'s tables;
-//! - server-side apply, approximated by a strategic merge (see [`PatchType::Apply`]).
+//! - server-side apply (see [`PatchType::Apply`]): [`parse_apply_configuration`] reads the body
+//!   (YAML or JSON); the gateway's `ownership` module merges it by field managers, through
+//!   `managed_fields`. [`apply_patch`] with `Apply` merges the configuration alone, as if by
+//!   the object's only manager applying it for the first time.
 //!
 //! kube-apiserver refuses strategic merge patches on custom resources (415
 //! UnsupportedMediaType); the caller decides that, since only it knows which kinds are custom.
@@ -21,6 +24,11 @@ use serde_json::{Map, Value};
 /// The largest patch body accepted, in bytes. kube-apiserver reads at most
 /// `--max-request-body-bytes` (3 MiB by default) of any request body and answers 413 beyond.
 pub const PATCH_BYTES_MAX: usize = 3 * 1024 * 1024;
+
+/// The most a YAML apply body may expand to, in bytes of the JSON it reads as. YAML aliases
+/// repeat whole nodes, so a small document can stand for a huge one; and plain YAML is terser
+/// than JSON (no quotes or braces), so an honest body's JSON may outgrow [`PATCH_BYTES_MAX`].
+pub const APPLY_YAML_EXPANDED_BYTES_MAX: usize = 4 * PATCH_BYTES_MAX;
 
 /// The most operations one JSON patch may hold. kube-apiserver's `maxJSONPatchOperations`:
 /// each operation walks the document, so the count bounds the work one request can cause.
@@ -54,10 +62,13 @@ pub enum PatchType {
     Merge,
     /// Kubernetes' strategic merge patch.
     StrategicMerge,
-    /// Server-side apply, approximated: kactor keeps no field managers, so the applied
-    /// configuration is strategic-merged onto the object, `null`s in it ignored and no field
-    /// ever removed for being dropped from the configuration, and no conflict ever reported.
-    /// The body must be JSON (kube takes YAML; kubectl, client-go and kube-rs all send JSON).
+    /// Server-side apply: the body is an applied configuration (YAML or JSON) with
+    /// `apiVersion` and `kind`; it is merged into the object by the structure of the kind
+    /// (maps by field, lists with a merge key by that key, other lists replaced), its manager
+    /// (the request's field manager, required) comes to own exactly the fields it sets, a
+    /// change to a field another manager owns is a 409 conflict unless forced, and fields the
+    /// manager applied before but no longer does are removed unless someone else owns them.
+    /// An apply to an object that does not exist creates it.
     Apply,
 }
 
@@ -359,22 +370,62 @@ fn apply_strategic_merge_patch(
     }
 }
 
+/// The merge of an applied configuration alone, without field managers: nothing is removed and
+/// nothing conflicts, as for the only manager of an object applying for the first time.
 fn apply_server_side_apply(kind: &str, original: &Value, body: &[u8]) -> Result<Value, PatchError> {
-    let Value::Object(configuration) = parse_patch_body(body)? else {
+    let configuration = parse_apply_configuration(body)?;
+    if !original.is_object() {
+        return Ok(configuration);
+    }
+    Ok(super::managed_fields::merge(kind, original, &configuration))
+}
+
+/// Reads a server-side apply body: YAML, or JSON (which YAML includes), within
+/// [`PATCH_BYTES_MAX`] and [`PATCH_DEPTH_MAX`], holding one object. `null` fields are dropped:
+/// kactor does not give a `null` in a configuration kube's meaning (own the field, unset).
+pub fn parse_apply_configuration(body: &[u8]) -> Result<Value, PatchError> {
+    if body.len() > PATCH_BYTES_MAX {
+        return Err(PatchError::TooLarge(format!(
+            "the patch body is {} bytes; the limit is {PATCH_BYTES_MAX}",
+            body.len()
+        )));
+    }
+    // kubectl, client-go and kube-rs send JSON, read fastest as JSON; anything else is YAML.
+    let looks_like_json = body.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'{');
+    let parsed = match looks_like_json.then(|| serde_json::from_slice::<Value>(body)) {
+        Some(Ok(value)) => value,
+        _ => super::yaml::to_json(body, APPLY_YAML_EXPANDED_BYTES_MAX)
+            .map_err(|error| PatchError::Malformed(format!("error decoding YAML: {error}")))?,
+    };
+    if nesting_depth(&parsed) > PATCH_DEPTH_MAX {
+        return Err(PatchError::Malformed(format!(
+            "the patch nests deeper than {PATCH_DEPTH_MAX} levels"
+        )));
+    }
+    let mut configuration = parsed;
+    if !configuration.is_object() {
         return Err(PatchError::Malformed(
-            "error decoding YAML: an apply configuration must be an object (kactor reads \
-             apply bodies as JSON only)"
-                .into(),
+            "error decoding YAML: an apply configuration must be an object".into(),
         ));
-    };
-    // Apply has no directives and no deleting nulls: without field managers there is no
-    // ownership to decide a removal by, so both are dropped before merging.
-    let mut configuration = Value::Object(configuration);
-    strip_directives_and_nulls(&mut configuration);
-    let Value::Object(configuration) = configuration else {
-        return Ok(original.clone());
-    };
-    strategic_merge(kind, original, configuration)
+    }
+    strip_nulls(&mut configuration);
+    assert!(configuration.is_object(), "stripping nulls keeps the root");
+    Ok(configuration)
+}
+
+/// Drops null fields everywhere in `value`. Iterative, so any depth is safe.
+fn strip_nulls(value: &mut Value) {
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Object(fields) => {
+                fields.retain(|_, field| !field.is_null());
+                pending.extend(fields.values_mut());
+            }
+            Value::Array(items) => pending.extend(items.iter_mut()),
+            _ => {}
+        }
+    }
 }
 
 fn strategic_merge(
@@ -992,6 +1043,26 @@ pub fn merge_key(kind: &str, path: &[&str]) -> Option<MergeStrategy> {
         schema = field.schema;
     }
     strategy
+}
+
+/// A position in a kind's merge tables, moved one field at a time while walking an object,
+/// so a walk need not look up the whole path again at every list (as [`merge_key`] does).
+/// It reads the same tables as [`merge_key`], so both always agree.
+#[derive(Clone, Copy)]
+pub(crate) struct MergeCursor(Option<&'static Schema>);
+
+impl MergeCursor {
+    /// The cursor at the root of an object of `kind`.
+    pub(crate) fn of_kind(kind: &str) -> MergeCursor {
+        MergeCursor(Some(kind_schema(kind)))
+    }
+
+    /// The merge strategy of the field `name` here, and the cursor inside its value (inside
+    /// each element, for a list).
+    pub(crate) fn field(self, name: &str) -> (Option<MergeStrategy>, MergeCursor) {
+        let (strategy, schema) = field_of(self.0, name);
+        (strategy, MergeCursor(schema))
+    }
 }
 
 /// One field of a Go type that matters to a strategic merge: its merge strategy, and the type
@@ -2015,12 +2086,19 @@ mod tests {
     }
 
     #[test]
-    fn apply_reads_json_only() {
-        let body = b"apiVersion: v1\nkind: ConfigMap\n";
-        let error = error_of("ConfigMap", PatchType::Apply, &json!({}), body);
-        assert!(matches!(error, PatchError::Malformed(_)), "{error:?}");
-        let error = error_of("ConfigMap", PatchType::Apply, &json!({}), b"[]");
-        assert!(matches!(error, PatchError::Malformed(_)), "{error:?}");
+    fn apply_reads_yaml_and_json_objects_only() {
+        let body = b"apiVersion: v1\nkind: ConfigMap\ndata:\n  a: \"1\"\n";
+        let patched = apply_patch(
+            "ConfigMap",
+            PatchType::Apply,
+            &json!({"data": {"b": "2"}}),
+            body,
+        );
+        assert_eq!(patched.unwrap()["data"], json!({"a": "1", "b": "2"}));
+        for body in [&b"[]"[..], b"- a\n", b"just text", b"a: [\n"] {
+            let error = error_of("ConfigMap", PatchType::Apply, &json!({}), body);
+            assert!(matches!(error, PatchError::Malformed(_)), "{error:?}");
+        }
     }
 
     // --- Limits ---

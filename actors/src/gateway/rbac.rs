@@ -194,6 +194,12 @@ pub struct Attributes<'a> {
 }
 
 pub(crate) fn authorize(gateway: &Gateway, call: &Call) -> Result<(), ApiError> {
+    authorize_verb(gateway, call, call.request.verb.rbac_name())
+}
+
+/// Whether the user may do `verb` to what `call` addresses: an apply that creates its object
+/// must be allowed to `create` as well as `patch`, as kube-apiserver checks.
+pub(crate) fn authorize_verb(gateway: &Gateway, call: &Call, verb: &str) -> Result<(), ApiError> {
     if !gateway.config.authorize || call.user.in_group("system:masters") {
         return Ok(());
     }
@@ -203,7 +209,7 @@ pub(crate) fn authorize(gateway: &Gateway, call: &Call) -> Result<(), ApiError> 
     };
     let attributes = Attributes {
         user: &call.user,
-        verb: call.request.verb.rbac_name(),
+        verb,
         group: call.resource.group,
         resource,
         namespace: call.namespace(),

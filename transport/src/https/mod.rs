@@ -15,7 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use kactor_actors::gateway::openapi::Documents;
@@ -162,6 +162,7 @@ async fn handle(
             .to_string()
     };
     let (accept, content_type) = (header(ACCEPT), header(CONTENT_TYPE));
+    let user_agent = header(USER_AGENT);
     let authorization = request
         .headers()
         .get(AUTHORIZATION)
@@ -187,7 +188,8 @@ async fn handle(
             Route::Document(document) => {
                 serve_document(shared, user, &document, &path, &accept).await
             }
-            Route::Resource(call) => {
+            Route::Resource(mut call) => {
+                route::default_field_manager(&mut call.request, &user_agent);
                 let body = match read_body(request.into_body()).await {
                     Ok(body) => body,
                     Err(error) => return status_response(&error),

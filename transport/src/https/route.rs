@@ -3,7 +3,9 @@
 //! discovery and health paths the shell serves itself.
 
 use kactor_actors::gateway::patch::PatchType;
-use kactor_actors::gateway::{ApiError, ApiRequest, Propagation, ResourcePath, Verb};
+use kactor_actors::gateway::{
+    ApiError, ApiRequest, FieldValidation, Propagation, ResourcePath, Verb,
+};
 use kactor_actors::resources::registry::RESOURCES;
 
 /// Path segments a request may have: the longest real path has eight.
@@ -205,6 +207,17 @@ fn request_of(
     };
     request.dry_run = params.get("dryRun") == "All";
     request.field_manager = params.get("fieldManager").to_string();
+    request.force = params.get("force") == "true";
+    request.field_validation = match params.get("fieldValidation") {
+        "Ignore" => FieldValidation::Ignore,
+        "Strict" => FieldValidation::Strict,
+        "Warn" | "" => FieldValidation::Warn,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "fieldValidation must be one of Ignore, Warn or Strict, not {other:?}"
+            )))
+        }
+    };
     if let Ok(grace) = params.get("gracePeriodSeconds").parse() {
         request.delete.grace_period_seconds = Some(grace);
     }
@@ -220,6 +233,24 @@ fn request_of(
     };
     Ok(request)
 }
+
+/// The field manager of a write that names none: the User-Agent's product
+/// (`kubectl/v1.33.0 (linux/amd64)` is `kubectl`), as kube records it. An apply must name
+/// its manager, so it gets none here.
+pub fn default_field_manager(request: &mut ApiRequest, user_agent: &str) {
+    if !request.field_manager.is_empty() || request.verb == Verb::Patch(PatchType::Apply) {
+        return;
+    }
+    let product = user_agent.split('/').next().unwrap_or("");
+    request.field_manager = product
+        .chars()
+        .filter(|c| c.is_ascii_graphic() || *c == ' ')
+        .take(FIELD_MANAGER_CHARS_MAX)
+        .collect();
+}
+
+/// kube's limit on a field manager's length.
+const FIELD_MANAGER_CHARS_MAX: usize = 128;
 
 /// The patch type a PATCH's Content-Type names (415 for any other, as kube answers).
 fn patch_type(content_type: &str) -> Result<PatchType, ApiError> {
