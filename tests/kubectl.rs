@@ -190,6 +190,28 @@ spec:
     spec: {containers: [{name: c, image: nginx}]}
 "#;
 
+/// Re-applied with an env var, a finalizer and the rolling update dropped: kubectl's
+/// three-way patch carries `$setElementOrder` and `$patch: delete` (env),
+/// `$deleteFromPrimitiveList` (finalizers) and `$retainKeys` (the strategy).
+const DIRECTIVES: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: dir}
+spec:
+  selector: {matchLabels: {app: dir}}
+  template:
+    metadata: {labels: {app: dir}}
+    spec:
+      containers:
+      - name: c
+        image: nginx
+        env: [{name: A, value: "1"}, {name: B, value: "2"}]
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: fin, finalizers: [example.com/a, example.com/b]}
+"#;
+
 const SSA: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {a: \"1\"}\n";
 
 const INVALID: &str = r#"
@@ -218,7 +240,8 @@ use Expect::{Err, Out};
 /// and `{standard-edited}` the same with another schedule, `{stale}` a replace with a
 /// stale resourceVersion, `{dry}` a ConfigMap for a server-side dry run, `{many}` 1,100
 /// ConfigMaps, `{unknown}` a Deployment with a field it does not have, `{ssa}` and
-/// `{ssa-2}` a ConfigMap to apply server-side, with two values.
+/// `{ssa-2}` a ConfigMap to apply server-side, with two values, `{directives}` and its
+/// edits `{directives-2}`, `{directives-3}` what kubectl's patch directives are for.
 const SCENARIOS: &[Scenario] = &[
     Scenario {
         args: &["apply", "-f", "{app}"],
@@ -569,6 +592,43 @@ const SCENARIOS: &[Scenario] = &[
         args: &["get", "configmap", "dry"],
         expect: Err(&[r#"configmaps "dry" not found"#]),
     },
+    Scenario {
+        args: &["apply", "-f", "{directives}"],
+        expect: Out(&["deployment.apps/dir created", "configmap/fin created"]),
+    },
+    Scenario {
+        args: &["apply", "-f", "{directives-2}"],
+        expect: Out(&["deployment.apps/dir configured", "configmap/fin configured"]),
+    },
+    Scenario {
+        args: &[
+            "get",
+            "deployment",
+            "dir",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].env[*].name} {.spec.strategy}",
+        ],
+        expect: Out(&[r#"A {"type":"Recreate"}"#]),
+    },
+    Scenario {
+        args: &[
+            "get",
+            "configmap",
+            "fin",
+            "-o",
+            "jsonpath={.metadata.finalizers}",
+        ],
+        expect: Out(&[r#"["example.com/a"]"#]),
+    },
+    // Without finalizers in the manifest the list goes, so the delete completes.
+    Scenario {
+        args: &["apply", "-f", "{directives-3}"],
+        expect: Out(&["configmap/fin configured"]),
+    },
+    Scenario {
+        args: &["delete", "-f", "{directives-3}", "--timeout=20s"],
+        expect: Out(&[r#"configmap "fin" deleted"#]),
+    },
     // Strict field validation (kubectl's default): an unknown field is refused.
     Scenario {
         args: &["apply", "-f", "{unknown}"],
@@ -672,6 +732,21 @@ fn kubectl_scenarios() {
     let dry = manifest("dry.yaml", DRY);
     let many = manifest("many.yaml", &many_configmaps(1100));
     let unknown = manifest("unknown.yaml", UNKNOWN_FIELD);
+    let directives = manifest("directives.yaml", DIRECTIVES);
+    let directives_2 = manifest(
+        "directives-2.yaml",
+        &DIRECTIVES
+            .replace(r#", {name: B, value: "2"}"#, "")
+            .replace(", example.com/b", "")
+            .replace(
+                "spec:\n  selector",
+                "spec:\n  strategy: {type: Recreate}\n  selector",
+            ),
+    );
+    let directives_3 = manifest(
+        "directives-3.yaml",
+        &DIRECTIVES.replace(", finalizers: [example.com/a, example.com/b]", ""),
+    );
     let ssa = manifest("ssa.yaml", SSA);
     let ssa_2 = manifest("ssa-2.yaml", &SSA.replace("\"1\"", "\"2\""));
     let editor = manifest(
@@ -693,6 +768,9 @@ fn kubectl_scenarios() {
                     .replace("{dry}", &dry)
                     .replace("{many}", &many)
                     .replace("{unknown}", &unknown)
+                    .replace("{directives}", &directives)
+                    .replace("{directives-2}", &directives_2)
+                    .replace("{directives-3}", &directives_3)
                     .replace("{ssa}", &ssa)
                     .replace("{ssa-2}", &ssa_2)
             })

@@ -37,19 +37,20 @@ pub async fn run_kubectl_bench(cfg: &KubectlBenchConfig) -> anyhow::Result<Vec<G
         .tempdir_in(&cfg.data_dir)
         .with_context(|| format!("a directory in {}", cfg.data_dir.display()))?;
     eprintln!("starting 1 member in {}", root.path().display());
-    let _cluster = LocalCluster::start(&cfg.binary, 1, root.path())?;
+    let cluster = LocalCluster::start(&cfg.binary, 1, root.path())?;
     let client = gateway_bench::setup(root.path(), 1).await?;
     let dir = root.path().to_path_buf();
     let kubectl = tokio::task::spawn_blocking(move || Kubectl::admin(&dir, 1)).await??;
+    let server = cluster.pids();
     let mut rows = Vec::new();
-    let mut row = |workload: String, figure: f64, slo: f64| {
+    let mut row = |workload: String, figure: f64, slo: Option<f64>| {
         eprintln!("  {workload}: {figure:.1} ms");
         rows.push(GatewayRow {
             members: 1,
             workload,
             unit: "ms",
             figure,
-            slo: Some(slo),
+            slo,
         });
     };
     // kubectl's start and one small round trip: the floor under every figure below.
@@ -57,7 +58,7 @@ pub async fn run_kubectl_bench(cfg: &KubectlBenchConfig) -> anyhow::Result<Vec<G
     row(
         "kubectl get pods, empty namespace, p50".into(),
         percentile(&empty, 50.0),
-        1000.0,
+        Some(1000.0),
     );
 
     eprintln!("creating {} pods", cfg.pods);
@@ -71,16 +72,91 @@ pub async fn run_kubectl_bench(cfg: &KubectlBenchConfig) -> anyhow::Result<Vec<G
         }
     })
     .await?;
+    let before = CpuUse::now(&server)?;
     let lists = time_get_all_pods(&kubectl, cfg).await?;
+    let (client_ms, server_ms) = before.per_run(&server, lists.len())?;
     let label = format!("kubectl get pods -A, {} pods (Table)", cfg.pods);
-    row(format!("{label}, p50"), percentile(&lists, 50.0), 30_000.0);
-    row(format!("{label}, max"), percentile(&lists, 100.0), 30_000.0);
+    row(
+        format!("{label}, p50"),
+        percentile(&lists, 50.0),
+        Some(30_000.0),
+    );
+    row(
+        format!("{label}, max"),
+        percentile(&lists, 100.0),
+        Some(30_000.0),
+    );
+    row(format!("{label}, kubectl CPU per run"), client_ms, None);
+    row(format!("{label}, server CPU per run"), server_ms, None);
 
+    let before = CpuUse::now(&server)?;
     let applies = time_appliers(&kubectl, root.path().to_path_buf(), cfg).await?;
+    let (client_ms, server_ms) = before.per_run(&server, applies.len())?;
     let label = format!("kubectl apply, {} concurrent appliers", cfg.appliers);
-    row(format!("{label}, p50"), percentile(&applies, 50.0), 1000.0);
-    row(format!("{label}, p99"), percentile(&applies, 99.0), 1000.0);
+    row(
+        format!("{label}, p50"),
+        percentile(&applies, 50.0),
+        Some(1000.0),
+    );
+    row(
+        format!("{label}, p99"),
+        percentile(&applies, 99.0),
+        Some(1000.0),
+    );
+    row(format!("{label}, kubectl CPU per apply"), client_ms, None);
+    row(format!("{label}, server CPU per apply"), server_ms, None);
     Ok(rows)
+}
+
+/// CPU time so far, in clock ticks: this process's finished children (the kubectl
+/// processes it waited for) and the servers. On a 2-core machine, 20 kubectl processes
+/// at once queue for the CPU; these figures say whose CPU a latency is made of.
+struct CpuUse {
+    children: u64,
+    server: u64,
+}
+
+impl CpuUse {
+    fn now(server: &[u32]) -> anyhow::Result<CpuUse> {
+        // /proc/PID/stat, after the command's closing parenthesis: field 14 is utime,
+        // 15 stime, 16 cutime, 17 cstime (proc(5)); the first field after ")" is 3.
+        let fields = |pid: &str| -> anyhow::Result<Vec<u64>> {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+            let rest = stat.rsplit_once(')').context("a /proc stat line")?.1;
+            Ok(rest
+                .split_whitespace()
+                .map(|f| f.parse().unwrap_or(0))
+                .collect())
+        };
+        let own = fields("self")?;
+        let mut server_ticks = 0;
+        for pid in server {
+            let f = fields(&pid.to_string())?;
+            server_ticks += f[14 - 3] + f[15 - 3];
+        }
+        Ok(CpuUse {
+            children: own[16 - 3] + own[17 - 3],
+            server: server_ticks,
+        })
+    }
+
+    /// (kubectl, server) CPU milliseconds per run since `self`.
+    fn per_run(&self, server: &[u32], runs: usize) -> anyhow::Result<(f64, f64)> {
+        let now = CpuUse::now(server)?;
+        let tick_ms = 1000.0 / clock_ticks_per_second()?;
+        let per = |ticks: u64| ticks as f64 * tick_ms / runs.max(1) as f64;
+        Ok((
+            per(now.children - self.children),
+            per(now.server - self.server),
+        ))
+    }
+}
+
+fn clock_ticks_per_second() -> anyhow::Result<f64> {
+    let output = std::process::Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().parse()?)
 }
 
 /// Runs kubectl `runs` times, one after another; sorted wall times in ms.

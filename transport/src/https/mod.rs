@@ -543,7 +543,15 @@ fn error_line(error: &ApiError) -> Bytes {
 
 pub fn status_response(error: &ApiError) -> Response<Body> {
     let status = StatusCode::from_u16(error.code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(status, &error.to_status())
+    let mut response = json_response(status, &error.to_status());
+    // client-go retries a 429 or 5xx by itself only when the answer says when.
+    if error.details.retry_after_seconds > 0 {
+        response.headers_mut().insert(
+            hyper::header::RETRY_AFTER,
+            HeaderValue::from(error.details.retry_after_seconds),
+        );
+    }
+    response
 }
 
 fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
@@ -589,5 +597,14 @@ mod tests {
         ] {
             assert!(!accepts_json(accept), "{accept}");
         }
+    }
+
+    #[test]
+    fn an_error_that_says_when_to_retry_carries_retry_after() {
+        let unavailable = status_response(&ApiError::unavailable("loading".into()));
+        assert_eq!(unavailable.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(unavailable.headers()[hyper::header::RETRY_AFTER], "1");
+        let not_found = status_response(&ApiError::new(404, "NotFound", "gone".into()));
+        assert!(!not_found.headers().contains_key(hyper::header::RETRY_AFTER));
     }
 }
