@@ -143,8 +143,9 @@ pub struct GatewayConfig {
     /// Re-runs of an update or patch that lost a compare-and-swap race, and of a create
     /// whose quota changed underneath it.
     pub conflict_retries_max: u32,
-    /// Log and exec streams relayed at once; past it, 429. The host sizes its queue to
-    /// callers for this many full windows (`streams::STREAM_WINDOW_MESSAGES`).
+    /// Log and exec streams relayed at once; past it, 429. The host's queue to its
+    /// in-process callers holds this many full windows of data and of acks
+    /// (`streams::STREAM_WINDOW_MESSAGES` each) in half its room.
     pub streams_max: usize,
     /// Kubelets registered for streams: kube's largest supported cluster.
     pub kubelets_max: usize,
@@ -179,7 +180,7 @@ impl GatewayConfig {
             bookmark_ticks: 600,
             fill_page_objects: 500,
             conflict_retries_max: 10,
-            streams_max: 256,
+            streams_max: 128,
             kubelets_max: 5000,
             kubelet_silence_ticks_max: 100,
             stream_silence_ticks_max: 300,

@@ -30,10 +30,10 @@ pub type StreamId = u64;
 /// Bytes of payload in one data message: what kubectl writes at once (Go's `io.Copy`
 /// buffer), far inside a mesh frame.
 pub const STREAM_DATA_BYTES_MAX: usize = 32 * 1024;
-/// Data messages a sender may have unacknowledged, per direction of a stream: with
-/// `GatewayConfig::streams_max` streams, what the queues between the gateway and its
-/// callers can hold (see `gateway_host`), and 256 KiB in flight per direction, plenty
-/// to keep a loopback or LAN link busy.
+/// Data messages a sender may have unacknowledged, per direction of a stream: small
+/// enough that `GatewayConfig::streams_max` full windows fit the queue between the
+/// gateway and its in-process callers (see `gateway_host`), large enough (256 KiB in
+/// flight per direction) to keep a loopback or LAN link busy.
 pub const STREAM_WINDOW_MESSAGES: u64 = 8;
 /// Bytes of an exec command line (all arguments): kube's URLs carry it, and no real
 /// command is near this.
