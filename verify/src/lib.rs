@@ -4,6 +4,7 @@
 pub mod bench;
 pub mod cluster;
 pub mod gateway_bench;
+pub mod kubelet_double;
 pub mod linearizability;
 pub mod store_bench;
 pub mod store_verify;
