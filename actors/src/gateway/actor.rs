@@ -308,7 +308,12 @@ impl Actor for Gateway {
             collecting: BTreeMap::new(),
             bootstrapped: false,
             ticks: 0,
-            streams: Streams::default(),
+            // Stream ids, like store request ids, must not repeat across restarts: a
+            // kubelet may still hold a stream of the previous run under the same id.
+            streams: Streams {
+                next_id: config.request_id_base,
+                ..Streams::default()
+            },
             config,
         };
         for feed in 0..gateway.feeds.len() {
