@@ -9,6 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::anyhow;
+use kactor_actors::gateway::streams::{
+    StreamFrame, StreamId, StreamMsg, StreamRequest, StreamStatus,
+};
 use kactor_actors::gateway::{
     ApiError, ApiOutcome, ApiRequest, ApiRequestId, DeleteOptions, GatewayMsg, ListOptions,
     ResourcePath, Stamp, User, Verb, WatchEvent, WatchEventType,
@@ -26,6 +29,7 @@ use crate::codec;
 use crate::gateway_host::LocalLink;
 use crate::mesh::{Inbound, Mesh};
 use crate::pki::NodeIdentity;
+use crate::streams::{self, Leg, Ports, StreamPort};
 use crate::sync::{lock, Mutex};
 
 /// How long a call waits for its answer: kube-apiserver's request timeout.
@@ -35,9 +39,26 @@ pub const CALL_MS_MAX: u64 = 60_000;
 pub const WATCH_QUEUE_MESSAGES_MAX: usize = 1024;
 /// Pause before an informer relists or re-watches after a failure.
 pub const INFORMER_RETRY_MS: u64 = 500;
+/// How long opening a stream may take: past the gateway's own wait for the kubelet
+/// (`GatewayConfig::stream_start_ticks_max`, 30 s), whose answer normally comes first.
+pub const STREAM_OPEN_MS_MAX: u64 = 35_000;
 
 type Waiters = Arc<Mutex<HashMap<ApiRequestId, oneshot::Sender<ApiOutcome>>>>;
 type Watches = Arc<Mutex<HashMap<ApiRequestId, mpsc::Sender<WatchMessage>>>>;
+/// Streams waiting for `Opened` (or the `End` that refuses them).
+type Opening = Arc<Mutex<HashMap<StreamId, oneshot::Sender<Result<(), StreamStatus>>>>>;
+
+/// Where the gateway's answers go: call waiters, watch queues, stream ports.
+#[derive(Clone, Default)]
+struct Routes {
+    waiters: Waiters,
+    watches: Watches,
+    opening: Opening,
+    ports: Ports,
+}
+
+/// The key of a caller's stream port: a client talks to one gateway.
+const CALLER_PORT_GATEWAY: NodeId = 0;
 
 /// What a watch stream carries.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,17 +78,38 @@ pub enum WatchMessage {
 pub struct GatewayClient {
     link: Link,
     next: Arc<Mutex<ApiRequestId>>,
-    waiters: Waiters,
-    watches: Watches,
+    routes: Routes,
 }
 
 /// How requests reach the gateway.
 #[derive(Clone)]
-enum Link {
+pub(crate) enum Link {
     /// Over the mesh: the gateway's host sets the user from our certificate.
     Mesh { mesh: Mesh, gateway: NodeId },
     /// In process (the HTTPS front): the caller names the user it authenticated.
     Local(mpsc::Sender<GatewayMsg>),
+}
+
+impl Link {
+    pub(crate) fn transmit(&self, msg: GatewayMsg) -> anyhow::Result<()> {
+        match self {
+            Link::Mesh { mesh, gateway } => mesh
+                .send(*gateway, codec::encode(&msg)?)
+                .map_err(|e| anyhow!("cannot reach the gateway: {e:?}")),
+            Link::Local(requests) => requests
+                .try_send(msg)
+                .map_err(|e| anyhow!("the gateway is not taking requests: {e}")),
+        }
+    }
+
+    /// The user a message names: over the mesh the gateway's host sets it from our
+    /// certificate; in process the caller says whom it authenticated.
+    fn user(&self, user: User) -> User {
+        match self {
+            Link::Mesh { .. } => User::default(),
+            Link::Local(_) => user,
+        }
+    }
 }
 
 /// The URL path of a `k8s-openapi` resource type.
@@ -95,11 +137,7 @@ impl GatewayClient {
     ) -> anyhow::Result<GatewayClient> {
         let (mesh, inbound) = Mesh::bind_client(identity, gateway, addr).await?;
         let client = GatewayClient::over(Link::Mesh { mesh, gateway });
-        tokio::spawn(decode_frames(
-            inbound,
-            client.waiters.clone(),
-            client.watches.clone(),
-        ));
+        tokio::spawn(decode_frames(inbound, client.routes.clone()));
         Ok(client)
     }
 
@@ -107,11 +145,11 @@ impl GatewayClient {
     /// request names its (already authenticated) user: see [`GatewayClient::request_as`].
     pub fn local(link: LocalLink) -> GatewayClient {
         let client = GatewayClient::over(Link::Local(link.requests));
-        let (waiters, watches) = (client.waiters.clone(), client.watches.clone());
+        let routes = client.routes.clone();
         let mut answers = link.answers;
         tokio::spawn(async move {
             while let Some(msg) = answers.recv().await {
-                route(msg, &waiters, &watches);
+                route(msg, &routes);
             }
         });
         client
@@ -121,8 +159,7 @@ impl GatewayClient {
         GatewayClient {
             link,
             next: Arc::new(Mutex::new(0)),
-            waiters: Arc::default(),
-            watches: Arc::default(),
+            routes: Routes::default(),
         }
     }
 
@@ -133,29 +170,17 @@ impl GatewayClient {
     }
 
     fn send(&self, id: ApiRequestId, request: ApiRequest, user: User) -> anyhow::Result<()> {
-        // Over the mesh, the gateway's host fills in who we are (from our certificate);
-        // either host stamps when the request arrived.
-        let user = match self.link {
-            Link::Mesh { .. } => User::default(),
-            Link::Local(_) => user,
-        };
+        // Either host stamps when the request arrived.
         self.transmit(GatewayMsg::Request {
             id,
             request,
-            user,
+            user: self.link.user(user),
             stamp: Stamp::default(),
         })
     }
 
     fn transmit(&self, msg: GatewayMsg) -> anyhow::Result<()> {
-        match &self.link {
-            Link::Mesh { mesh, gateway } => mesh
-                .send(*gateway, codec::encode(&msg)?)
-                .map_err(|e| anyhow!("cannot reach the gateway: {e:?}")),
-            Link::Local(requests) => requests
-                .try_send(msg)
-                .map_err(|e| anyhow!("the gateway is not taking requests: {e}")),
-        }
+        self.link.transmit(msg)
     }
 
     /// Sends one request and waits for its outcome.
@@ -168,13 +193,13 @@ impl GatewayClient {
     pub async fn request_as(&self, user: User, request: ApiRequest) -> anyhow::Result<ApiOutcome> {
         let (tx, rx) = oneshot::channel();
         let id = self.next_id();
-        lock(&self.waiters).insert(id, tx);
+        lock(&self.routes.waiters).insert(id, tx);
         if let Err(e) = self.send(id, request, user) {
-            lock(&self.waiters).remove(&id);
+            lock(&self.routes.waiters).remove(&id);
             return Err(e);
         }
         let waited = tokio::time::timeout(Duration::from_millis(CALL_MS_MAX), rx).await;
-        lock(&self.waiters).remove(&id);
+        lock(&self.routes.waiters).remove(&id);
         match waited {
             Ok(Ok(outcome)) => Ok(outcome),
             Ok(Err(_)) => Err(anyhow!("client shut down")),
@@ -282,15 +307,15 @@ impl GatewayClient {
         let (tx, rx) = mpsc::channel(WATCH_QUEUE_MESSAGES_MAX);
         let (answer_tx, answer_rx) = oneshot::channel();
         let id = self.next_id();
-        lock(&self.waiters).insert(id, answer_tx);
-        lock(&self.watches).insert(id, tx);
+        lock(&self.routes.waiters).insert(id, answer_tx);
+        lock(&self.routes.watches).insert(id, tx);
         if let Err(e) = self.send(id, request, user) {
-            lock(&self.waiters).remove(&id);
-            lock(&self.watches).remove(&id);
+            lock(&self.routes.waiters).remove(&id);
+            lock(&self.routes.watches).remove(&id);
             return Err(ApiError::unavailable(e.to_string()));
         }
         let answer = tokio::time::timeout(Duration::from_millis(CALL_MS_MAX), answer_rx).await;
-        lock(&self.waiters).remove(&id);
+        lock(&self.routes.waiters).remove(&id);
         match answer {
             Ok(Ok(ApiOutcome::Watching)) => Ok(WatchStream {
                 id,
@@ -298,15 +323,86 @@ impl GatewayClient {
                 client: self.clone(),
             }),
             Ok(Ok(ApiOutcome::Err(error))) => {
-                lock(&self.watches).remove(&id);
+                lock(&self.routes.watches).remove(&id);
                 Err(error)
             }
             other => {
-                lock(&self.watches).remove(&id);
+                lock(&self.routes.watches).remove(&id);
                 Err(ApiError::unavailable(format!(
                     "watch not established: {other:?}"
                 )))
             }
+        }
+    }
+}
+
+impl GatewayClient {
+    /// Opens a log or exec stream on behalf of `user` (see `request_as`): the port once
+    /// the kubelet took it, or why not (Forbidden, NotFound, no kubelet, ...).
+    pub async fn open_stream(
+        &self,
+        user: User,
+        request: StreamRequest,
+    ) -> Result<StreamPort, ApiError> {
+        let port = self.open_inner(user, request, false).await?;
+        Ok(port.expect("a stream that is not a dry run opens a port"))
+    }
+
+    /// Whether the gateway would open the stream, without starting it on the kubelet.
+    pub async fn check_stream(&self, user: User, request: StreamRequest) -> Result<(), ApiError> {
+        self.open_inner(user, request, true).await.map(|_| ())
+    }
+
+    async fn open_inner(
+        &self,
+        user: User,
+        request: StreamRequest,
+        dry_run: bool,
+    ) -> Result<Option<StreamPort>, ApiError> {
+        let id = self.next_id();
+        let registration = streams::register(&self.routes.ports, (CALLER_PORT_GATEWAY, id));
+        let (tx, rx) = oneshot::channel();
+        lock(&self.routes.opening).insert(id, tx);
+        // Made now, so that any way out of here unregisters it (and cancels the stream).
+        let mut port = StreamPort::new(
+            Leg::Caller,
+            self.link.clone(),
+            registration,
+            self.routes.ports.clone(),
+            true,
+        );
+        let open = StreamMsg::Open {
+            id,
+            user: self.link.user(user),
+            request,
+            dry_run,
+        };
+        let sent = self.transmit(GatewayMsg::Stream(open));
+        let answer = match sent {
+            Ok(()) => tokio::time::timeout(Duration::from_millis(STREAM_OPEN_MS_MAX), rx).await,
+            Err(e) => Ok(Ok(Err(StreamStatus::Failed(ApiError::unavailable(
+                e.to_string(),
+            ))))),
+        };
+        lock(&self.routes.opening).remove(&id);
+        match answer {
+            Ok(Ok(Ok(()))) => Ok(Some(port)),
+            Ok(Ok(Err(status))) => {
+                port.mark_ended(); // the gateway has forgotten it already
+                match status {
+                    StreamStatus::Success if dry_run => Ok(None),
+                    StreamStatus::Failed(error) => Err(error),
+                    other => Err(ApiError::internal(format!(
+                        "the stream ended at once: {other:?}"
+                    ))),
+                }
+            }
+            Ok(Err(_)) => Err(ApiError::internal("client shut down".into())),
+            Err(_) => Err(ApiError::new(
+                504,
+                "Timeout",
+                format!("the stream did not open within {STREAM_OPEN_MS_MAX} ms"),
+            )),
         }
     }
 }
@@ -327,7 +423,7 @@ impl WatchStream {
 
 impl Drop for WatchStream {
     fn drop(&mut self) {
-        if lock(&self.client.watches).remove(&self.id).is_some() {
+        if lock(&self.client.routes.watches).remove(&self.id).is_some() {
             // Still running at the gateway: stop it there too. Best effort: a lost
             // cancel leaves the gateway's own watch timeout to end it.
             let _ = self
@@ -338,18 +434,54 @@ impl Drop for WatchStream {
 }
 
 /// Decodes the gateway's frames and routes them.
-async fn decode_frames(mut inbound: mpsc::Receiver<Inbound>, waiters: Waiters, watches: Watches) {
+async fn decode_frames(mut inbound: mpsc::Receiver<Inbound>, routes: Routes) {
     while let Some(Inbound { from, frame, .. }) = inbound.recv().await {
         match codec::decode(&frame) {
-            Ok(msg) => route(msg, &waiters, &watches),
+            Ok(msg) => route(msg, &routes),
             Err(e) => debug!(from, error = %e, "undecodable frame from the gateway"),
         }
     }
 }
 
-/// Routes one of the gateway's answers or watch messages to its waiter.
-fn route(msg: GatewayMsg, waiters: &Waiters, watches: &Watches) {
+/// Routes a stream message: an answer to an open, or a frame for a port.
+fn route_stream(msg: StreamMsg, routes: &Routes) {
     match msg {
+        StreamMsg::Opened { id } => {
+            if let Some(waiter) = lock(&routes.opening).remove(&id) {
+                let _ = waiter.send(Ok(()));
+            }
+        }
+        StreamMsg::Caller { id, frame } => {
+            let refusal = match frame {
+                StreamFrame::End { status } => match lock(&routes.opening).remove(&id) {
+                    Some(waiter) => Some((waiter, status)),
+                    None => {
+                        let end = StreamFrame::End { status };
+                        streams::route_frame(&routes.ports, (CALLER_PORT_GATEWAY, id), end);
+                        None
+                    }
+                },
+                frame => {
+                    streams::route_frame(&routes.ports, (CALLER_PORT_GATEWAY, id), frame);
+                    None
+                }
+            };
+            if let Some((waiter, status)) = refusal {
+                let _ = waiter.send(Err(status));
+            }
+        }
+        other => debug!(
+            kind = other.kind(),
+            "a stream message a caller does not take"
+        ),
+    }
+}
+
+/// Routes one of the gateway's answers or watch messages to its waiter.
+fn route(msg: GatewayMsg, routes: &Routes) {
+    let (waiters, watches) = (&routes.waiters, &routes.watches);
+    match msg {
+        GatewayMsg::Stream(msg) => route_stream(msg, routes),
         GatewayMsg::Response { id, outcome } => {
             if let Some(waiter) = lock(waiters).remove(&id) {
                 let _ = waiter.send(outcome);

@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use kactor_actors::gateway::streams::{StreamMsg, STREAM_WINDOW_MESSAGES};
 use kactor_actors::gateway::{Gateway, GatewayConfig, GatewayMsg, GatewayTimer, Stamp, User};
 use kactor_actors::kernel::{Actor, Effect, Input, NodeId, Outbox};
 use kactor_actors::store::StoreMsg;
@@ -35,7 +36,9 @@ pub const TIMER_QUEUE_MAX: usize = 65_536;
 pub const INPUTS_PER_WAKEUP_MAX: usize = 256;
 
 /// Requests and answers queued between the gateway and its in-process callers: as
-/// many as the mesh queues for one peer.
+/// many as the mesh queues for one peer. Half of it holds every stream's full window
+/// of data and of acks (asserted at launch), so what streams send toward the HTTPS
+/// front is not dropped here.
 pub const LOCAL_QUEUE_MAX: usize = crate::mesh::PEER_QUEUE_FRAMES_MAX;
 
 /// The caller id of in-process callers. No mesh peer may use it: frames from a
@@ -83,6 +86,10 @@ pub fn launch(
     inbound: mpsc::Receiver<Inbound>,
     identify: Identify,
 ) -> LocalLink {
+    assert!(
+        config.streams_max * 2 * STREAM_WINDOW_MESSAGES as usize <= LOCAL_QUEUE_MAX / 2,
+        "stream windows must fit the local queue"
+    );
     for (id, addr) in &store {
         mesh.set_peer(*id, *addr);
     }
@@ -192,9 +199,15 @@ impl GatewayHost {
             // Answers go where the peer's frames come from.
             self.mesh.set_peer(from, addr);
         }
-        if let GatewayMsg::Request { user, stamp, .. } = &mut msg {
-            *user = (self.identify)(from, &subject);
-            *stamp = stamp_now();
+        match &mut msg {
+            GatewayMsg::Request { user, stamp, .. } => {
+                *user = (self.identify)(from, &subject);
+                *stamp = stamp_now();
+            }
+            GatewayMsg::Stream(StreamMsg::Open { user, .. } | StreamMsg::Hello { user }) => {
+                *user = (self.identify)(from, &subject);
+            }
+            _ => {}
         }
         let kind = msg.kind();
         let _span = tracing::debug_span!("message", actor = "gateway", peer = from, kind).entered();

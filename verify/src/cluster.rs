@@ -5,11 +5,13 @@
 use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use kactor_actors::raft::Role;
 use kactor_transport::gateway_client::GatewayClient;
+use kactor_transport::kubelet_streams::{KubeletStreams, StreamServer};
 use kactor_transport::pki::{node_id_from_name, NodeIdentity};
 use kactor_transport::store_client::StoreClient;
 
@@ -242,6 +244,29 @@ pub async fn gateway_client_as(
     n: usize,
     identity: NodeIdentity,
 ) -> anyhow::Result<GatewayClient> {
+    let (id, addr) = gateway_address(root, n).await?;
+    GatewayClient::connect(identity, id, addr).await
+}
+
+/// Serves log and exec streams for a kubelet that presents `identity` (a certificate
+/// naming `system:node:<name>`), through member `n`'s gateway; returns once the gateway
+/// has welcomed it.
+pub async fn kubelet_streams_as<S: StreamServer>(
+    root: &Path,
+    n: usize,
+    identity: NodeIdentity,
+    server: Arc<S>,
+) -> anyhow::Result<KubeletStreams> {
+    let gateway = gateway_address(root, n).await?;
+    let streams = KubeletStreams::join(identity, vec![gateway], server).await?;
+    streams
+        .wait_registered(Duration::from_millis(GATEWAY_WAIT_MS_MAX))
+        .await?;
+    Ok(streams)
+}
+
+/// Member `n`'s gateway: its mesh id and address, once the member has written them.
+async fn gateway_address(root: &Path, n: usize) -> anyhow::Result<(u64, SocketAddr)> {
     let dir = root.join(format!("n{n}"));
     let deadline = Instant::now() + Duration::from_millis(GATEWAY_WAIT_MS_MAX);
     let (id, addr) = loop {
@@ -259,5 +284,5 @@ pub async fn gateway_client_as(
             None => tokio::time::sleep(Duration::from_millis(50)).await,
         }
     };
-    GatewayClient::connect(identity, id, addr).await
+    Ok((id, addr))
 }

@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod gateway_bench;
 pub mod kubectl;
 pub mod kubectl_bench;
+pub mod kubelet_double;
 pub mod linearizability;
 pub mod store_bench;
 pub mod store_verify;

@@ -16,6 +16,7 @@ use super::cache::{CachedObject, ObjectSummary, WatchCache};
 use super::calls::{Call, Step};
 use super::object;
 use super::secrets::Encryption;
+use super::streams::{StreamMsg, Streams};
 use crate::kernel::{Actor, Input, NoOperation, NodeId, Outbox, TimerSpan};
 use crate::raft::{ClientReply, ClientRequest, RaftMsg, Refusal, RequestId};
 use crate::resources::registry::{ResourceType, RESOURCES};
@@ -73,6 +74,8 @@ pub enum GatewayMsg {
     },
     /// To and from store members.
     Store(StoreMsg),
+    /// Log and exec streams, relayed between callers and kubelets (`streams.rs`).
+    Stream(StreamMsg),
 }
 
 impl GatewayMsg {
@@ -85,6 +88,7 @@ impl GatewayMsg {
             GatewayMsg::WatchCancel { .. } => "api_watch_cancel",
             GatewayMsg::Clock { .. } => "clock",
             GatewayMsg::Store(msg) => msg.kind(),
+            GatewayMsg::Stream(msg) => msg.kind(),
         }
     }
 }
@@ -139,6 +143,20 @@ pub struct GatewayConfig {
     /// Re-runs of an update or patch that lost a compare-and-swap race, and of a create
     /// whose quota changed underneath it.
     pub conflict_retries_max: u32,
+    /// Log and exec streams relayed at once; past it, 429. The host's queue to its
+    /// in-process callers holds this many full windows of data and of acks
+    /// (`streams::STREAM_WINDOW_MESSAGES` each) in half its room.
+    pub streams_max: usize,
+    /// Kubelets registered for streams: kube's largest supported cluster.
+    pub kubelets_max: usize,
+    /// Ticks without a hello before a kubelet is forgotten (and its streams end): its
+    /// hellos come every 2 s, so this rides out a few lost ones.
+    pub kubelet_silence_ticks_max: u32,
+    /// Ticks a leg of a stream may stay silent: each end acknowledges at least every
+    /// 5 s, so silence this long means it is gone.
+    pub stream_silence_ticks_max: u32,
+    /// Ticks a kubelet has to start a stream: kube's stream creation timeout (30 s).
+    pub stream_start_ticks_max: u32,
 }
 
 impl GatewayConfig {
@@ -162,6 +180,11 @@ impl GatewayConfig {
             bookmark_ticks: 600,
             fill_page_objects: 500,
             conflict_retries_max: 10,
+            streams_max: 128,
+            kubelets_max: 5000,
+            kubelet_silence_ticks_max: 100,
+            stream_silence_ticks_max: 300,
+            stream_start_ticks_max: 300,
         }
     }
 }
@@ -240,6 +263,8 @@ pub struct Gateway {
     /// The bootstrap policy exists (or its creation was issued).
     bootstrapped: bool,
     ticks: u64,
+    /// The streams being relayed, and the kubelets that serve them.
+    pub(crate) streams: Streams,
 }
 
 impl Actor for Gateway {
@@ -283,6 +308,12 @@ impl Actor for Gateway {
             collecting: BTreeMap::new(),
             bootstrapped: false,
             ticks: 0,
+            // Stream ids, like store request ids, must not repeat across restarts: a
+            // kubelet may still hold a stream of the previous run under the same id.
+            streams: Streams {
+                next_id: config.request_id_base,
+                ..Streams::default()
+            },
             config,
         };
         for feed in 0..gateway.feeds.len() {
@@ -354,6 +385,7 @@ impl Gateway {
             }
             GatewayMsg::Store(msg) => self.on_store(from, msg, out),
             GatewayMsg::Clock { stamp } => self.last_stamp = stamp,
+            GatewayMsg::Stream(msg) => self.on_stream(from, msg, out),
             // Replies and events go to clients; a gateway never needs one.
             GatewayMsg::Response { .. }
             | GatewayMsg::WatchEvents { .. }
@@ -856,6 +888,7 @@ impl Gateway {
         }
         self.tick_calls(out);
         self.tick_watches(out);
+        self.tick_streams(out);
         self.collect(out);
         self.bootstrap(out);
     }

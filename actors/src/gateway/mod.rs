@@ -22,6 +22,9 @@ pub mod rbac;
 pub mod secrets;
 mod serve;
 pub mod status;
+pub mod streams;
+#[cfg(test)]
+mod streams_tests;
 pub mod table;
 #[cfg(test)]
 mod tests;

@@ -222,19 +222,52 @@ pub(crate) fn authorize_verb(gateway: &Gateway, call: &Call, verb: &str) -> Resu
     if allowed {
         return Ok(());
     }
+    Err(forbidden(&attributes, &call.resource.qualified_plural()))
+}
+
+/// kube-apiserver's Forbidden for a resource request; `what` is the qualified plural.
+fn forbidden(attributes: &Attributes, what: &str) -> ApiError {
     let scope = match attributes.namespace {
         Some(ns) => format!(" in the namespace \"{ns}\""),
         None => " at the cluster scope".to_string(),
     };
     // kube-apiserver's NewForbidden: the name only when the request has one.
     let what = match attributes.name {
-        "" => call.resource.qualified_plural(),
-        name => format!("{} \"{name}\"", call.resource.qualified_plural()),
+        "" => what.to_string(),
+        name => format!("{what} \"{name}\""),
     };
-    Err(ApiError::forbidden(format!(
+    ApiError::forbidden(format!(
         "{what} is forbidden: User \"{}\" cannot {} resource \"{}\" in API group \"{}\"{scope}",
-        call.user.name, attributes.verb, attributes.resource, attributes.group
-    )))
+        attributes.user.name, attributes.verb, attributes.resource, attributes.group
+    ))
+}
+
+/// Whether `user` may `verb` a pod's connect subresource (`pods/log`, `pods/exec`). The
+/// Node authorizer grants kubelets neither, so only RBAC can.
+pub(crate) fn authorize_subresource(
+    gateway: &Gateway,
+    user: &User,
+    verb: &str,
+    subresource: &str,
+    namespace: &str,
+    name: &str,
+) -> Result<(), ApiError> {
+    if user.in_group("system:masters") {
+        return Ok(());
+    }
+    let attributes = Attributes {
+        user,
+        verb,
+        group: "",
+        resource: format!("pods/{subresource}"),
+        namespace: Some(namespace),
+        name,
+    };
+    let allowed = user.node_name().is_none() && rbac_allows(gateway, &attributes)?;
+    match allowed {
+        true => Ok(()),
+        false => Err(forbidden(&attributes, "pods")),
+    }
 }
 
 fn cached_values(

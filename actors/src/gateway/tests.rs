@@ -14,9 +14,12 @@ use crate::store::{Store, StoreConfig, StoreMsg, StoreTimer};
 
 const STORE: NodeId = 1;
 const GATEWAY: NodeId = 10;
-const CLIENT: NodeId = 100;
+pub(crate) const CLIENT: NodeId = 100;
+/// Peers that play kubelets in the stream tests: what the gateway sends them is kept.
+pub(crate) const KUBELETS: std::ops::RangeInclusive<NodeId> = 200..=209;
 
 // A queue of a test's messages: boxing the gateway's would cost an allocation for nothing.
+// Test plumbing: a gateway message is as large as the gateway's own enum allows.
 #[allow(clippy::large_enum_variant)]
 enum Envelope {
     ToStore(NodeId, StoreMsg),
@@ -28,6 +31,8 @@ pub(crate) struct Harness {
     pub gateway: Gateway,
     queue: VecDeque<Envelope>,
     pub inbox: Vec<GatewayMsg>,
+    /// What the gateway sent to the kubelets, in order.
+    pub kubelet_inbox: Vec<(NodeId, GatewayMsg)>,
     next_request: ApiRequestId,
     entropy: u128,
 }
@@ -62,6 +67,7 @@ impl Harness {
             gateway,
             queue: VecDeque::new(),
             inbox: Vec::new(),
+            kubelet_inbox: Vec::new(),
             next_request: 0,
             entropy: 0x1234_5678_9abc_def0_1122_3344_5566_7788,
         };
@@ -93,10 +99,21 @@ impl Harness {
                     msg: GatewayMsg::Store(msg),
                 } => self.queue.push_back(Envelope::ToStore(GATEWAY, msg)),
                 Effect::Send { to, msg } if to == CLIENT => self.inbox.push(msg),
+                Effect::Send { to, msg } if KUBELETS.contains(&to) => {
+                    self.kubelet_inbox.push((to, msg))
+                }
                 Effect::Send { to, msg } => panic!("gateway sent {msg:?} to {to}"),
                 _ => {}
             }
         }
+    }
+
+    /// Hands the gateway one message from `from`, as its host would.
+    pub fn deliver(&mut self, from: NodeId, msg: GatewayMsg) {
+        let mut out = Outbox::new();
+        self.gateway.handle(Input::Message { from, msg }, &mut out);
+        self.take_gateway(out);
+        self.settle();
     }
 
     /// Delivers messages until none are left.
@@ -271,7 +288,7 @@ pub(crate) fn pod(name: &str) -> Value {
 }
 
 /// A harness after bootstrap: the system namespaces exist.
-fn with_default_namespace() -> Harness {
+pub(crate) fn with_default_namespace() -> Harness {
     let mut harness = Harness::new(|_| {});
     harness.tick(1);
     harness

@@ -6,6 +6,7 @@
 pub mod authn;
 pub mod protobuf;
 pub mod route;
+pub mod streams;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -140,8 +141,9 @@ async fn serve_connection(
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(Duration::from_millis(HEADER_READ_MS_MAX));
+    // Upgrades carry `pods/exec`'s WebSockets.
     let served = builder
-        .serve_connection(TokioIo::new(stream), service)
+        .serve_connection_with_upgrades(TokioIo::new(stream), service)
         .await;
     if let Err(e) = served {
         debug!(%peer, error = %e, "connection ended");
@@ -188,6 +190,7 @@ async fn handle(
             Route::Document(document) => {
                 serve_document(shared, user, &document, &path, &accept).await
             }
+            Route::Stream(stream) => streams::serve(shared, user, *stream, request).await,
             Route::Resource(mut call) => {
                 route::default_field_manager(&mut call.request, &user_agent);
                 let body = match read_body(request.into_body()).await {

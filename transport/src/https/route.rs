@@ -3,6 +3,7 @@
 //! discovery and health paths the shell serves itself.
 
 use kactor_actors::gateway::patch::PatchType;
+use kactor_actors::gateway::streams::{ExecOptions, LogOptions, StreamKind, StreamRequest};
 use kactor_actors::gateway::{
     ApiError, ApiRequest, FieldValidation, Propagation, ResourcePath, Verb,
 };
@@ -18,6 +19,8 @@ pub enum Route {
     Document(Document),
     /// A request for the gateway.
     Resource(Box<ResourceCall>),
+    /// A pod's log or exec: a stream through the gateway to the pod's kubelet.
+    Stream(Box<StreamRequest>),
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -111,6 +114,9 @@ pub fn parse(method: &str, path: &str, query: &str, content_type: &str) -> Resul
     };
     let path = resource_path(group, version, rest).ok_or_else(|| not_found(path))?;
     let params = Query::parse(query);
+    if let Some(stream) = stream_request(method, &path, &params)? {
+        return Ok(Route::Stream(Box::new(stream)));
+    }
     let request = request_of(method, path, &params, content_type)?;
     Ok(Route::Resource(Box::new(ResourceCall {
         request,
@@ -252,6 +258,57 @@ pub fn default_field_manager(request: &mut ApiRequest, user_agent: &str) {
 /// kube's limit on a field manager's length.
 const FIELD_MANAGER_CHARS_MAX: usize = 128;
 
+/// A pod's `log` or `exec` (`PodLogOptions`, `PodExecOptions` from the query), or None
+/// for any other path.
+fn stream_request(
+    method: &str,
+    path: &ResourcePath,
+    params: &Query,
+) -> Result<Option<StreamRequest>, ApiError> {
+    let (Some(namespace), Some(pod), Some(sub)) = (&path.namespace, &path.name, &path.subresource)
+    else {
+        return Ok(None);
+    };
+    let allowed: &[&str] = match sub.as_str() {
+        "log" => &["GET"],
+        // WebSockets upgrade a GET; SPDY (kubectl's fallback) a POST.
+        "exec" => &["GET", "POST"],
+        _ => return Ok(None),
+    };
+    if !path.group.is_empty() || path.plural != "pods" {
+        return Ok(None);
+    }
+    if !allowed.contains(&method) {
+        return Err(ApiError::method_not_allowed(format!(
+            "the server does not allow this method on the requested resource ({method} pods/{sub})"
+        )));
+    }
+    let kind = match sub.as_str() {
+        "log" => StreamKind::Log(LogOptions {
+            follow: params.flag("follow")?,
+            previous: params.flag("previous")?,
+            timestamps: params.flag("timestamps")?,
+            tail_lines: params.int("tailLines")?,
+            limit_bytes: params.int("limitBytes")?,
+            since_seconds: params.int("sinceSeconds")?,
+            since_time: Some(params.get("sinceTime").to_string()).filter(|t| !t.is_empty()),
+        }),
+        _ => StreamKind::Exec(ExecOptions {
+            command: params.all("command"),
+            stdin: params.flag("stdin")?,
+            stdout: params.flag("stdout")?,
+            stderr: params.flag("stderr")?,
+            tty: params.flag("tty")?,
+        }),
+    };
+    Ok(Some(StreamRequest {
+        namespace: namespace.clone(),
+        pod: pod.clone(),
+        container: params.get("container").to_string(),
+        kind,
+    }))
+}
+
 /// The patch type a PATCH's Content-Type names (415 for any other, as kube answers).
 fn patch_type(content_type: &str) -> Result<PatchType, ApiError> {
     let media = content_type.split(';').next().unwrap_or("").trim();
@@ -286,6 +343,39 @@ impl Query {
             .iter()
             .find(|(k, _)| k == name)
             .map_or("", |(_, v)| v.as_str())
+    }
+
+    /// Every value of a repeated name (exec's `command`), in order.
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// A boolean as Go's `strconv.ParseBool` reads it (kube's query conversion); absent
+    /// is false.
+    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.get(name) {
+            "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+            "" | "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+            other => Err(ApiError::bad_request(format!(
+                "invalid value for {name}: {other:?} is not a boolean"
+            ))),
+        }
+    }
+
+    /// An integer, or None when absent.
+    pub fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        match self.get(name) {
+            "" => Ok(None),
+            text => text.parse().map(Some).map_err(|_| {
+                ApiError::bad_request(format!(
+                    "invalid value for {name}: {text:?} is not an integer"
+                ))
+            }),
+        }
     }
 }
 
@@ -401,6 +491,41 @@ mod tests {
             assert_eq!(parse("GET", bad, "", "").unwrap_err().code, 404, "{bad}");
         }
         assert_eq!(parse("PUT", "/openapi/v2", "", "").unwrap_err().code, 405);
+    }
+
+    #[test]
+    fn log_and_exec_become_streams() {
+        let Route::Stream(log) = parse(
+            "GET",
+            "/api/v1/namespaces/d/pods/p1/log",
+            "container=c&follow=true&tailLines=10&timestamps=1",
+            "",
+        )
+        .unwrap() else {
+            panic!()
+        };
+        assert_eq!((log.namespace.as_str(), log.pod.as_str()), ("d", "p1"));
+        assert_eq!(log.container, "c");
+        let StreamKind::Log(options) = log.kind else {
+            panic!()
+        };
+        assert!(options.follow && options.timestamps && !options.previous);
+        assert_eq!(options.tail_lines, Some(10));
+        let query = "command=sh&command=-c&command=echo%20hi&stdin=true&stdout=true&tty=false";
+        let Route::Stream(exec) =
+            parse("POST", "/api/v1/namespaces/d/pods/p1/exec", query, "").unwrap()
+        else {
+            panic!()
+        };
+        let StreamKind::Exec(options) = exec.kind else {
+            panic!()
+        };
+        assert_eq!(options.command, ["sh", "-c", "echo hi"]);
+        assert!(options.stdin && options.stdout && !options.stderr && !options.tty);
+        let bad = parse("GET", "/api/v1/namespaces/d/pods/p1/log", "tailLines=x", "");
+        assert_eq!(bad.unwrap_err().code, 400);
+        let put = parse("PUT", "/api/v1/namespaces/d/pods/p1/exec", "", "");
+        assert_eq!(put.unwrap_err().code, 405);
     }
 
     #[test]
