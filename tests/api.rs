@@ -2,22 +2,21 @@
 //! (client certificates, bearer tokens, anonymous) and what RBAC lets them do.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use kactor_transport::pki::{ClusterCa, KubeUser};
 use kactor_verify::cluster::LocalCluster;
+use kactor_verify::kubectl::Kubectl;
 
 const KACTOR: &str = env!("CARGO_BIN_EXE_kactor");
-/// How long the server may take to write its kubeconfig and bootstrap its policy.
+/// How long the server may take to bootstrap the system namespaces.
 const SETTLE_MAX: Duration = Duration::from_secs(30);
 
 struct Api {
     root: tempfile::TempDir,
     _cluster: LocalCluster,
-    /// The server's address, from the admin kubeconfig.
-    server: String,
+    admin: Kubectl,
 }
 
 impl Api {
@@ -25,97 +24,37 @@ impl Api {
         let root = tempfile::tempdir().unwrap();
         let cluster =
             LocalCluster::start_with(Path::new(KACTOR), 1, root.path(), extra_args).unwrap();
-        let kubeconfig = root.path().join("n1").join("admin.kubeconfig");
-        let deadline = Instant::now() + SETTLE_MAX;
-        while !kubeconfig.exists() {
-            assert!(Instant::now() < deadline, "{}", cluster.log_tails());
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let config: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&kubeconfig).unwrap()).unwrap();
-        let server = config["clusters"][0]["cluster"]["server"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let admin = Kubectl::admin(root.path(), 1)
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", cluster.log_tails()));
         Api {
             root,
             _cluster: cluster,
-            server,
+            admin,
         }
     }
 
-    fn admin_kubeconfig(&self) -> PathBuf {
-        self.root.path().join("n1").join("admin.kubeconfig")
+    /// kubectl as `user`, by client certificate.
+    fn kubectl_for(&self, user: &KubeUser) -> Kubectl {
+        let ca = ClusterCa::load(&self.root.path().join("ca")).unwrap();
+        self.admin.as_user(&ca, user).unwrap()
     }
 
-    fn ca(&self) -> ClusterCa {
-        ClusterCa::load(&self.root.path().join("ca")).unwrap()
+    /// kubectl with a bearer token.
+    fn kubectl_with_token(&self, token: &str) -> Kubectl {
+        let name = format!("token-{}", token.len());
+        self.admin
+            .with_credentials(&name, serde_json::json!({"token": token}))
+            .unwrap()
     }
 
-    /// A kubeconfig for `user` with a client certificate.
-    fn kubeconfig_for(&self, user: &KubeUser) -> PathBuf {
-        let cert = self.ca().issue_client(user).unwrap();
-        let credentials = serde_json::json!({"client-certificate-data": b64(&cert.cert_pem),
-                                             "client-key-data": b64(&cert.key_pem)});
-        self.kubeconfig_with(&user.name, credentials)
-    }
-
-    /// A kubeconfig with a bearer token.
-    fn kubeconfig_with_token(&self, token: &str) -> PathBuf {
-        self.kubeconfig_with(
-            &format!("token-{}", token.len()),
-            serde_json::json!({"token": token}),
-        )
-    }
-
-    /// A kubeconfig without credentials. kubectl prompts for a user name when a
-    /// kubeconfig has none; basic-auth fields stop it, and the API (like
-    /// kube-apiserver's) ignores them.
-    fn kubeconfig_anonymous(&self) -> PathBuf {
+    /// kubectl without credentials. kubectl prompts for a user name when a kubeconfig
+    /// has none; basic-auth fields stop it, and the API (like kube-apiserver's) ignores
+    /// them.
+    fn kubectl_anonymous(&self) -> Kubectl {
         let credentials = serde_json::json!({"username": "nobody", "password": "none"});
-        self.kubeconfig_with("anonymous", credentials)
-    }
-
-    fn kubeconfig_with(&self, name: &str, credentials: serde_json::Value) -> PathBuf {
-        let config = serde_json::json!({
-            "apiVersion": "v1", "kind": "Config", "current-context": "c",
-            "clusters": [{"name": "k", "cluster": {"server": self.server,
-                "certificate-authority-data": b64(&self.ca().cert_pem)}}],
-            "users": [{"name": "u", "user": credentials}],
-            "contexts": [{"name": "c", "context": {"cluster": "k", "user": "u"}}],
-        });
-        let path = self.root.path().join(format!("{name}.kubeconfig"));
-        std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
-        path
-    }
-
-    fn kubectl(&self, kubeconfig: &Path, args: &[&str]) -> Output {
-        Command::new("kubectl")
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.root.path().join("kubectl-cache"))
-            .args(args)
-            .output()
-            .expect("kubectl on the PATH")
-    }
-
-    /// Runs kubectl until it succeeds (the server may still be electing and
-    /// bootstrapping); returns its stdout.
-    fn kubectl_ok(&self, kubeconfig: &Path, args: &[&str]) -> String {
-        let deadline = Instant::now() + SETTLE_MAX;
-        loop {
-            let output = self.kubectl(kubeconfig, args);
-            if output.status.success() {
-                return String::from_utf8_lossy(&output.stdout).into_owned();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "kubectl {args:?}: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        self.admin
+            .with_credentials("anonymous", credentials)
+            .unwrap()
     }
 
     fn manifest(&self, name: &str, yaml: &str) -> PathBuf {
@@ -123,10 +62,6 @@ impl Api {
         std::fs::write(&path, yaml).unwrap();
         path
     }
-}
-
-fn b64(pem: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(pem)
 }
 
 fn stderr(output: &Output) -> String {
@@ -161,11 +96,11 @@ data: {mode: fast}
 #[test]
 fn kubectl_authenticates_by_certificate_and_token_and_rbac_decides() {
     let api = Api::start(&[]);
-    let admin = api.admin_kubeconfig();
+    let admin = &api.admin;
     // The server bootstraps the system namespaces soon after it starts.
     let deadline = Instant::now() + SETTLE_MAX;
     loop {
-        let namespaces = api.kubectl_ok(&admin, &["get", "namespaces", "-o", "name"]);
+        let namespaces = admin.run_ok(&["get", "namespaces", "-o", "name"]).unwrap();
         let system = ["default", "kube-system", "kube-public", "kube-node-lease"];
         if system
             .iter()
@@ -176,17 +111,16 @@ fn kubectl_authenticates_by_certificate_and_token_and_rbac_decides() {
         assert!(Instant::now() < deadline, "{namespaces}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    api.kubectl_ok(
-        &admin,
-        &[
+    admin
+        .run_ok(&[
             "create",
             "namespace",
             "team",
             "--dry-run=client",
             "-o",
             "json",
-        ],
-    );
+        ])
+        .unwrap();
     let team = api.manifest(
         "team.yaml",
         "apiVersion: v1\nkind: Namespace\nmetadata: {name: team}\n",
@@ -194,34 +128,27 @@ fn kubectl_authenticates_by_certificate_and_token_and_rbac_decides() {
     let role = api.manifest("role.yaml", READER_ROLE);
     let configmap = api.manifest("cm.yaml", CONFIGMAP);
     let file = |p: &PathBuf| p.to_str().unwrap().to_string();
-    api.kubectl_ok(&admin, &["create", "--validate=false", "-f", &file(&team)]);
-    api.kubectl_ok(&admin, &["create", "--validate=false", "-f", &file(&role)]);
+    admin.run_ok(&["create", "-f", &file(&team)]).unwrap();
+    admin.run_ok(&["create", "-f", &file(&role)]).unwrap();
 
     // jane, by client certificate, may read configmaps in team and nothing more.
-    let jane = api.kubeconfig_for(&KubeUser::new("jane", &["dev"]));
-    let listed = api.kubectl_ok(&jane, &["get", "configmaps", "-n", "team"]);
+    let jane = api.kubectl_for(&KubeUser::new("jane", &["dev"]));
+    let listed = jane.run_ok(&["get", "configmaps", "-n", "team"]).unwrap();
     assert!(listed.is_empty(), "{listed}");
-    let refused = stderr(&api.kubectl(
-        &jane,
-        &["create", "--validate=false", "-f", &file(&configmap)],
-    ));
+    let refused = stderr(&jane.run(&["create", "-f", &file(&configmap)]).unwrap());
     assert!(
         refused.contains(r#"Error from server (Forbidden): error when creating"#)
             && refused.contains(r#"configmaps is forbidden: User "jane" cannot create resource "configmaps" in API group "" in the namespace "team""#),
         "{refused}"
     );
-    let refused = stderr(&api.kubectl(&jane, &["get", "secrets", "-n", "team"]));
+    let refused = stderr(&jane.run(&["get", "secrets", "-n", "team"]).unwrap());
     assert!(
         refused.contains(r#"secrets is forbidden: User "jane" cannot list resource "secrets" in API group "" in the namespace "team""#),
         "{refused}"
     );
-    api.kubectl_ok(
-        &admin,
-        &["create", "--validate=false", "-f", &file(&configmap)],
-    );
-    let read = api.kubectl_ok(
-        &jane,
-        &[
+    admin.run_ok(&["create", "-f", &file(&configmap)]).unwrap();
+    let read = jane
+        .run_ok(&[
             "get",
             "configmap",
             "settings",
@@ -229,11 +156,11 @@ fn kubectl_authenticates_by_certificate_and_token_and_rbac_decides() {
             "team",
             "-o",
             "jsonpath={.data.mode}",
-        ],
-    );
+        ])
+        .unwrap();
     assert_eq!(read, "fast");
     // kubectl asks for Table form and prints the server's columns.
-    let table = api.kubectl_ok(&jane, &["get", "configmaps", "-n", "team"]);
+    let table = jane.run_ok(&["get", "configmaps", "-n", "team"]).unwrap();
     let lines: Vec<Vec<&str>> = table
         .lines()
         .map(|l| l.split_whitespace().collect())
@@ -244,26 +171,28 @@ fn kubectl_authenticates_by_certificate_and_token_and_rbac_decides() {
     // The administrator's bearer token from the static token file.
     let tokens = std::fs::read_to_string(api.root.path().join("n1").join("tokens.csv")).unwrap();
     let token = tokens.split(',').next().unwrap();
-    let by_token = api.kubeconfig_with_token(token);
-    let team = api.kubectl_ok(&by_token, &["get", "namespace", "team", "-o", "name"]);
+    let by_token = api.kubectl_with_token(token);
+    let team = by_token
+        .run_ok(&["get", "namespace", "team", "-o", "name"])
+        .unwrap();
     assert_eq!(team.trim(), "namespace/team");
-    let wrong = api.kubeconfig_with_token("not-a-token");
-    let refused = stderr(&api.kubectl(&wrong, &["get", "namespaces"]));
+    let wrong = api.kubectl_with_token("not-a-token");
+    let refused = stderr(&wrong.run(&["get", "namespaces"]).unwrap());
     assert!(refused.contains("Unauthorized"), "{refused}");
-    let nobody = api.kubeconfig_anonymous();
+    let nobody = api.kubectl_anonymous();
     // No credentials at all: anonymous requests are off by default.
-    let refused = stderr(&api.kubectl(&nobody, &["get", "namespaces"]));
+    let refused = stderr(&nobody.run(&["get", "namespaces"]).unwrap());
     assert!(refused.contains("Unauthorized"), "{refused}");
 }
 
 #[test]
 fn anonymous_requests_when_enabled_are_only_what_rbac_grants() {
     let api = Api::start(&["--anonymous-auth"]);
-    api.kubectl_ok(&api.admin_kubeconfig(), &["get", "namespace", "default"]);
-    let nobody = api.kubeconfig_anonymous();
-    let version = api.kubectl_ok(&nobody, &["version", "-o", "json"]);
+    api.admin.run_ok(&["get", "namespace", "default"]).unwrap();
+    let nobody = api.kubectl_anonymous();
+    let version = nobody.run_ok(&["version", "-o", "json"]).unwrap();
     assert!(version.contains(r#""minor": "33""#), "{version}");
-    let refused = stderr(&api.kubectl(&nobody, &["get", "pods", "-n", "default"]));
+    let refused = stderr(&nobody.run(&["get", "pods", "-n", "default"]).unwrap());
     assert!(
         refused.contains(r#"pods is forbidden: User "system:anonymous" cannot list resource "pods" in API group "" in the namespace "default""#),
         "{refused}"

@@ -842,4 +842,39 @@ fn kubectl_get_watch_sees_another_clients_change() {
         "the watch did not show the new configmap:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
+    // The single-object form starts with the object as it is (kube's synthetic ADDED),
+    // then shows the change another client makes.
+    let single = kubectl
+        .command(&[
+            "get",
+            "configmap",
+            "seen",
+            "-w",
+            "-o",
+            "jsonpath={.data.a}{\"\\n\"}",
+            "--request-timeout=10s",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kubectl on the PATH");
+    std::thread::sleep(Duration::from_millis(1500));
+    let patched = kubectl
+        .command(&["patch", "configmap", "seen", "-p", r#"{"data":{"a":"c"}}"#])
+        .output()
+        .unwrap();
+    assert!(
+        patched.status.success(),
+        "{}",
+        String::from_utf8_lossy(&patched.stderr)
+    );
+    let output = single.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let values: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        values,
+        ["b", "c"],
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }

@@ -4,15 +4,15 @@
 //! WebSockets (`v5.channel.k8s.io`), and kubectl must not fall back to SPDY.
 
 use std::io::{BufRead as _, BufReader, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::path::Path;
+use std::process::{Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
 use kactor_transport::kubelet_streams::KubeletStreams;
 use kactor_transport::pki::{node_id_from_name, ClusterCa, KubeUser};
 use kactor_verify::cluster::{self, LocalCluster};
+use kactor_verify::kubectl::Kubectl;
 use kactor_verify::kubelet_double::KubeletDouble;
 
 const KACTOR: &str = env!("CARGO_BIN_EXE_kactor");
@@ -54,10 +54,11 @@ subjects:
 
 /// Dropped in this order: the kubelet, its runtime, the server, then its directory.
 struct Streams {
+    admin: Kubectl,
     _kubelet: KubeletStreams,
     double: Arc<KubeletDouble>,
     _runtime: tokio::runtime::Runtime,
-    cluster: LocalCluster,
+    _cluster: LocalCluster,
     root: tempfile::TempDir,
 }
 
@@ -85,76 +86,21 @@ impl Streams {
                 double.clone(),
             ))
             .unwrap_or_else(|e| panic!("{e:#}\n{}", cluster.log_tails()));
-        let streams = Streams {
+        let admin = Kubectl::admin(root.path(), 1)
+            .unwrap_or_else(|e| panic!("{e:#}\n{}", cluster.log_tails()));
+        let pods = root.path().join("pods.yaml");
+        std::fs::write(&pods, PODS).unwrap();
+        // apply, not create: a retry after a partly failed first attempt still lands.
+        admin
+            .run_ok(&["apply", "-f", pods.to_str().unwrap()])
+            .unwrap();
+        Streams {
+            admin,
             _kubelet: kubelet,
             double,
             _runtime: runtime,
-            cluster,
+            _cluster: cluster,
             root,
-        };
-        let pods = streams.root.path().join("pods.yaml");
-        std::fs::write(&pods, PODS).unwrap();
-        let admin = streams.admin();
-        // apply, not create: a retry after a partly failed first attempt still lands.
-        streams.kubectl_ok(
-            &admin,
-            &["apply", "--validate=false", "-f", pods.to_str().unwrap()],
-        );
-        streams
-    }
-
-    fn admin(&self) -> PathBuf {
-        self.root.path().join("n1").join("admin.kubeconfig")
-    }
-
-    /// A kubeconfig for `user` with a client certificate.
-    fn kubeconfig_for(&self, user: &KubeUser) -> PathBuf {
-        let ca = ClusterCa::load(&self.root.path().join("ca")).unwrap();
-        let cert = ca.issue_client(user).unwrap();
-        let b64 = |pem: &str| base64::engine::general_purpose::STANDARD.encode(pem);
-        let mut config: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(self.admin()).unwrap()).unwrap();
-        config["users"][0]["user"] = serde_json::json!({
-            "client-certificate-data": b64(&cert.cert_pem),
-            "client-key-data": b64(&cert.key_pem),
-        });
-        let path = self.root.path().join(format!("{}.kubeconfig", user.name));
-        std::fs::write(&path, serde_json::to_vec(&config).unwrap()).unwrap();
-        path
-    }
-
-    fn command(&self, kubeconfig: &Path, args: &[&str]) -> Command {
-        let mut command = Command::new("kubectl");
-        command
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.root.path().join("kubectl-cache"))
-            .args(args);
-        command
-    }
-
-    fn kubectl(&self, kubeconfig: &Path, args: &[&str]) -> Output {
-        self.command(kubeconfig, args)
-            .output()
-            .expect("kubectl on the PATH")
-    }
-
-    /// Runs kubectl until it succeeds (the server may still be bootstrapping).
-    fn kubectl_ok(&self, kubeconfig: &Path, args: &[&str]) -> String {
-        let deadline = Instant::now() + SETTLE_MAX;
-        loop {
-            let output = self.kubectl(kubeconfig, args);
-            if output.status.success() {
-                return String::from_utf8_lossy(&output.stdout).into_owned();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "kubectl {args:?}: {}\n{}",
-                String::from_utf8_lossy(&output.stderr),
-                self.cluster.log_tails()
-            );
-            std::thread::sleep(Duration::from_millis(200));
         }
     }
 
@@ -168,9 +114,9 @@ impl Streams {
     }
 
     /// `kubectl exec` with stdin, verbose enough to name the subprotocol it spoke.
-    fn exec(&self, kubeconfig: &Path, args: &[&str], stdin: &[u8]) -> Output {
-        let mut child = self
-            .command(kubeconfig, &[&["exec", "-v=4"], args].concat())
+    fn exec(&self, kubectl: &Kubectl, args: &[&str], stdin: &[u8]) -> Output {
+        let mut child = kubectl
+            .command(&[&["exec", "-v=4"], args].concat())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -210,42 +156,42 @@ fn assert_websocket(output: &Output) {
 #[test]
 fn kubectl_logs_reads_the_kubelets_lines() {
     let s = Streams::start();
-    let admin = s.admin();
+    let admin = &s.admin;
     assert_eq!(
-        s.kubectl_ok(&admin, &["logs", "p1"]),
+        admin.run_ok(&["logs", "p1"]).unwrap(),
         "line 1\nline 2\nline 3\n"
     );
     assert_eq!(
-        s.kubectl_ok(&admin, &["logs", "p1", "--tail=1"]),
+        admin.run_ok(&["logs", "p1", "--tail=1"]).unwrap(),
         "line 3\n"
     );
     assert_eq!(
-        s.kubectl_ok(&admin, &["logs", "p1", "--timestamps"]),
+        admin.run_ok(&["logs", "p1", "--timestamps"]).unwrap(),
         "2025-01-01T00:00:01.000000000Z line 1\n2025-01-01T00:00:02.000000000Z line 2\n2025-01-01T00:00:03.000000000Z line 3\n"
     );
     assert_eq!(
-        s.kubectl_ok(&admin, &["logs", "p1", "--limit-bytes=9"]),
+        admin.run_ok(&["logs", "p1", "--limit-bytes=9"]).unwrap(),
         "line 1\nli"
     );
     // The log of a pod no node runs is empty; a container that never restarted has no
     // previous log (the kubelet's error); a node without a kubelet is unavailable.
-    assert_eq!(s.kubectl_ok(&admin, &["logs", "p2"]), "");
-    let previous = text(&s.kubectl(&admin, &["logs", "p1", "--previous"]).stderr);
+    assert_eq!(admin.run_ok(&["logs", "p2"]).unwrap(), "");
+    let previous = text(&admin.run(&["logs", "p1", "--previous"]).unwrap().stderr);
     assert!(
         previous.contains(r#"previous terminated container "c" in pod "p1" not found"#),
         "{previous}"
     );
-    let absent = text(&s.kubectl(&admin, &["logs", "p3"]).stderr);
+    let absent = text(&admin.run(&["logs", "p3"]).unwrap().stderr);
     assert!(
         absent.contains(r#"no kubelet is connected for node "n2""#),
         "{absent}"
     );
-    let missing = text(&s.kubectl(&admin, &["logs", "nope"]).stderr);
+    let missing = text(&admin.run(&["logs", "nope"]).unwrap().stderr);
     assert!(missing.contains(r#"pods "nope" not found"#), "{missing}");
 
     // Follow: the fixed lines, then one every 100 ms, until kubectl is killed.
-    let mut follow = s
-        .command(&admin, &["logs", "-f", "p1"])
+    let mut follow = admin
+        .command(&["logs", "-f", "p1"])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
@@ -275,7 +221,7 @@ fn kubectl_logs_reads_the_kubelets_lines() {
     // The stream is gone with it, at the kubelet too; the next ones work.
     s.wait_idle();
     assert_eq!(
-        s.kubectl_ok(&admin, &["logs", "p1", "--tail=2"]),
+        admin.run_ok(&["logs", "p1", "--tail=2"]).unwrap(),
         "line 2\nline 3\n"
     );
 }
@@ -283,23 +229,23 @@ fn kubectl_logs_reads_the_kubelets_lines() {
 #[test]
 fn kubectl_exec_runs_over_websockets() {
     let s = Streams::start();
-    let admin = s.admin();
-    s.kubectl_ok(&admin, &["get", "pod", "p1"]);
-    let echo = s.exec(&admin, &["p1", "--", "echo", "hi"], b"");
+    let admin = &s.admin;
+    admin.run_ok(&["get", "pod", "p1"]).unwrap();
+    let echo = s.exec(admin, &["p1", "--", "echo", "hi"], b"");
     assert!(echo.status.success(), "{}", text(&echo.stderr));
     assert_eq!(text(&echo.stdout), "hi\n");
     assert_websocket(&echo);
     // stdin flows in, and its end (v5's close signal) ends `cat`.
-    let cat = s.exec(&admin, &["-i", "p1", "--", "cat"], b"data\n");
+    let cat = s.exec(admin, &["-i", "p1", "--", "cat"], b"data\n");
     assert!(cat.status.success(), "{}", text(&cat.stderr));
     assert_eq!(text(&cat.stdout), "data\n");
     assert_websocket(&cat);
     // More than a window of stdin comes back whole.
     let big: Vec<u8> = (0..1_000_000u32).map(|i| b'a' + (i % 26) as u8).collect();
-    let copied = s.exec(&admin, &["-i", "p1", "--", "cat"], &big);
+    let copied = s.exec(admin, &["-i", "p1", "--", "cat"], &big);
     assert!(copied.status.success(), "{}", text(&copied.stderr));
     assert!(copied.stdout == big, "{} bytes back", copied.stdout.len());
-    let failed = s.exec(&admin, &["p1", "--", "false"], b"");
+    let failed = s.exec(admin, &["p1", "--", "false"], b"");
     assert_eq!(failed.status.code(), Some(1), "{}", text(&failed.stderr));
     assert!(
         text(&failed.stderr).contains("command terminated with exit code 1"),
@@ -307,16 +253,16 @@ fn kubectl_exec_runs_over_websockets() {
         text(&failed.stderr)
     );
     assert_websocket(&failed);
-    let exited = s.exec(&admin, &["p1", "--", "exit", "7"], b"");
+    let exited = s.exec(admin, &["p1", "--", "exit", "7"], b"");
     assert_eq!(exited.status.code(), Some(7), "{}", text(&exited.stderr));
     // Refusals are kube's, whichever protocol kubectl tried.
-    let unscheduled = s.exec(&admin, &["p2", "--", "echo"], b"");
+    let unscheduled = s.exec(admin, &["p2", "--", "echo"], b"");
     assert!(
         text(&unscheduled.stderr).contains("pod p2 does not have a host assigned"),
         "{}",
         text(&unscheduled.stderr)
     );
-    let wrong = s.exec(&admin, &["p1", "-c", "x", "--", "echo"], b"");
+    let wrong = s.exec(admin, &["p1", "-c", "x", "--", "echo"], b"");
     assert!(
         text(&wrong.stderr).contains("container x is not valid for pod p1"),
         "{}",
@@ -328,16 +274,16 @@ fn kubectl_exec_runs_over_websockets() {
 #[test]
 fn kubectl_exec_needs_create_on_pods_exec() {
     let s = Streams::start();
-    let admin = s.admin();
+    let admin = &s.admin;
     // bob may view (get pods, pods/log, even get pods/exec) but not create pods/exec.
     let binding = s.root.path().join("bob.yaml");
     std::fs::write(&binding, BOB_VIEWS).unwrap();
-    s.kubectl_ok(
-        &admin,
-        &["apply", "--validate=false", "-f", binding.to_str().unwrap()],
-    );
-    let bob = s.kubeconfig_for(&KubeUser::new("bob", &[]));
-    assert_eq!(s.kubectl_ok(&bob, &["logs", "p1", "--tail=1"]), "line 3\n");
+    admin
+        .run_ok(&["apply", "-f", binding.to_str().unwrap()])
+        .unwrap();
+    let ca = ClusterCa::load(&s.root.path().join("ca")).unwrap();
+    let bob = s.admin.as_user(&ca, &KubeUser::new("bob", &[])).unwrap();
+    assert_eq!(bob.run_ok(&["logs", "p1", "--tail=1"]).unwrap(), "line 3\n");
     let refused = s.exec(&bob, &["p1", "--", "echo", "hi"], b"");
     assert!(!refused.status.success());
     let stderr = text(&refused.stderr);

@@ -23,6 +23,7 @@
 //! and malformed input is an error, never a panic.
 
 use base64::Engine as _;
+use kactor_actors::gateway::object::civil_from_days;
 use serde_json::{Map, Value};
 use std::fmt;
 
@@ -719,6 +720,9 @@ fn time(chunk: Option<&[u8]>, micro: bool) -> Result<Value> {
     }
     let days = seconds.div_euclid(86_400);
     let second_of_day = seconds.rem_euclid(86_400);
+    // |seconds| < 2^63 + 1, so the day count fits an i64 with room to spare.
+    let days =
+        i64::try_from(days).map_err(|_| ProtobufError::malformed("timestamp out of range"))?;
     let (year, month, day) = civil_from_days(days);
     if !(0..=9999).contains(&year) {
         return Err(ProtobufError::malformed(format!(
@@ -736,21 +740,6 @@ fn time(chunk: Option<&[u8]>, micro: bool) -> Result<Value> {
     }
     text.push('Z');
     Ok(Value::String(text))
-}
-
-/// The proleptic Gregorian date of a day counted from 1970-01-01 (Howard Hinnant's
-/// `civil_from_days`).
-fn civil_from_days(days: i128) -> (i128, i128, i128) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i128::from(month <= 2);
-    (year, month, day)
 }
 
 /// `resource.Quantity`: {string = 1}. Go parses the string (and refuses a malformed one);
