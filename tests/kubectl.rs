@@ -211,6 +211,9 @@ apiVersion: v1
 kind: ConfigMap
 metadata: {name: fin, finalizers: [example.com/a, example.com/b]}
 "#;
+/// A List: kubectl validates its items itself, as no PATCH operation says the server
+/// validates Lists.
+const UNKNOWN_IN_LIST: &str = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: listed}, dta: {a: b}}\n";
 
 const SSA: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ssa}\ndata: {a: \"1\"}\n";
 
@@ -239,9 +242,10 @@ use Expect::{Err, Out};
 /// replicas, `{invalid}` an invalid ConfigMap, `{standard}` the documentation examples
 /// and `{standard-edited}` the same with another schedule, `{stale}` a replace with a
 /// stale resourceVersion, `{dry}` a ConfigMap for a server-side dry run, `{many}` 1,100
-/// ConfigMaps, `{unknown}` a Deployment with a field it does not have, `{ssa}` and
-/// `{ssa-2}` a ConfigMap to apply server-side, with two values, `{directives}` and its
-/// edits `{directives-2}`, `{directives-3}` what kubectl's patch directives are for.
+/// ConfigMaps, `{unknown}` a Deployment with a field it does not have, `{unknown-list}` a
+/// List of a ConfigMap with a field it does not have, `{ssa}` and `{ssa-2}` a ConfigMap
+/// to apply server-side, with two values, `{directives}` and its edits `{directives-2}`,
+/// `{directives-3}` what kubectl's patch directives are for.
 const SCENARIOS: &[Scenario] = &[
     Scenario {
         args: &["apply", "-f", "{app}"],
@@ -494,6 +498,15 @@ const SCENARIOS: &[Scenario] = &[
         args: &["explain", "deployment.spec.replicas"],
         expect: Out(&["GROUP:      apps", "FIELD: replicas <integer>"]),
     },
+    // The v2 document, which kubectl reads as protobuf only.
+    Scenario {
+        args: &[
+            "explain",
+            "--output=plaintext-openapiv2",
+            "deployment.spec.replicas",
+        ],
+        expect: Out(&["VERSION:  apps/v1", "FIELD:    replicas <integer>"]),
+    },
     // The typed create commands, which send protobuf bodies.
     Scenario {
         args: &["create", "namespace", "proto"],
@@ -579,13 +592,7 @@ const SCENARIOS: &[Scenario] = &[
         ]),
     },
     Scenario {
-        args: &[
-            "apply",
-            "--validate=false",
-            "--dry-run=server",
-            "-f",
-            "{dry}",
-        ],
+        args: &["apply", "--dry-run=server", "-f", "{dry}"],
         expect: Out(&["configmap/dry created (server dry run)"]),
     },
     Scenario {
@@ -637,6 +644,13 @@ const SCENARIOS: &[Scenario] = &[
             r#"strict decoding error: unknown field "spec.bogusField""#,
         ]),
     },
+    Scenario {
+        args: &["create", "-f", "{unknown-list}"],
+        expect: Err(&[
+            "error validating data",
+            r#"ValidationError(ConfigMap): unknown field "dta" in io.k8s.api.core.v1.ConfigMap"#,
+        ]),
+    },
     // Server-side apply: field managers, a conflict, and taking the field by force.
     Scenario {
         args: &["apply", "--server-side", "-f", "{ssa}"],
@@ -680,7 +694,7 @@ const SCENARIOS: &[Scenario] = &[
     // More changes than the watch cache keeps: a watch from the first revision is
     // Expired, as on kube once etcd has compacted.
     Scenario {
-        args: &["create", "--validate=false", "-f", "{many}", "-o", "name"],
+        args: &["create", "-f", "{many}", "-o", "name"],
         expect: Out(&["configmap/many-1099"]),
     },
     Scenario {
@@ -709,6 +723,42 @@ fn many_configmaps(count: usize) -> String {
     format!("apiVersion: v1\nkind: List\nitems:\n{}\n", items.join("\n"))
 }
 
+/// Each placeholder of `SCENARIOS` and its manifest's text.
+fn manifests() -> [(&'static str, String); 15] {
+    [
+        ("{app}", APP.to_string()),
+        ("{edited}", APP.replace("replicas: 2", "replicas: 4")),
+        ("{invalid}", INVALID.to_string()),
+        ("{standard}", STANDARD.to_string()),
+        (
+            "{standard-edited}",
+            STANDARD.replace(r#"schedule: "* * * * *""#, r#"schedule: "*/5 * * * *""#),
+        ),
+        ("{stale}", STALE.to_string()),
+        ("{dry}", DRY.to_string()),
+        ("{many}", many_configmaps(1100)),
+        ("{unknown}", UNKNOWN_FIELD.to_string()),
+        ("{unknown-list}", UNKNOWN_IN_LIST.to_string()),
+        ("{ssa}", SSA.to_string()),
+        ("{ssa-2}", SSA.replace("\"1\"", "\"2\"")),
+        ("{directives}", DIRECTIVES.to_string()),
+        (
+            "{directives-2}",
+            DIRECTIVES
+                .replace(r#", {name: B, value: "2"}"#, "")
+                .replace(", example.com/b", "")
+                .replace(
+                    "spec:\n  selector",
+                    "spec:\n  strategy: {type: Recreate}\n  selector",
+                ),
+        ),
+        (
+            "{directives-3}",
+            DIRECTIVES.replace(", finalizers: [example.com/a, example.com/b]", ""),
+        ),
+    ]
+}
+
 #[test]
 fn kubectl_scenarios() {
     let root = tempfile::tempdir().unwrap();
@@ -720,35 +770,14 @@ fn kubectl_scenarios() {
         std::fs::write(&path, text).unwrap();
         path.to_str().unwrap().to_string()
     };
-    let app = manifest("app.yaml", APP);
-    let edited = manifest("edited.yaml", &APP.replace("replicas: 2", "replicas: 4"));
-    let invalid = manifest("invalid.yaml", INVALID);
-    let standard = manifest("standard.yaml", STANDARD);
-    let standard_edited = manifest(
-        "standard-edited.yaml",
-        &STANDARD.replace(r#"schedule: "* * * * *""#, r#"schedule: "*/5 * * * *""#),
-    );
-    let stale = manifest("stale.yaml", STALE);
-    let dry = manifest("dry.yaml", DRY);
-    let many = manifest("many.yaml", &many_configmaps(1100));
-    let unknown = manifest("unknown.yaml", UNKNOWN_FIELD);
-    let directives = manifest("directives.yaml", DIRECTIVES);
-    let directives_2 = manifest(
-        "directives-2.yaml",
-        &DIRECTIVES
-            .replace(r#", {name: B, value: "2"}"#, "")
-            .replace(", example.com/b", "")
-            .replace(
-                "spec:\n  selector",
-                "spec:\n  strategy: {type: Recreate}\n  selector",
-            ),
-    );
-    let directives_3 = manifest(
-        "directives-3.yaml",
-        &DIRECTIVES.replace(", finalizers: [example.com/a, example.com/b]", ""),
-    );
-    let ssa = manifest("ssa.yaml", SSA);
-    let ssa_2 = manifest("ssa-2.yaml", &SSA.replace("\"1\"", "\"2\""));
+    // Each placeholder's manifest becomes a file, and the placeholder in an argument its path.
+    let files: Vec<(&str, String)> = manifests()
+        .into_iter()
+        .map(|(placeholder, text)| {
+            let name = placeholder.trim_matches(|c| c == '{' || c == '}');
+            (placeholder, manifest(&format!("{name}.yaml"), &text))
+        })
+        .collect();
     let editor = manifest(
         "editor.sh",
         "#!/bin/sh\nsed -i 's/mode: fast/mode: edited/' \"$1\"\n",
@@ -758,21 +787,11 @@ fn kubectl_scenarios() {
         let args: Vec<String> = scenario
             .args
             .iter()
-            .map(|a| {
-                a.replace("{app}", &app)
-                    .replace("{edited}", &edited)
-                    .replace("{invalid}", &invalid)
-                    .replace("{standard}", &standard)
-                    .replace("{standard-edited}", &standard_edited)
-                    .replace("{stale}", &stale)
-                    .replace("{dry}", &dry)
-                    .replace("{many}", &many)
-                    .replace("{unknown}", &unknown)
-                    .replace("{directives}", &directives)
-                    .replace("{directives-2}", &directives_2)
-                    .replace("{directives-3}", &directives_3)
-                    .replace("{ssa}", &ssa)
-                    .replace("{ssa-2}", &ssa_2)
+            .map(|arg| {
+                let replace = |arg: String, (placeholder, path): &(&str, String)| {
+                    arg.replace(placeholder, path)
+                };
+                files.iter().fold(arg.to_string(), replace)
             })
             .collect();
         let args: Vec<&str> = args.iter().map(String::as_str).collect();

@@ -13,12 +13,20 @@
 //! nondeterminism, and the data lives beside the gateway because the gateway is what
 //! will check request bodies against these schemas ([`Documents::schema`]). The HTTPS
 //! shell builds [`Documents`] once, off its request path, and serves the bytes.
+//!
+//! `/openapi/v2` also comes as gnostic's protobuf (`gnostic.rs`), the only form client-go's
+//! `OpenAPISchema()` takes: kubectl reads it to validate a `kind: List`'s items itself
+//! (no PATCH operation lists `fieldValidation` for List) and for
+//! `explain --output=plaintext-openapiv2`.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
 
 use serde_json::{json, Map, Value};
 
+mod gnostic;
+
+pub use self::gnostic::EncodeError;
 use super::discovery::{self, Subresource};
 use crate::resources::registry::{ResourceType, RESOURCES};
 
@@ -121,6 +129,8 @@ pub struct Documents {
     /// Which schema describes a kind.
     kinds: BTreeMap<Gvk, String>,
     v2: Vec<u8>,
+    /// The same document as gnostic's protobuf; an error is a bug in the document.
+    v2_protobuf: Result<Vec<u8>, EncodeError>,
     /// By index key: `api/v1`, `apis/apps/v1`.
     v3: BTreeMap<String, GroupVersionDocument>,
 }
@@ -166,6 +176,7 @@ impl Documents {
             definitions,
             kinds,
             v2: to_bytes(&v2),
+            v2_protobuf: gnostic::encode_document(&v2),
             v3,
         };
         assert!(!documents.v3.is_empty());
@@ -175,6 +186,14 @@ impl Documents {
     /// GET /openapi/v2, JSON.
     pub fn v2(&self) -> &[u8] {
         &self.v2
+    }
+
+    /// GET /openapi/v2 as gnostic's `openapi.v2.Document` protobuf (what
+    /// `Accept: application/com.github.proto-openapi.spec.v2@v1.0+protobuf` asks for).
+    /// An error means the document holds what the encoder has no field for: kube answers
+    /// 503 when its own encoding fails.
+    pub fn v2_protobuf(&self) -> Result<&[u8], &EncodeError> {
+        self.v2_protobuf.as_deref()
     }
 
     /// GET /openapi/v3: each group-version's document, at a URL that changes with it.
@@ -869,7 +888,7 @@ mod tests {
     use std::sync::OnceLock;
 
     /// Built once for all tests: a debug build takes a moment.
-    fn documents() -> &'static Documents {
+    pub(super) fn documents() -> &'static Documents {
         static DOCUMENTS: OnceLock<Documents> = OnceLock::new();
         DOCUMENTS.get_or_init(Documents::build)
     }

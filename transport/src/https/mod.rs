@@ -4,6 +4,7 @@
 //! of the user. The shell decides nothing about resources; it translates.
 
 pub mod authn;
+pub mod negotiate;
 pub mod protobuf;
 pub mod route;
 pub mod streams;
@@ -16,7 +17,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT, VARY};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use kactor_actors::gateway::openapi::Documents;
@@ -33,6 +34,7 @@ use tokio_stream::wrappers::ReceiverStream;
 use tracing::{debug, info, warn, Instrument as _};
 
 use self::authn::Authenticator;
+use self::negotiate::OpenApiForm;
 use self::route::{Document, ResourceCall, Route};
 use crate::gateway_client::{GatewayClient, WatchMessage, WatchStream};
 use crate::pki::NodeIdentity;
@@ -264,40 +266,66 @@ async fn serve_document(
     }
 }
 
-/// The OpenAPI documents, in JSON only: kube also serves protobuf, which a client asks
-/// for alone only for v2 (client-go's `OpenAPISchema`); it gets kube's 406 for a type not
-/// served rather than JSON it would fail to parse.
+/// The OpenAPI documents. `/openapi/v2` also comes as gnostic's protobuf, which
+/// client-go's `OpenAPISchema()` asks for alone (kubectl's client-side validation and
+/// `explain --output=plaintext-openapiv2` read it); the v3 documents come in JSON. A
+/// media type not served gets kube's 406 rather than bytes the client cannot parse.
 async fn openapi_response(
     shared: &Shared,
     document: &Document,
     path: &str,
     accept: &str,
 ) -> Response<Body> {
-    if !accepts_json(accept) {
+    let protobuf_offered = matches!(document, Document::OpenApiV2);
+    let Some(form) = negotiate::openapi_form(accept, protobuf_offered) else {
+        let served = if protobuf_offered {
+            "application/json and application/com.github.proto-openapi.spec.v2.v1.0+protobuf are"
+        } else {
+            "only application/json is"
+        };
         return status_response(&ApiError::new(
             406,
             "NotAcceptable",
-            format!("only application/json is served at {path} (the request accepts {accept:?})"),
+            format!("{served} served at {path} (the request accepts {accept:?})"),
         ));
-    }
+    };
     let documents = match openapi_documents(shared).await {
         Ok(documents) => documents,
         Err(error) => return status_response(&error),
     };
-    let bytes = match document {
-        Document::OpenApiV2 => Some(documents.v2().to_vec()),
-        Document::OpenApiV3Index => serde_json::to_vec(&documents.v3_index()).ok(),
-        Document::OpenApiV3 { group, version } => documents.v3(group, version).map(<[u8]>::to_vec),
+    let bytes = match (document, form) {
+        (Document::OpenApiV2, OpenApiForm::Protobuf) => match documents.v2_protobuf() {
+            Ok(bytes) => Some(bytes.to_vec()),
+            Err(error) => {
+                return status_response(&ApiError::unavailable(format!(
+                    "the OpenAPI v2 document has no protobuf form: {error}"
+                )))
+            }
+        },
+        (Document::OpenApiV2, _) => Some(documents.v2().to_vec()),
+        (Document::OpenApiV3Index, _) => serde_json::to_vec(&documents.v3_index()).ok(),
+        (Document::OpenApiV3 { group, version }, _) => {
+            documents.v3(group, version).map(<[u8]>::to_vec)
+        }
         _ => None,
     };
-    match bytes {
-        Some(bytes) => bytes_response(StatusCode::OK, "application/json", bytes),
-        None => status_response(&ApiError::new(
+    let content_type = match form {
+        OpenApiForm::Json => "application/json",
+        OpenApiForm::Protobuf => negotiate::OPENAPI_V2_PROTOBUF_CONTENT_TYPE,
+    };
+    let Some(bytes) = bytes else {
+        return status_response(&ApiError::new(
             404,
             "NotFound",
             format!("the server could not find the requested resource ({path})"),
-        )),
-    }
+        ));
+    };
+    let mut response = bytes_response(StatusCode::OK, content_type, bytes);
+    // One URL, two forms: caches must key on Accept (kube sends this too).
+    response
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("Accept"));
+    response
 }
 
 /// Builds the documents once, on a blocking thread: it takes a moment of CPU that must
@@ -313,15 +341,6 @@ async fn openapi_documents(shared: &Shared) -> Result<&Documents, ApiError> {
                 })
         })
         .await
-}
-
-/// Whether an `Accept` header takes JSON (no header takes anything).
-fn accepts_json(accept: &str) -> bool {
-    accept.trim().is_empty()
-        || accept.split(',').any(|media| {
-            let media = media.split(';').next().unwrap_or("").trim();
-            matches!(media, "*/*" | "application/*" | "application/json")
-        })
 }
 
 fn aggregated_response(value: Value) -> Response<Body> {
@@ -582,25 +601,6 @@ fn bytes_response(status: StatusCode, content_type: &'static str, body: Vec<u8>)
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn openapi_is_served_to_clients_that_take_json() {
-        for accept in [
-            "",
-            "application/json",
-            "application/json, */*",
-            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf, application/json;q=0.9",
-            "*/*",
-        ] {
-            assert!(accepts_json(accept), "{accept}");
-        }
-        for accept in [
-            "application/com.github.proto-openapi.spec.v2@v1.0+protobuf",
-            "application/vnd.kubernetes.protobuf",
-        ] {
-            assert!(!accepts_json(accept), "{accept}");
-        }
-    }
 
     #[test]
     fn an_error_that_says_when_to_retry_carries_retry_after() {
