@@ -584,6 +584,45 @@ const SCENARIOS: &[Scenario] = &[
         ],
         expect: Out(&["dg=="]),
     },
+    // Merge and JSON patches, as kubectl patch sends them.
+    Scenario {
+        args: &[
+            "patch",
+            "deployment",
+            "web2",
+            "-n",
+            "proto",
+            "--type=merge",
+            "-p",
+            r#"{"spec":{"replicas":3},"metadata":{"labels":{"patched":"merge"}}}"#,
+        ],
+        expect: Out(&["deployment.apps/web2 patched"]),
+    },
+    Scenario {
+        args: &[
+            "patch",
+            "deployment",
+            "web2",
+            "-n",
+            "proto",
+            "--type=json",
+            "-p",
+            r#"[{"op":"test","path":"/spec/replicas","value":3},{"op":"replace","path":"/spec/replicas","value":1}]"#,
+        ],
+        expect: Out(&["deployment.apps/web2 patched"]),
+    },
+    Scenario {
+        args: &[
+            "get",
+            "deployment",
+            "web2",
+            "-n",
+            "proto",
+            "-o",
+            "jsonpath={.spec.replicas} {.metadata.labels.patched}",
+        ],
+        expect: Out(&["1 merge"]),
+    },
     Scenario {
         args: &["replace", "-f", "{stale}"],
         expect: Err(&[
