@@ -345,10 +345,12 @@ pub fn print_rows(rows: &[GatewayRow]) {
     println!("|---:|---|---|---:|---:|---:|");
     for r in rows {
         let (slo, headroom) = match r.slo {
-            Some(slo) => (
-                format!("{slo:.0}"),
-                format!("{:.0}x", slo / r.figure.max(0.001)),
-            ),
+            Some(slo) => {
+                // Under 10x the first decimal matters: 0.4x is over the SLO, 1.4x under.
+                let headroom = slo / r.figure.max(0.001);
+                let digits = if headroom < 10.0 { 1 } else { 0 };
+                (format!("{slo:.0}"), format!("{headroom:.digits$}x"))
+            }
             None => ("".into(), "".into()),
         };
         println!(

@@ -137,21 +137,30 @@ impl Mvcc {
             let Some(version) = version_at(history, at) else {
                 continue;
             };
-            let Some(kv) = version.key_value(key, request.keys_only) else {
-                continue;
+            let Some(live) = &version.live else {
+                continue; // deleted as of `at`
             };
             response.count += 1;
             if request.count_only {
                 continue;
             }
-            let kv_bytes = kv.key.len() + kv.value.len();
+            let value_bytes = if request.keys_only {
+                0
+            } else {
+                live.value.len()
+            };
+            let kv_bytes = key.len() + value_bytes;
             let full = response.kvs.len() >= limit
                 || (!response.kvs.is_empty() && bytes + kv_bytes > RANGE_REPLY_BYTES_MAX);
             if full {
+                // Only counted: copying what is not returned made every page of a
+                // paged list cost a copy of the rest of the range.
                 response.more = true;
             } else {
                 bytes += kv_bytes;
-                response.kvs.push(kv);
+                response
+                    .kvs
+                    .extend(version.key_value(key, request.keys_only));
             }
         }
         assert!(response.kvs.len() as u64 <= response.count);
