@@ -574,23 +574,12 @@ impl Gateway {
         let relay = self.streams.relays.get_mut(&id).expect("indexed");
         relay.caller_silent_ticks = 0;
         let peer = relay.kubelet;
-        let checked = match &frame {
-            StreamFrame::Data { .. } if !relay.started => Err("data before the stream opened"),
-            StreamFrame::Data { seq, bytes, .. } => match bytes.len() > STREAM_DATA_BYTES_MAX {
-                true => Err("a data message over the size limit"),
-                false => relay.up.admit(*seq),
-            },
-            StreamFrame::Ack { seq } => {
-                relay.down.ack(*seq);
-                Ok(())
-            }
-            StreamFrame::End { .. } => {
-                self.remove_stream(id);
-                return self.send_kubelet(peer, id, cancelled(), out);
-            }
-            StreamFrame::Close { .. } | StreamFrame::Resize { .. } => Ok(()),
-        };
-        match checked {
+        if matches!(frame, StreamFrame::End { .. }) {
+            self.remove_stream(id);
+            return self.send_kubelet(peer, id, cancelled(), out);
+        }
+        let early = "data before the stream opened";
+        match check_frame(&frame, relay.started, early, &mut relay.up, &mut relay.down) {
             Ok(()) => self.send_kubelet(peer, id, frame, out),
             Err(reason) => self.fail_stream(id, broken(reason), out),
         }
@@ -620,24 +609,13 @@ impl Gateway {
         let relay = self.streams.relays.get_mut(&id).expect("known");
         relay.kubelet_silent_ticks = 0;
         let caller = relay.caller;
-        let checked = match &frame {
-            StreamFrame::Data { .. } if !relay.started => Err("data before the stream started"),
-            StreamFrame::Data { seq, bytes, .. } => match bytes.len() > STREAM_DATA_BYTES_MAX {
-                true => Err("a data message over the size limit"),
-                false => relay.down.admit(*seq),
-            },
-            StreamFrame::Ack { seq } => {
-                relay.up.ack(*seq);
-                Ok(())
-            }
-            StreamFrame::End { .. } => {
-                tracing::debug!(id, "the kubelet ended the stream");
-                self.remove_stream(id);
-                return self.send_caller(caller, frame, out);
-            }
-            StreamFrame::Close { .. } | StreamFrame::Resize { .. } => Ok(()),
-        };
-        match checked {
+        if matches!(frame, StreamFrame::End { .. }) {
+            tracing::debug!(id, "the kubelet ended the stream");
+            self.remove_stream(id);
+            return self.send_caller(caller, frame, out);
+        }
+        let early = "data before the stream started";
+        match check_frame(&frame, relay.started, early, &mut relay.down, &mut relay.up) {
             Ok(()) => self.send_caller(caller, frame, out),
             Err(reason) => self.fail_stream(id, broken(reason), out),
         }
@@ -758,5 +736,29 @@ fn broken(reason: &str) -> ApiError {
 fn cancelled() -> StreamFrame {
     StreamFrame::End {
         status: StreamStatus::Cancelled,
+    }
+}
+
+/// Checks a frame one leg sends (not its End): its data against the flow it feeds
+/// (`incoming`), its acks against the flow coming back to it (`outgoing`). `early` says
+/// what data before the stream started is, from that leg's side.
+fn check_frame(
+    frame: &StreamFrame,
+    started: bool,
+    early: &'static str,
+    incoming: &mut Flow,
+    outgoing: &mut Flow,
+) -> Result<(), &'static str> {
+    match frame {
+        StreamFrame::Data { .. } if !started => Err(early),
+        StreamFrame::Data { bytes, .. } if bytes.len() > STREAM_DATA_BYTES_MAX => {
+            Err("a data message over the size limit")
+        }
+        StreamFrame::Data { seq, .. } => incoming.admit(*seq),
+        StreamFrame::Ack { seq } => {
+            outgoing.ack(*seq);
+            Ok(())
+        }
+        StreamFrame::End { .. } | StreamFrame::Close { .. } | StreamFrame::Resize { .. } => Ok(()),
     }
 }
