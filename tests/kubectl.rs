@@ -227,6 +227,9 @@ metadata: {name: Not_Valid}
 enum Expect {
     /// Success, and stdout contains every string.
     Out(&'static [&'static str]),
+    /// Success with warnings: stdout contains every string of the first list, stderr every
+    /// string of the second.
+    Warned(&'static [&'static str], &'static [&'static str]),
     /// Failure, and stderr contains every string.
     Err(&'static [&'static str]),
 }
@@ -236,7 +239,7 @@ struct Scenario {
     expect: Expect,
 }
 
-use Expect::{Err, Out};
+use Expect::{Err, Out, Warned};
 
 /// `{app}` in an argument is the deployment manifest, `{edited}` the same with 4
 /// replicas, `{invalid}` an invalid ConfigMap, `{standard}` the documentation examples
@@ -683,6 +686,22 @@ const SCENARIOS: &[Scenario] = &[
             r#"strict decoding error: unknown field "spec.bogusField""#,
         ]),
     },
+    // Warn (kube's default when kubectl does not ask): the field is dropped, with a warning.
+    Scenario {
+        args: &["apply", "--validate=warn", "-f", "{unknown}"],
+        expect: Warned(
+            &["deployment.apps/typo created"],
+            &[r#"Warning: unknown field "spec.bogusField""#],
+        ),
+    },
+    Scenario {
+        args: &["get", "deployment", "typo", "-o", "jsonpath={.spec}"],
+        expect: Out(&[r#""replicas":1"#]),
+    },
+    Scenario {
+        args: &["delete", "-f", "{unknown}", "--timeout=20s"],
+        expect: Out(&[r#"deployment.apps "typo" deleted"#]),
+    },
     Scenario {
         args: &["create", "-f", "{unknown-list}"],
         expect: Err(&[
@@ -843,21 +862,24 @@ fn kubectl_scenarios() {
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr),
         );
-        let (wanted, text) = match scenario.expect {
-            Out(wanted) => (wanted, &stdout),
-            Err(wanted) => (wanted, &stderr),
+        let wanted: &[(&[&str], &str)] = match scenario.expect {
+            Out(out) => &[(out, &stdout)],
+            Warned(out, err) => &[(out, &stdout), (err, &stderr)],
+            Err(err) => &[(err, &stderr)],
         };
-        let succeeded = matches!(scenario.expect, Out(_));
+        let succeeded = !matches!(scenario.expect, Err(_));
         assert_eq!(
             output.status.success(),
             succeeded,
             "row {row}: kubectl {args:?}\nstdout: {stdout}\nstderr: {stderr}"
         );
-        for w in wanted {
-            assert!(
-                text.contains(w),
-                "row {row}: kubectl {args:?}: no {w:?} in\n{text}\n{stderr}"
-            );
+        for (strings, text) in wanted {
+            for w in *strings {
+                assert!(
+                    text.contains(w),
+                    "row {row}: kubectl {args:?}: no {w:?} in\n{text}\n{stderr}"
+                );
+            }
         }
     }
 }

@@ -221,7 +221,7 @@ impl GatewayClient {
         request: ApiRequest,
     ) -> Result<(u16, Vec<u8>), ApiError> {
         match self.request_as(user, request).await {
-            Ok(ApiOutcome::Ok { code, body }) => Ok((code, body)),
+            Ok(ApiOutcome::Ok { code, body, .. }) => Ok((code, body)),
             Ok(ApiOutcome::Err(error)) => Err(error),
             Ok(ApiOutcome::Watching) => {
                 Err(ApiError::internal("a call answered as a watch".into()))

@@ -431,10 +431,7 @@ impl Gateway {
             true => super::rbac::non_resource_allowed(self, user, "get", url),
         };
         match allowed {
-            Ok(true) => ApiOutcome::Ok {
-                code: 200,
-                body: Vec::new(),
-            },
+            Ok(true) => ApiOutcome::ok(200, Vec::new()),
             Ok(false) => ApiOutcome::Err(ApiError::forbidden(format!(
                 "forbidden: User \"{}\" cannot get path \"{url}\"",
                 user.name

@@ -46,11 +46,15 @@ fn check_type(resource: &ResourceType, value: &mut Value) -> Result<(), ApiError
     Ok(())
 }
 
-fn shaped(call: &Call, body: Value) -> Result<Value, ApiError> {
+/// The body in its kind's typed form, and the warnings for what that form dropped: fields the
+/// kind does not have are refused under `Strict`, reported under `Warn`, dropped silently
+/// under `Ignore`.
+fn shaped(call: &Call, body: Value) -> Result<(Value, Warnings), ApiError> {
     let resource = call.resource;
     let mut value = body;
     check_type(resource, &mut value)?;
-    let sent = (call.request.field_validation == FieldValidation::Strict).then(|| value.clone());
+    let validation = call.request.field_validation;
+    let sent = (validation != FieldValidation::Ignore).then(|| value.clone());
     let shaped = object::shape(resource, value).map_err(|e| {
         ApiError::bad_request(format!(
             "the object does not decode as a {}: {e}",
@@ -58,18 +62,20 @@ fn shaped(call: &Call, body: Value) -> Result<Value, ApiError> {
         ))
     })?;
     let unknown = sent.map_or_else(Vec::new, |sent| object::unknown_fields(&sent, &shaped));
-    if !unknown.is_empty() {
-        let fields: Vec<String> = unknown
-            .iter()
-            .map(|f| format!("unknown field {f:?}"))
-            .collect();
+    let fields: Vec<String> = unknown
+        .iter()
+        .map(|f| format!("unknown field {f:?}"))
+        .collect();
+    if validation == FieldValidation::Strict && !fields.is_empty() {
         let (kind, version) = (resource.kind, resource.version);
         return Err(ApiError::bad_request(format!(
             "{kind} in version {version:?} cannot be handled as a {kind}: strict decoding error: {}",
             fields.join(", ")
         )));
     }
-    Ok(shaped)
+    let mut warnings = Warnings::default();
+    fields.into_iter().for_each(|field| warnings.add(field));
+    Ok((shaped, warnings))
 }
 
 fn invalid(call: &Call, value: &Value, causes: Vec<super::status::Cause>) -> Result<(), ApiError> {
@@ -85,13 +91,16 @@ fn invalid(call: &Call, value: &Value, causes: Vec<super::status::Cause>) -> Res
     ))
 }
 
-/// The object a create will write: everything but the quota charge. A create is a POST, or an
-/// apply to an object that does not exist.
-pub(crate) fn prepare_create(gateway: &Gateway, call: &Call) -> Result<Value, ApiError> {
+/// The object a create will write (everything but the quota charge), and the warnings for the
+/// caller. A create is a POST, or an apply to an object that does not exist.
+pub(crate) fn prepare_create(
+    gateway: &Gateway,
+    call: &Call,
+) -> Result<(Value, Warnings), ApiError> {
     let resource = call.resource;
     let writer = ownership::writer_of(call);
     let (body, applied) = creation_body(call, &writer)?;
-    let mut value = shaped(call, body)?;
+    let (mut value, warnings) = shaped(call, body)?;
     let sent = object::metadata_mut(&mut value).remove("managedFields");
     set_server_metadata(call, &mut value)?;
     reset_status(resource, &mut value);
@@ -106,7 +115,7 @@ pub(crate) fn prepare_create(gateway: &Gateway, call: &Call) -> Result<Value, Ap
     mutate(gateway, call, &mut value)?;
     let causes = validation::validate_create(&resource.api_version(), resource.kind, &value);
     invalid(call, &value, causes)?;
-    Ok(value)
+    Ok((value, warnings))
 }
 
 /// The object a create starts from: the request's body, or for an apply the configuration
@@ -607,14 +616,15 @@ fn quota_exceeded(
 
 /// The object an update, patch or status call proposes, made whole: server-owned
 /// metadata carried over, status or spec kept by the subresource rules, generation
-/// bumped on spec changes, then validated against the current object.
+/// bumped on spec changes, then validated against the current object; with the warnings for
+/// the caller.
 pub(crate) fn prepare_update(
     call: &Call,
     current: &Value,
     proposed: Value,
-) -> Result<Value, ApiError> {
+) -> Result<(Value, Warnings), ApiError> {
     let resource = call.resource;
-    let mut new = shaped(call, proposed)?;
+    let (mut new, warnings) = shaped(call, proposed)?;
     let name = object::name(&new).to_string();
     if !name.is_empty() && name != call.name() {
         return Err(ApiError::bad_request(format!(
@@ -654,7 +664,7 @@ pub(crate) fn prepare_update(
     defaults::apply_defaults(&resource.api_version(), resource.kind, &mut new);
     let causes = validation::validate_update(&resource.api_version(), resource.kind, &new, current);
     invalid(call, &new, causes)?;
-    Ok(new)
+    Ok((new, warnings))
 }
 
 fn carry_metadata(current: &Value, new: &mut Value, call: &Call) -> Result<(), ApiError> {

@@ -130,7 +130,6 @@ pub struct ApiRequest {
 )]
 pub enum FieldValidation {
     Ignore,
-    /// kactor drops the fields but does not send kube's `Warning` header yet.
     #[default]
     Warn,
     Strict,
@@ -365,16 +364,77 @@ pub struct WatchEvent {
     pub object: Vec<u8>,
 }
 
+/// kube-apiserver's bounds on a response's warnings (`apiserver/pkg/endpoints/filters/
+/// warning.go`), so that headers stay small however many fields a body gets wrong: once the
+/// warnings would pass `WARNINGS_CHARS_MAX` characters in all, every warning is cut to
+/// `WARNING_CHARS_MAX`, and those that still do not fit are dropped.
+pub const WARNINGS_CHARS_MAX: usize = 4 * 1024;
+pub const WARNING_CHARS_MAX: usize = 256;
+
+/// What a request did that the caller should hear of though it succeeded (kube's
+/// `Warning: 299` headers, which kubectl prints as `Warning: ...`): distinct, in order, bounded.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Warnings {
+    texts: Vec<String>,
+    /// The bound was reached: every text is cut to `WARNING_CHARS_MAX`.
+    truncating: bool,
+}
+
+impl Warnings {
+    pub fn add(&mut self, text: String) {
+        if text.is_empty() || self.texts.contains(&text) {
+            return;
+        }
+        if !self.truncating && self.chars() + text.chars().count() > WARNINGS_CHARS_MAX {
+            self.truncating = true;
+            for kept in &mut self.texts {
+                *kept = kept.chars().take(WARNING_CHARS_MAX).collect();
+            }
+        }
+        let text: String = match self.truncating {
+            true => text.chars().take(WARNING_CHARS_MAX).collect(),
+            false => text,
+        };
+        if self.chars() + text.chars().count() <= WARNINGS_CHARS_MAX {
+            self.texts.push(text);
+        }
+    }
+
+    fn chars(&self) -> usize {
+        self.texts.iter().map(|t| t.chars().count()).sum()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.texts.iter().map(String::as_str)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum ApiOutcome {
     /// The object, list or Status of success, as JSON.
     Ok {
         code: u16,
         body: Vec<u8>,
+        warnings: Warnings,
     },
     Err(ApiError),
     /// A watch was established; `GatewayMsg::WatchEvents` follow.
     Watching,
+}
+
+impl ApiOutcome {
+    /// A success with nothing to warn of.
+    pub fn ok(code: u16, body: Vec<u8>) -> ApiOutcome {
+        ApiOutcome::Ok {
+            code,
+            body,
+            warnings: Warnings::default(),
+        }
+    }
 }
 
 /// Where an answer goes: the caller's node and its request id.

@@ -64,6 +64,8 @@ pub(crate) struct Call {
     pub conflicts: u32,
     /// Ticks spent in `AwaitCache`.
     pub waited_ticks: u32,
+    /// What the caller hears with a success (e.g. unknown fields dropped under `Warn`).
+    pub warnings: Warnings,
 }
 
 impl Call {
@@ -126,6 +128,7 @@ impl Call {
             step: Step::Start,
             conflicts: 0,
             waited_ticks: 0,
+            warnings: Warnings::default(),
         })
     }
 
@@ -289,7 +292,12 @@ impl Gateway {
                 self.reply(caller, ApiOutcome::Watching, out);
                 self.begin_watch(call, out);
             }
-            Next::Done(outcome) => self.reply(call.caller, outcome, out),
+            Next::Done(mut outcome) => {
+                if let ApiOutcome::Ok { warnings, .. } = &mut outcome {
+                    *warnings = std::mem::take(&mut call.warnings);
+                }
+                self.reply(call.caller, outcome, out)
+            }
         }
         self.run_deferred(out);
     }
@@ -386,8 +394,8 @@ impl Gateway {
     }
 
     /// The object an update, patch, status, scale or binding call makes of `current`, with its
-    /// managedFields.
-    fn updated(&self, call: &Call, current: &Value) -> Result<Value, ApiError> {
+    /// managedFields. The call keeps the warnings for its caller.
+    fn updated(&self, call: &mut Call, current: &Value) -> Result<Value, ApiError> {
         let body = &call.request.body;
         let writer = ownership::writer_of(call);
         let (proposed, applied) = match (call.request.verb, call.subresource()) {
@@ -418,7 +426,8 @@ impl Gateway {
             None => proposed["metadata"].get("managedFields").cloned(),
             Some(_) => None,
         };
-        let mut updated = admission::prepare_update(call, current, proposed)?;
+        let (mut updated, warnings) = admission::prepare_update(call, current, proposed)?;
+        call.warnings = warnings;
         match applied {
             Some(managers) => ownership::attach(current, &mut updated, managers),
             None => ownership::record_update(&writer, current, &mut updated, sent.as_ref()),
@@ -484,7 +493,8 @@ impl Gateway {
     }
 
     fn begin_create(&mut self, call: &mut Call) -> Result<Next, ApiError> {
-        let object = admission::prepare_create(self, call)?;
+        let (object, warnings) = admission::prepare_create(self, call)?;
+        call.warnings = warnings;
         call.request.path.name = Some(object::name(&object).to_string());
         let bytes = object::to_bytes(&object);
         match admission::namespace_known(self, call)? {
@@ -684,10 +694,7 @@ impl Gateway {
 }
 
 pub(crate) fn ok(code: u16, value: &Value) -> Result<Next, ApiError> {
-    Ok(Next::Done(ApiOutcome::Ok {
-        code,
-        body: object::to_bytes(value),
-    }))
+    Ok(Next::Done(ApiOutcome::ok(code, object::to_bytes(value))))
 }
 
 pub(crate) fn success_status() -> Value {

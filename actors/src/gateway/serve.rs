@@ -290,7 +290,7 @@ impl Gateway {
                     request.delete = call.request.delete.clone();
                     self.deferred.push(request);
                 }
-                Ok(Next::Done(ApiOutcome::Ok { code: 200, body }))
+                Ok(Next::Done(ApiOutcome::ok(200, body)))
             }
             _ => unreachable!("only reads wait for the cache"),
         }
@@ -401,7 +401,7 @@ fn list_from_cache(call: &Call, cache: &WatchCache, filter: &Filter) -> Result<N
     };
     let items: Vec<&[u8]> = page.iter().map(|(_, o)| o.json.as_slice()).collect();
     let body = list_body(call, cache.revision(), &items, token);
-    Ok(Next::Done(ApiOutcome::Ok { code: 200, body }))
+    Ok(Next::Done(ApiOutcome::ok(200, body)))
 }
 
 /// A list page read from the store (a continued list, or an exact revision).
@@ -433,7 +433,7 @@ pub(crate) fn page_from_store(
     };
     let refs: Vec<&[u8]> = items.iter().map(Vec::as_slice).collect();
     let body = list_body(call, revision, &refs, token);
-    Ok(Next::Done(ApiOutcome::Ok { code: 200, body }))
+    Ok(Next::Done(ApiOutcome::ok(200, body)))
 }
 
 /// One message of a watch, covering `from_revision..=revision`. A watch's events go in

@@ -205,6 +205,18 @@ impl Harness {
     }
 
     pub fn call_as(&mut self, request: ApiRequest, user: User) -> Result<(u16, Value), ApiError> {
+        let (id, outcome) = self.answer_as(request, user);
+        match outcome {
+            ApiOutcome::Ok { code, body, .. } => {
+                Ok((code, serde_json::from_slice(&body).expect("JSON")))
+            }
+            ApiOutcome::Err(error) => Err(error),
+            ApiOutcome::Watching => Ok((200, json!({"watching": id}))),
+        }
+    }
+
+    /// Sends a request as `user`, lets it run, and returns its whole outcome.
+    pub fn answer_as(&mut self, request: ApiRequest, user: User) -> (ApiRequestId, ApiOutcome) {
         let id = self.send(request, user);
         self.settle();
         for _ in 0..5 {
@@ -217,13 +229,7 @@ impl Harness {
             }
             self.tick(1);
         }
-        match self.outcome(id).expect("an answer") {
-            ApiOutcome::Ok { code, body } => {
-                Ok((code, serde_json::from_slice(&body).expect("JSON")))
-            }
-            ApiOutcome::Err(error) => Err(error),
-            ApiOutcome::Watching => Ok((200, json!({"watching": id}))),
-        }
+        (id, self.outcome(id).expect("an answer"))
     }
 
     /// The watch events delivered so far for request `id`.
@@ -1635,10 +1641,36 @@ fn strict_field_validation_refuses_unknown_fields_and_the_others_drop_them() {
         "Pod in version \"v1\" cannot be handled as a Pod: strict decoding error: \
          unknown field \"spec.bogusField\", unknown field \"spec.containers[0].notAField\""
     );
-    let mut ignore = create("pods", Some("default"), typo);
+    let warnings_of = |h: &mut Harness, request| match h.answer_as(request, admin()).1 {
+        ApiOutcome::Ok { body, warnings, .. } => {
+            let object: Value = serde_json::from_slice(&body).expect("JSON");
+            assert!(object["spec"].get("bogusField").is_none(), "{object}");
+            warnings.iter().map(str::to_string).collect::<Vec<_>>()
+        }
+        other => panic!("{other:?}"),
+    };
+    let mut ignore = create("pods", Some("default"), typo.clone());
     ignore.field_validation = FieldValidation::Ignore;
-    let (_, created) = h.call(ignore).unwrap();
-    assert!(created["spec"].get("bogusField").is_none(), "{created}");
+    assert_eq!(warnings_of(&mut h, ignore), Vec::<String>::new());
+    // Warn, kube's default, drops them too and says which.
+    typo["metadata"]["name"] = json!("typo-warned");
+    let warn = create("pods", Some("default"), typo);
+    assert_eq!(
+        warnings_of(&mut h, warn),
+        [
+            r#"unknown field "spec.bogusField""#,
+            r#"unknown field "spec.containers[0].notAField""#
+        ]
+    );
+    let mut patch = ApiRequest::new(
+        Verb::Patch(patch::PatchType::Merge),
+        path("", "pods", Some("default"), Some("typo")),
+    );
+    patch.body = br#"{"spec":{"bogusField":2}}"#.to_vec();
+    assert_eq!(
+        warnings_of(&mut h, patch),
+        [r#"unknown field "spec.bogusField""#]
+    );
     // A patch that adds an unknown field is refused too.
     let mut patch = ApiRequest::new(
         Verb::Patch(patch::PatchType::Merge),
@@ -1651,5 +1683,31 @@ fn strict_field_validation_refuses_unknown_fields_and_the_others_drop_them() {
         error.message.contains(r#"unknown field "metadata.bogus""#),
         "{}",
         error.message
+    );
+}
+
+#[test]
+fn warnings_are_distinct_and_bounded_as_kube_bounds_them() {
+    let mut warnings = Warnings::default();
+    warnings.add("unknown field \"a\"".into());
+    warnings.add("unknown field \"a\"".into());
+    warnings.add(String::new());
+    assert_eq!(warnings.iter().collect::<Vec<_>>(), ["unknown field \"a\""]);
+    for i in 0..100 {
+        warnings.add(format!("{i:0>300}"));
+    }
+    let lengths: Vec<usize> = warnings.iter().map(|w| w.chars().count()).collect();
+    assert!(
+        lengths.iter().sum::<usize>() <= WARNINGS_CHARS_MAX,
+        "{lengths:?}"
+    );
+    // Past the bound every warning is cut, and those that still do not fit are dropped.
+    assert!(
+        lengths[1..].iter().all(|&n| n == WARNING_CHARS_MAX),
+        "{lengths:?}"
+    );
+    assert_eq!(
+        lengths.len(),
+        1 + (WARNINGS_CHARS_MAX - lengths[0]) / WARNING_CHARS_MAX
     );
 }

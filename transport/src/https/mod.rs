@@ -17,14 +17,14 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT, VARY};
+use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT, VARY, WARNING};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use kactor_actors::gateway::openapi::Documents;
 use kactor_actors::gateway::{discovery, table};
 use kactor_actors::gateway::{
-    ApiError, ApiOutcome, ApiRequest, ResourcePath, User, Verb, WatchEvent, WatchEventType,
-    REQUEST_BODY_BYTES_MAX,
+    ApiError, ApiOutcome, ApiRequest, ResourcePath, User, Verb, Warnings, WatchEvent,
+    WatchEventType, REQUEST_BODY_BYTES_MAX,
 };
 use kactor_actors::resources::registry::by_plural;
 use serde_json::Value;
@@ -385,14 +385,20 @@ async fn serve_resource(
         };
     }
     match shared.client.request_as(user, request).await {
-        Ok(ApiOutcome::Ok { code, body }) => {
+        Ok(ApiOutcome::Ok {
+            code,
+            body,
+            warnings,
+        }) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::OK);
-            match table {
+            let mut response = match table {
                 Some(table) if matches!(verb, Verb::Get | Verb::List) => {
                     json_response(status, &table.of_answer(&body))
                 }
                 _ => bytes_response(status, "application/json", body),
-            }
+            };
+            add_warnings(&mut response, &warnings);
+            response
         }
         Ok(ApiOutcome::Err(error)) => status_response(&error),
         Ok(ApiOutcome::Watching) => {
@@ -576,6 +582,18 @@ pub fn status_response(error: &ApiError) -> Response<Body> {
     response
 }
 
+/// kube's `Warning: 299 - "text"` headers (RFC 7234's warn-code, no agent, a quoted text),
+/// which client-go hands to kubectl to print as `Warning: text`.
+fn add_warnings(response: &mut Response<Body>, warnings: &Warnings) {
+    for text in warnings.iter() {
+        let quoted = text.replace('\\', "\\\\").replace('"', "\\\"");
+        // A header value may not hold control characters; such a warning is not sent.
+        if let Ok(value) = HeaderValue::from_str(&format!("299 - \"{quoted}\"")) {
+            response.headers_mut().append(WARNING, value);
+        }
+    }
+}
+
 fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
     let body = serde_json::to_vec(value).unwrap_or_default();
     bytes_response(status, "application/json", body)
@@ -609,5 +627,23 @@ mod tests {
         assert_eq!(unavailable.headers()[hyper::header::RETRY_AFTER], "1");
         let not_found = status_response(&ApiError::new(404, "NotFound", "gone".into()));
         assert!(!not_found.headers().contains_key(hyper::header::RETRY_AFTER));
+    }
+
+    #[test]
+    fn warnings_go_as_quoted_299_headers_and_a_control_character_is_not_sent() {
+        let mut warnings = Warnings::default();
+        warnings.add(r#"unknown field "spec.x""#.into());
+        warnings.add(r"a \ backslash".into());
+        warnings.add("a\nnewline".into());
+        let mut response = text_response(StatusCode::OK, "");
+        add_warnings(&mut response, &warnings);
+        let sent: Vec<_> = response.headers().get_all(WARNING).iter().collect();
+        assert_eq!(
+            sent,
+            [
+                r#"299 - "unknown field \"spec.x\"""#,
+                r#"299 - "a \\ backslash""#
+            ]
+        );
     }
 }
