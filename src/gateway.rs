@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
+use kactor_actors::gateway::allocation::ServiceRanges;
 use kactor_actors::gateway::secrets::{Encryption, EncryptionKey};
 use kactor_actors::gateway::{GatewayConfig, User};
 use kactor_actors::kernel::NodeId;
@@ -28,6 +29,7 @@ pub async fn start(
     listen: SocketAddr,
     store: BTreeMap<NodeId, SocketAddr>,
     encryption: Encryption,
+    service_ranges: ServiceRanges,
 ) -> anyhow::Result<StartedGateway> {
     let id = identity
         .node_id()
@@ -41,6 +43,7 @@ pub async fn start(
     let addr = mesh.local_addr();
     let mut config = GatewayConfig::new(id, store.keys().copied().collect());
     config.encryption = encryption;
+    config.service_ranges = service_ranges;
     let local = gateway_host::launch(config, store, mesh, inbound, component_identity());
     tracing::info!(id, %addr, "gateway up");
     Ok(StartedGateway { id, addr, local })

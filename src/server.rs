@@ -2,11 +2,13 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::ops::RangeInclusive;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
+use kactor_actors::gateway::allocation::{self, Ipv4Range, ServiceRanges};
 use kactor_actors::kernel::NodeId;
 use kactor_actors::raft::{Membership, RaftConfig};
 use kactor_actors::store::{Store, StoreConfig};
@@ -37,6 +39,13 @@ pub struct ServerArgs {
     /// decides what it may do; by default only /version and health).
     #[arg(long)]
     anonymous_auth: bool,
+    /// Where services' ClusterIPs come from (an IPv4 /12 to /28), as kube-apiserver's flag.
+    #[arg(long, default_value = allocation::DEFAULT_CLUSTER_IP_RANGE)]
+    service_cluster_ip_range: Ipv4Range,
+    /// Where NodePort and LoadBalancer services' node ports come from, as kube-apiserver's
+    /// flag.
+    #[arg(long, default_value = "30000-32767", value_parser = allocation::parse_port_range)]
+    service_node_port_range: RangeInclusive<u16>,
     /// The gateway's own mesh endpoint (UDP); port 0 picks a free one, written to
     /// DATA_DIR/server.json.
     #[arg(long, default_value = "127.0.0.1:0")]
@@ -171,11 +180,16 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             let file = args.data_dir.join("partition");
             tokio::spawn(follow_partition_file(mesh.clone(), file));
         }
+        let service_ranges = ServiceRanges {
+            cluster_ips: args.service_cluster_ip_range,
+            node_ports: args.service_node_port_range.clone(),
+        };
         let gateway = gateway::start(
             gateway_identity,
             args.gateway_listen,
             store_members,
             encryption,
+            service_ranges,
         )
         .await?;
         info.gateway_id = gateway.id;

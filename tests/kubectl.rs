@@ -563,6 +563,107 @@ const SCENARIOS: &[Scenario] = &[
         ],
         expect: Out(&["service/svc1 created"]),
     },
+    // Services get their addresses from the gateway, and one held is refused to another.
+    Scenario {
+        args: &[
+            "get",
+            "service",
+            "svc1",
+            "-n",
+            "proto",
+            "-o",
+            "jsonpath={.spec.clusterIP}",
+        ],
+        expect: Out(&["10."]),
+    },
+    Scenario {
+        args: &[
+            "create",
+            "service",
+            "nodeport",
+            "np1",
+            "-n",
+            "proto",
+            "--tcp=80:8080",
+        ],
+        expect: Out(&["service/np1 created"]),
+    },
+    Scenario {
+        args: &["get", "service", "np1", "-n", "proto"],
+        expect: Out(&["NodePort", "80:3", "/TCP"]),
+    },
+    Scenario {
+        args: &[
+            "create",
+            "service",
+            "clusterip",
+            "fixed1",
+            "-n",
+            "proto",
+            "--clusterip=10.96.0.50",
+            "--tcp=80",
+        ],
+        expect: Out(&["service/fixed1 created"]),
+    },
+    Scenario {
+        args: &[
+            "create",
+            "service",
+            "clusterip",
+            "fixed2",
+            "-n",
+            "proto",
+            "--clusterip=10.96.0.50",
+            "--tcp=80",
+        ],
+        expect: Err(&[
+            r#"Service "fixed2" is invalid: spec.clusterIPs: Invalid value: []string{"10.96.0.50"}: failed to allocate IP 10.96.0.50: provided IP is already allocated"#,
+        ]),
+    },
+    Scenario {
+        args: &[
+            "create",
+            "service",
+            "nodeport",
+            "np2",
+            "-n",
+            "proto",
+            "--tcp=80",
+            "--node-port=30999",
+        ],
+        expect: Out(&["service/np2 created"]),
+    },
+    Scenario {
+        args: &[
+            "create",
+            "service",
+            "nodeport",
+            "np3",
+            "-n",
+            "proto",
+            "--tcp=80",
+            "--node-port=30999",
+        ],
+        expect: Err(&[
+            "spec.ports[0].nodePort: Invalid value: 30999: provided port is already allocated",
+        ]),
+    },
+    Scenario {
+        args: &[
+            "create",
+            "service",
+            "clusterip",
+            "headless",
+            "-n",
+            "proto",
+            "--clusterip=None",
+        ],
+        expect: Out(&["service/headless created"]),
+    },
+    Scenario {
+        args: &["get", "service", "headless", "-n", "proto"],
+        expect: Out(&["ClusterIP", "None"]),
+    },
     Scenario {
         args: &[
             "get",

@@ -157,6 +157,9 @@ pub struct GatewayConfig {
     pub stream_silence_ticks_max: u32,
     /// Ticks a kubelet has to start a stream: kube's stream creation timeout (30 s).
     pub stream_start_ticks_max: u32,
+    /// Where services' ClusterIPs and node ports come from (kube-apiserver's
+    /// `--service-cluster-ip-range` and `--service-node-port-range`).
+    pub service_ranges: super::allocation::ServiceRanges,
 }
 
 impl GatewayConfig {
@@ -185,6 +188,7 @@ impl GatewayConfig {
             kubelet_silence_ticks_max: 100,
             stream_silence_ticks_max: 300,
             stream_start_ticks_max: 300,
+            service_ranges: Default::default(),
         }
     }
 }

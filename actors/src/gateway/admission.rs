@@ -11,12 +11,12 @@ use serde_json::{json, Map, Value};
 
 use super::actor::Gateway;
 use super::api::*;
-use super::calls::Call;
+use super::calls::{Call, GuardedWrite};
 use super::patch::{PatchError, PatchType};
 use super::{defaults, object, ownership, validation};
 use crate::resources::quantity::{Quantity, QuantityFormat};
 use crate::resources::registry::{by_plural, ResourceType};
-use crate::store::{KeyValue, Revision};
+use crate::store::KeyValue;
 
 /// The annotation that marks the default StorageClass.
 const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
@@ -509,14 +509,6 @@ fn format_quantities(map: &BTreeMap<String, Quantity>) -> Value {
     Value::Object(object)
 }
 
-/// A quota's new usage, written in the object's transaction if the quota is still at
-/// `mod_revision`.
-pub(crate) struct QuotaWrite {
-    pub key: Vec<u8>,
-    pub mod_revision: Revision,
-    pub value: Vec<u8>,
-}
-
 /// One quota resource a create would take past its hard limit.
 struct Exceeded {
     name: String,
@@ -533,7 +525,7 @@ pub(crate) fn charge_quotas(
     value: &Value,
     sign: i64,
     quotas: &[(KeyValue, Value)],
-) -> Result<Vec<QuotaWrite>, ApiError> {
+) -> Result<Vec<GuardedWrite>, ApiError> {
     let usage = usage_of(resource, value);
     let mut writes = Vec::new();
     for (kv, quota) in quotas {
@@ -575,7 +567,7 @@ pub(crate) fn charge_quotas(
             object::metadata_mut(&mut updated).remove("resourceVersion");
             updated["status"] =
                 json!({"hard": quota["spec"]["hard"], "used": format_quantities(&used)});
-            writes.push(QuotaWrite {
+            writes.push(GuardedWrite {
                 key: kv.key.clone(),
                 mod_revision: kv.mod_revision,
                 value: object::to_bytes(&updated),
@@ -661,6 +653,9 @@ pub(crate) fn prepare_update(
         "generation".into(),
         (generation + i64::from(changed)).into(),
     );
+    if resource.kind == "Service" {
+        super::allocation::drop_type_dependent_fields(current, &mut new);
+    }
     defaults::apply_defaults(&resource.api_version(), resource.kind, &mut new);
     let causes = validation::validate_update(&resource.api_version(), resource.kind, &new, current);
     invalid(call, &new, causes)?;

@@ -2,10 +2,13 @@
 //! machine per call. Every write is a compare-and-swap transaction on the object's
 //! revision (its resourceVersion), so concurrent read-modify-writes never lose an update.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 use super::actor::{CallId, Gateway, Purpose};
 use super::admission;
+use super::allocation;
 use super::api::*;
 use super::object;
 use super::ownership;
@@ -66,6 +69,9 @@ pub(crate) struct Call {
     pub waited_ticks: u32,
     /// What the caller hears with a success (e.g. unknown fields dropped under `Warn`).
     pub warnings: Warnings,
+    /// The keys of the service addresses the gateway picked for this attempt (see
+    /// `allocation`): one another writer took first is picked again.
+    pub chosen_addresses: BTreeSet<Vec<u8>>,
 }
 
 impl Call {
@@ -129,6 +135,7 @@ impl Call {
             conflicts: 0,
             waited_ticks: 0,
             warnings: Warnings::default(),
+            chosen_addresses: BTreeSet::new(),
         })
     }
 
@@ -193,13 +200,21 @@ pub(crate) fn put_op(key: Vec<u8>, value: Vec<u8>) -> TxnOp {
     })
 }
 
+/// A write to another key in an object's transaction, made only if that key is still at
+/// `mod_revision` (0: absent): a quota's new usage, or a service address claimed.
+pub(crate) struct GuardedWrite {
+    pub key: Vec<u8>,
+    pub mod_revision: Revision,
+    pub value: Vec<u8>,
+}
+
 /// A transaction that applies `ops` only if `key` is at `mod_revision` (0: absent) and
-/// every charged quota is unchanged; otherwise it reads `key` back.
+/// every side write's key is unchanged; otherwise it reads `key` and those keys back.
 pub(crate) fn guarded_txn(
     key: &[u8],
     mod_revision: Revision,
     ops: Vec<TxnOp>,
-    quotas: &[admission::QuotaWrite],
+    side_writes: &[GuardedWrite],
 ) -> ClientRequest<crate::store::Mvcc> {
     let mut compare = vec![cas(
         key,
@@ -207,14 +222,15 @@ pub(crate) fn guarded_txn(
         CompareTarget::ModRevision(mod_revision),
     )];
     let mut success = ops;
-    for quota in quotas {
-        let unchanged = CompareTarget::ModRevision(quota.mod_revision);
-        compare.push(cas(&quota.key, CompareResult::Equal, unchanged));
-        success.push(put_op(quota.key.clone(), quota.value.clone()));
+    let read = |key: &[u8]| TxnOp::Range(RangeRequest::latest(KeySpan::Key(key.to_vec())));
+    // On failure: the object, then each guarded key, to tell what changed.
+    let mut failure = vec![read(key)];
+    for guarded in side_writes {
+        let unchanged = CompareTarget::ModRevision(guarded.mod_revision);
+        compare.push(cas(&guarded.key, CompareResult::Equal, unchanged));
+        success.push(put_op(guarded.key.clone(), guarded.value.clone()));
+        failure.push(read(&guarded.key));
     }
-    let failure = vec![TxnOp::Range(RangeRequest::latest(KeySpan::Key(
-        key.to_vec(),
-    )))];
     ClientRequest::Command(StoreCommand::Txn(TxnRequest {
         compare,
         success,
@@ -230,6 +246,25 @@ pub(crate) fn delete_op(key: Vec<u8>) -> TxnOp {
 }
 
 /// The object a failed guarded transaction read back.
+/// A write's claims of service addresses and its releases (nothing for other kinds).
+fn addresses(
+    call: &Call,
+    old: Option<&Value>,
+    new: Option<&Value>,
+) -> (Vec<GuardedWrite>, Vec<TxnOp>) {
+    match call.resource.kind {
+        "Service" => allocation::claims(old, new, &call.key()),
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
+/// Service addresses a write claimed that another service held first.
+struct LostAddresses {
+    taken: Vec<Vec<u8>>,
+    /// The object the write would have made.
+    written: Option<Vec<u8>>,
+}
+
 pub(crate) fn read_back(responses: &[TxnOpResponse]) -> Option<KeyValue> {
     match responses.first() {
         Some(TxnOpResponse::Range(range)) => range.kvs.first().cloned(),
@@ -361,6 +396,11 @@ impl Gateway {
                 if succeeded {
                     return self.committed(call, written, existing, created, revision);
                 }
+                let taken = allocation::taken(&responses);
+                if !taken.is_empty() {
+                    let lost = LostAddresses { taken, written };
+                    return self.lost_addresses(call, lost, read_back(&responses), created);
+                }
                 self.lost_race(call, existing, read_back(&responses), created)
             }
             (step, output) => Err(ApiError::internal(format!(
@@ -432,6 +472,8 @@ impl Gateway {
             Some(managers) => ownership::attach(current, &mut updated, managers),
             None => ownership::record_update(&writer, current, &mut updated, sent.as_ref()),
         }
+        // Addresses are the storage's, as in kube: no field manager owns them.
+        self.assign_addresses(call, Some(current), &mut updated)?;
         Ok(updated)
     }
 
@@ -466,12 +508,10 @@ impl Gateway {
             return Ok(self.read_quotas(call, None, Some(kv)));
         }
         let bytes = self.seal(call, &object::to_bytes(&stored));
-        let body = guarded_txn(
-            &call.key(),
-            kv.mod_revision,
-            vec![put_op(call.key(), bytes)],
-            &[],
-        );
+        let (claimed, released) = addresses(call, Some(current), Some(&stored));
+        let mut ops = vec![put_op(call.key(), bytes)];
+        ops.extend(released);
+        let body = guarded_txn(&call.key(), kv.mod_revision, ops, &claimed);
         let written = Some(object::to_bytes(&stored));
         Ok(Next::Store(
             body,
@@ -493,8 +533,9 @@ impl Gateway {
     }
 
     fn begin_create(&mut self, call: &mut Call) -> Result<Next, ApiError> {
-        let (object, warnings) = admission::prepare_create(self, call)?;
+        let (mut object, warnings) = admission::prepare_create(self, call)?;
         call.warnings = warnings;
+        self.assign_addresses(call, None, &mut object)?;
         call.request.path.name = Some(object::name(&object).to_string());
         let bytes = object::to_bytes(&object);
         match admission::namespace_known(self, call)? {
@@ -556,10 +597,13 @@ impl Gateway {
             };
         }
         let key = call.key();
+        let mut side_writes = quotas;
         match (object, existing) {
             (Some(bytes), _) => {
                 let sealed = self.seal(call, &bytes);
-                let body = guarded_txn(&key, 0, vec![put_op(key.clone(), sealed)], &quotas);
+                let (claimed, _) = addresses(call, None, Some(&object::parse(&bytes)?));
+                side_writes.extend(claimed);
+                let body = guarded_txn(&key, 0, vec![put_op(key.clone(), sealed)], &side_writes);
                 Ok(Next::Store(
                     body,
                     Step::Commit {
@@ -570,8 +614,10 @@ impl Gateway {
                 ))
             }
             (None, Some(kv)) => {
-                let body =
-                    guarded_txn(&key, kv.mod_revision, vec![delete_op(key.clone())], &quotas);
+                let (_, released) = addresses(call, Some(&self.value_of(&kv)?), None);
+                let mut ops = vec![delete_op(key.clone())];
+                ops.extend(released);
+                let body = guarded_txn(&key, kv.mod_revision, ops, &side_writes);
                 Ok(Next::Store(
                     body,
                     Step::Commit {
@@ -616,6 +662,64 @@ impl Gateway {
         // A create answers 201, subresource creates (binding, eviction) included.
         let created = created || call.request.path.subresource.as_deref() == Some("binding");
         ok(if created { 201 } else { 200 }, &served)
+    }
+
+    /// Fills in the addresses a service needs (see `allocation::assign`), picking anew on
+    /// each attempt.
+    fn assign_addresses(
+        &self,
+        call: &mut Call,
+        old: Option<&Value>,
+        new: &mut Value,
+    ) -> Result<(), ApiError> {
+        if call.resource.kind != "Service" {
+            return Ok(());
+        }
+        let seed = (call.stamp.entropy as u64) ^ (u64::from(call.conflicts) << 48);
+        let ranges = &self.config.service_ranges;
+        call.chosen_addresses = allocation::assign(ranges, old, new, seed).map_err(|causes| {
+            ApiError::invalid("", call.resource.kind, object::name(new), causes)
+        })?;
+        Ok(())
+    }
+
+    /// The transaction failed because another service holds an address this write claimed:
+    /// one the user chose is refused, one the gateway picked is picked again.
+    fn lost_addresses(
+        &mut self,
+        call: &mut Call,
+        lost: LostAddresses,
+        current: Option<KeyValue>,
+        created: bool,
+    ) -> Result<Next, ApiError> {
+        let service = lost.written.as_deref().map(object::parse).transpose()?;
+        let service = service.unwrap_or_default();
+        if let Some(key) = lost
+            .taken
+            .iter()
+            .find(|k| !call.chosen_addresses.contains(*k))
+        {
+            let cause = allocation::already_allocated(&service, key);
+            let name = call.name().to_string();
+            return Err(ApiError::invalid(
+                "",
+                call.resource.kind,
+                &name,
+                vec![cause],
+            ));
+        }
+        call.conflicts += 1;
+        if call.conflicts > self.config.conflict_retries_max {
+            return Err(ApiError::internal(allocation::range_full(&lost.taken[0])));
+        }
+        match (created, current) {
+            (true, _) => {
+                call.step = Step::Start;
+                self.begin_create(call)
+            }
+            (false, Some(current)) => self.on_existing(call, current),
+            (false, None) => Err(call.not_found()),
+        }
     }
 
     /// The transaction's compare failed: `current` is the object now (None: absent).

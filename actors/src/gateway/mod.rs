@@ -5,6 +5,7 @@
 
 mod actor;
 pub mod admission;
+pub mod allocation;
 pub mod api;
 pub mod bootstrap;
 pub mod cache;

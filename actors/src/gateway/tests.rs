@@ -1711,3 +1711,110 @@ fn warnings_are_distinct_and_bounded_as_kube_bounds_them() {
         1 + (WARNINGS_CHARS_MAX - lengths[0]) / WARNING_CHARS_MAX
     );
 }
+
+fn node_port_service(name: &str, spec: Value) -> Value {
+    let mut service = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name},
+        "spec": {"type": "NodePort", "selector": {"app": name}, "ports": [{"port": 80}]}});
+    for (field, value) in spec.as_object().unwrap() {
+        service["spec"][field] = value.clone();
+    }
+    service
+}
+
+fn addresses_of(service: &Value) -> (String, u64) {
+    let ip = service["spec"]["clusterIP"].as_str().unwrap().to_string();
+    (
+        ip,
+        service["spec"]["ports"][0]["nodePort"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn services_hold_distinct_addresses_until_they_let_them_go() {
+    let mut h = with_default_namespace();
+    let services = |name: Option<&str>| path("", "services", Some("default"), name);
+    let entropy = h.entropy;
+    let (_, a) = h
+        .call(create(
+            "services",
+            Some("default"),
+            node_port_service("a", json!({})),
+        ))
+        .unwrap();
+    let (a_ip, a_port) = addresses_of(&a);
+    assert!(a_ip.starts_with("10."), "{a}");
+    assert!((30000..=32767).contains(&a_port), "{a}");
+    assert_eq!(a["spec"]["clusterIPs"], json!([a_ip]));
+    // The same entropy picks the same addresses: the store refuses the second claim, and
+    // the gateway picks again.
+    h.entropy = entropy;
+    let (_, b) = h
+        .call(create(
+            "services",
+            Some("default"),
+            node_port_service("b", json!({})),
+        ))
+        .unwrap();
+    let (b_ip, b_port) = addresses_of(&b);
+    assert_ne!((&b_ip, b_port), (&a_ip, a_port));
+    assert!(b_ip != a_ip && b_port != a_port, "{a}\n{b}");
+    // Addresses a user chooses that another service holds are refused, as kube words it.
+    let wanted = json!({"clusterIP": a_ip, "ports": [{"port": 80, "nodePort": b_port}]});
+    let error = h
+        .call(create(
+            "services",
+            Some("default"),
+            node_port_service("c", wanted.clone()),
+        ))
+        .unwrap_err();
+    assert_eq!(error.code, 422);
+    assert!(
+        error.message.contains(&format!(
+            "spec.clusterIPs: Invalid value: []string{{\"{a_ip}\"}}: failed to allocate IP {a_ip}: provided IP is already allocated"
+        )) || error.message.contains(&format!(
+            "spec.ports[0].nodePort: Invalid value: {b_port}: provided port is already allocated"
+        )),
+        "{}",
+        error.message
+    );
+    // Deleting a lets its IP go; b changing to ClusterIP lets its node port go.
+    h.call(ApiRequest::new(Verb::Delete, services(Some("a"))))
+        .unwrap();
+    let mut to_cluster_ip =
+        ApiRequest::new(Verb::Patch(patch::PatchType::Merge), services(Some("b")));
+    to_cluster_ip.body = br#"{"spec":{"type":"ClusterIP"}}"#.to_vec();
+    let (_, b) = h.call(to_cluster_ip).unwrap();
+    assert!(b["spec"]["ports"][0].get("nodePort").is_none(), "{b}");
+    assert_eq!(b["spec"]["clusterIP"], json!(b_ip));
+    let (_, c) = h
+        .call(create(
+            "services",
+            Some("default"),
+            node_port_service("c", wanted),
+        ))
+        .unwrap();
+    assert_eq!(addresses_of(&c), (a_ip, b_port));
+    // A replace that leaves the addresses out keeps them.
+    let mut replace = node_port_service("c", json!({}));
+    replace["metadata"]["resourceVersion"] = c["metadata"]["resourceVersion"].clone();
+    let mut update = ApiRequest::new(Verb::Update, services(Some("c")));
+    update.body = serde_json::to_vec(&replace).unwrap();
+    let (_, replaced) = h.call(update).unwrap();
+    assert_eq!(addresses_of(&replaced), addresses_of(&c));
+    // Outside the ranges: refused.
+    let outside = json!({"clusterIP": "192.168.1.1"});
+    let error = h
+        .call(create(
+            "services",
+            Some("default"),
+            node_port_service("d", outside),
+        ))
+        .unwrap_err();
+    assert!(
+        error
+            .message
+            .contains("is not in the valid range. The range of valid IPs is 10.96.0.0/12"),
+        "{}",
+        error.message
+    );
+}
