@@ -184,7 +184,10 @@ fn set_server_metadata(call: &Call, value: &mut Value) -> Result<(), ApiError> {
         "creationTimestamp".into(),
         object::timestamp(stamp.unix_ms).into(),
     );
-    meta.insert("generation".into(), 1.into());
+    match resource.tracks_generation() {
+        true => meta.insert("generation".into(), 1.into()),
+        false => meta.remove("generation"),
+    };
     assert!(meta.contains_key("uid"), "a new object has a uid");
     Ok(())
 }
@@ -646,13 +649,21 @@ pub(crate) fn prepare_update(
         };
     }
     carry_metadata(current, &mut new, call)?;
-    let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
-    let changed =
-        object::generation_content(resource, current) != object::generation_content(resource, &new);
-    object::metadata_mut(&mut new).insert(
-        "generation".into(),
-        (generation + i64::from(changed)).into(),
-    );
+    // A kind without a generation keeps what its stored object has: nothing, unless an
+    // older kactor gave it one.
+    let generation = current["metadata"].get("generation").cloned();
+    let generation = match (resource.tracks_generation(), generation) {
+        (true, generation) => {
+            let generation = generation.and_then(|g| g.as_i64()).unwrap_or(1);
+            Some((generation + i64::from(current.get("spec") != new.get("spec"))).into())
+        }
+        (false, generation) => generation,
+    };
+    let meta = object::metadata_mut(&mut new);
+    match generation {
+        Some(generation) => meta.insert("generation".into(), generation),
+        None => meta.remove("generation"),
+    };
     if resource.kind == "Service" {
         super::allocation::drop_type_dependent_fields(current, &mut new);
     }

@@ -258,18 +258,6 @@ pub fn with_revision(mut value: Value, revision: Revision) -> Value {
     value
 }
 
-/// What a change must touch to bump `metadata.generation`: the spec, or for kinds
-/// without one, everything outside metadata and status.
-pub fn generation_content(resource: &ResourceType, value: &Value) -> Value {
-    if resource.has_spec() {
-        return value.get("spec").cloned().unwrap_or(Value::Null);
-    }
-    let mut content = value.as_object().cloned().unwrap_or_default();
-    content.remove("metadata");
-    content.remove("status");
-    Value::Object(content)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

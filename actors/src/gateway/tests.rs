@@ -1818,3 +1818,23 @@ fn services_hold_distinct_addresses_until_they_let_them_go() {
         error.message
     );
 }
+
+#[test]
+fn only_workloads_have_a_generation_as_in_kube() {
+    let mut h = with_default_namespace();
+    let config = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "c", "generation": 7}, "data": {"a": "1"}});
+    let (_, created) = h
+        .call(create("configmaps", Some("default"), config))
+        .unwrap();
+    assert!(created["metadata"].get("generation").is_none(), "{created}");
+    let mut patch = ApiRequest::new(
+        Verb::Patch(patch::PatchType::Merge),
+        path("", "configmaps", Some("default"), Some("c")),
+    );
+    patch.body = br#"{"data":{"a":"2"}}"#.to_vec();
+    let (_, patched) = h.call(patch).unwrap();
+    assert!(patched["metadata"].get("generation").is_none(), "{patched}");
+    let (_, pod) = h.call(create("pods", Some("default"), pod("p"))).unwrap();
+    assert_eq!(pod["metadata"]["generation"], 1);
+}

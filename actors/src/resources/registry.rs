@@ -36,24 +36,23 @@ impl ResourceType {
         }
     }
 
-    /// Whether a change to this field path bumps `metadata.generation`: kinds with a
-    /// spec bump it on spec changes only; the rest (ConfigMap, Secret, roles) on any
-    /// change of their content other than metadata and status.
-    pub fn has_spec(&self) -> bool {
-        !matches!(
+    /// Whether the server keeps `metadata.generation` (1 at creation, bumped by each spec
+    /// change) for this kind: kube's strategies do for the workloads, whose controllers
+    /// report the generation they saw; other kinds have none.
+    pub fn tracks_generation(&self) -> bool {
+        matches!(
             self.kind,
-            "ConfigMap"
-                | "Secret"
-                | "Event"
-                | "ServiceAccount"
-                | "Endpoints"
-                | "EndpointSlice"
-                | "Role"
-                | "ClusterRole"
-                | "RoleBinding"
-                | "ClusterRoleBinding"
-                | "StorageClass"
-                | "ControllerRevision"
+            "Pod"
+                | "Deployment"
+                | "ReplicaSet"
+                | "StatefulSet"
+                | "DaemonSet"
+                | "ReplicationController"
+                | "Job"
+                | "CronJob"
+                | "PodDisruptionBudget"
+                | "Ingress"
+                | "NetworkPolicy"
         )
     }
 }
