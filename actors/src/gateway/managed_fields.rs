@@ -4,11 +4,11 @@
 //! of: the fields an object sets, what changed between two versions of an object, the merge of
 //! an applied configuration into an object, and the removal of fields.
 //!
-//! kactor holds no OpenAPI schema, so an object's structure comes from its JSON and from the
-//! strategic merge tables of [`patch::merge_key`](super::patch::merge_key): objects are maps
-//! of fields; a list whose field has a `ByKey` merge key is an associative list keyed by that
-//! one field; a `Union` list is a set of scalars; every other list is atomic, owned and
-//! replaced whole. A list whose elements cannot be told apart (an element without its key, a
+//! An object's structure comes from Kubernetes' OpenAPI schemas, read as structured-merge-diff
+//! reads them (see `field_schema.rs`): objects are maps of fields, owned field by field unless
+//! their schema says `x-kubernetes-map-type: atomic`; a list is associative (keyed by its
+//! `x-kubernetes-list-map-keys`), a set of scalars, or atomic, owned and replaced whole. A list
+//! whose elements cannot be told apart (an element without a key field that has no default, a
 //! duplicate) is atomic too, and so is anything nested deeper than [`FIELD_PATH_DEPTH_MAX`].
 //!
 //! FieldsV1 names each path element with a prefixed string: `f:<field>`, `k:<key fields as
@@ -21,7 +21,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::patch::{MergeCursor, MergeStrategy};
+use super::field_schema::{FieldSchema, ListType};
 
 /// The longest field path a set holds, in elements. A value nested deeper is owned whole, as
 /// one leaf. This keeps every walk's recursion bounded and a set's FieldsV1 (one JSON level per
@@ -354,38 +354,33 @@ impl FieldSet {
 // Walks of objects
 // ---------------------------------------------------------------------------------------------
 
-/// Where a walk is in an object: the cursor in the kind's merge tables, the merge strategy of
-/// the value here (when it is a list), and the length of the path to it.
+/// Where a walk is in an object: the schema of the value here, and the length of the path
+/// to it.
 #[derive(Clone, Copy)]
 struct At {
-    cursor: MergeCursor,
-    strategy: Option<MergeStrategy>,
+    schema: FieldSchema,
     depth: usize,
 }
 
 impl At {
     fn root(kind: &str) -> At {
         At {
-            cursor: MergeCursor::of_kind(kind),
-            strategy: None,
+            schema: FieldSchema::of_kind(kind),
             depth: 0,
         }
     }
 
     fn field(self, name: &str) -> At {
-        let (strategy, cursor) = self.cursor.field(name);
         At {
-            cursor,
-            strategy,
+            schema: self.schema.field(name),
             depth: self.depth + 1,
         }
     }
 
-    /// An element of the list here; a list directly inside a list is atomic.
+    /// An element of the list here.
     fn element(self) -> At {
         At {
-            cursor: self.cursor,
-            strategy: None,
+            schema: self.schema.items(),
             depth: self.depth + 1,
         }
     }
@@ -402,7 +397,7 @@ enum Shape<'a> {
     Map(&'a Map<String, Value>),
     /// Element by element (an associative list or a set), each with its path element.
     Elements(Vec<(PathElement, &'a Value)>),
-    /// Whole: a scalar, an atomic list, or a value too deep to walk.
+    /// Whole: a scalar, an atomic map or list, or a value too deep to walk.
     Leaf,
 }
 
@@ -411,8 +406,9 @@ fn shape_of(at: At, value: &Value) -> Shape<'_> {
         return Shape::Leaf;
     }
     match value {
+        Value::Object(_) if at.schema.is_atomic_map() => Shape::Leaf,
         Value::Object(fields) => Shape::Map(fields),
-        Value::Array(items) => match at.strategy.map(|strategy| elements(strategy, items)) {
+        Value::Array(items) => match elements(at, items) {
             Some(Ok(elements)) => Shape::Elements(elements),
             _ => Shape::Leaf,
         },
@@ -420,45 +416,66 @@ fn shape_of(at: At, value: &Value) -> Shape<'_> {
     }
 }
 
-/// The elements of a list merged by `strategy`, each with its path element; or why they cannot
-/// be told apart, in structured-merge-diff's words.
-fn elements(
-    strategy: MergeStrategy,
-    items: &[Value],
-) -> Result<Vec<(PathElement, &Value)>, String> {
+/// The elements of the list at `at`, each with its path element; None for an atomic list; or
+/// why they cannot be told apart, in structured-merge-diff's words.
+fn elements(at: At, items: &[Value]) -> Option<Result<Vec<(PathElement, &Value)>, String>> {
+    let list_type = at.schema.list_type();
+    if list_type == ListType::Atomic {
+        return None;
+    }
+    let item_schema = at.schema.items();
     let mut seen = BTreeSet::new();
     let mut elements = Vec::with_capacity(items.len());
     for (index, item) in items.iter().enumerate() {
-        let element =
-            element_of(strategy, item).map_err(|why| format!("element {index}: {why}"))?;
+        let element = element_of(&list_type, item_schema, item)
+            .map_err(|why| format!("element {index}: {why}"));
+        let element = match element {
+            Ok(element) => element,
+            Err(why) => return Some(Err(why)),
+        };
         if !seen.insert(element.clone()) {
-            return Err(format!("duplicate entries for key {element}"));
+            return Some(Err(format!("duplicate entries for key {element}")));
         }
         elements.push((element, item));
     }
     assert_eq!(elements.len(), items.len(), "every element is named");
-    Ok(elements)
+    Some(Ok(elements))
 }
 
-fn element_of(strategy: MergeStrategy, item: &Value) -> Result<PathElement, String> {
-    match strategy {
-        MergeStrategy::ByKey(key) => {
+fn element_of(
+    list_type: &ListType,
+    item_schema: FieldSchema,
+    item: &Value,
+) -> Result<PathElement, String> {
+    match list_type {
+        ListType::Map(keys) => {
             let Value::Object(fields) = item else {
                 return Err("associative list elements must be maps".into());
             };
-            match fields.get(key) {
-                Some(value) if is_scalar(value) => {
-                    let mut key_fields = Map::new();
-                    key_fields.insert(key.to_string(), value.clone());
-                    Ok(PathElement::Key(Value::Object(key_fields).to_string()))
-                }
-                _ => Err(format!(
-                    "associative list with keys has an element that omits key field \"{key}\""
-                )),
+            // The key fields, sorted by name as structured-merge-diff sorts them.
+            let mut keys = keys.clone();
+            keys.sort_unstable();
+            let mut key_fields = Map::new();
+            for key in keys {
+                let value = match fields.get(key) {
+                    Some(value) if is_scalar(value) => value.clone(),
+                    Some(_) => return Err(format!("key field \"{key}\" is not a scalar")),
+                    None => match item_schema.key_default(key) {
+                        Some(default) => Value::from(default),
+                        None => {
+                            return Err(format!(
+                                "associative list with keys has an element that omits key field \"{key}\" (and doesn't have default value)"
+                            ))
+                        }
+                    },
+                };
+                key_fields.insert(key.to_string(), value);
             }
+            Ok(PathElement::Key(Value::Object(key_fields).to_string()))
         }
-        MergeStrategy::Union if is_scalar(item) => Ok(PathElement::Value(item.to_string())),
-        MergeStrategy::Union => Err("set elements must be scalars".into()),
+        ListType::Set if is_scalar(item) => Ok(PathElement::Value(item.to_string())),
+        ListType::Set => Err("set elements must be scalars".into()),
+        ListType::Atomic => unreachable!("an atomic list has no elements to name"),
     }
 }
 
@@ -523,11 +540,10 @@ fn check_lists_at(at: At, value: &Value, path: &mut Vec<PathElement>) -> Result<
             }
         }
         Value::Array(items) => {
-            let Some(strategy) = at.strategy else {
+            let Some(listed) = elements(at, items) else {
                 return Ok(());
             };
-            let listed =
-                elements(strategy, items).map_err(|why| format!("{}: {why}", path_text(path)))?;
+            let listed = listed.map_err(|why| format!("{}: {why}", path_text(path)))?;
             for (element, item) in listed {
                 path.push(element);
                 check_lists_at(at.element(), item, path)?;
@@ -776,7 +792,7 @@ fn remove_at(at: At, value: &mut Value, set: &FieldSet) {
             }
         }
         Value::Array(items) => {
-            let Some(Ok(listed)) = at.strategy.map(|strategy| elements(strategy, items)) else {
+            let Some(Ok(listed)) = elements(at, items) else {
                 return; // an atomic list: a set names no element of it
             };
             let ids: Vec<PathElement> = listed.into_iter().map(|(element, _)| element).collect();
@@ -847,8 +863,9 @@ mod tests {
                 ".spec.containers[name=\"c\"]",
                 ".spec.containers[name=\"c\"].args",
                 ".spec.containers[name=\"c\"].name",
-                ".spec.containers[name=\"c\"].ports[containerPort=80]",
-                ".spec.containers[name=\"c\"].ports[containerPort=80].containerPort",
+                // The protocol is a key field, TCP when left out, as in kube.
+                ".spec.containers[name=\"c\"].ports[containerPort=80,protocol=\"TCP\"]",
+                ".spec.containers[name=\"c\"].ports[containerPort=80,protocol=\"TCP\"].containerPort",
             ]
         );
         let encoded = set.to_fields_v1();
@@ -857,6 +874,28 @@ mod tests {
             json!({"v:\"a\"": {}, "v:\"b\"": {}})
         );
         assert_eq!(FieldSet::from_fields_v1(&encoded).unwrap(), set);
+    }
+
+    #[test]
+    fn the_schemas_list_and_map_types_decide_ownership() {
+        // A label selector is atomic: owned as one leaf, as kube records `f:selector: {}`.
+        let deployment = json!({"spec": {"selector": {"matchLabels": {"app": "web"}}}});
+        let encoded = fields_of("Deployment", &deployment).to_fields_v1();
+        assert_eq!(encoded, json!({"f:spec": {"f:selector": {}}}));
+        // A service's ports are keyed by port and protocol: DNS's 53/UDP and 53/TCP are two.
+        let dns = json!({"spec": {"ports": [
+            {"name": "dns", "port": 53, "protocol": "UDP"},
+            {"name": "dns-tcp", "port": 53, "protocol": "TCP"}]}});
+        let encoded = fields_of("Service", &dns).to_fields_v1();
+        let ports = encoded["f:spec"]["f:ports"].as_object().unwrap();
+        let keys: Vec<&String> = ports.keys().collect();
+        assert_eq!(
+            keys,
+            [
+                r#"k:{"port":53,"protocol":"TCP"}"#,
+                r#"k:{"port":53,"protocol":"UDP"}"#
+            ]
+        );
     }
 
     #[test]
@@ -921,7 +960,7 @@ mod tests {
         let error = check_lists("Pod", &pod).unwrap_err();
         assert_eq!(
             error,
-            ".spec.containers: element 0: associative list with keys has an element that omits key field \"name\""
+            ".spec.containers: element 0: associative list with keys has an element that omits key field \"name\" (and doesn't have default value)"
         );
         let twice = json!({"spec": {"containers": [{"name": "a"}, {"name": "a"}]}});
         assert_eq!(

@@ -14,6 +14,7 @@ mod collector;
 pub mod defaults;
 mod deletion;
 pub mod discovery;
+mod field_schema;
 pub mod managed_fields;
 pub mod object;
 pub mod openapi;

@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read as _;
+use std::sync::OnceLock;
 
 use serde_json::{json, Map, Value};
 
@@ -228,6 +229,20 @@ impl Documents {
     pub fn definitions(&self) -> &Map<String, Value> {
         &self.definitions
     }
+}
+
+/// The swagger 2.0 schemas by name, decoded once per process: server-side apply walks
+/// objects by them (`field_schema.rs`).
+pub(crate) fn definitions() -> &'static Map<String, Value> {
+    static DEFINITIONS: OnceLock<Map<String, Value>> = OnceLock::new();
+    DEFINITIONS.get_or_init(|| decode_definitions().0)
+}
+
+/// The name of the schema that describes a kind, if the vendored schemas have it.
+pub(crate) fn kind_schema_name(group: &str, version: &str, kind: &str) -> Option<&'static str> {
+    static KINDS: OnceLock<BTreeMap<Gvk, String>> = OnceLock::new();
+    let kinds = KINDS.get_or_init(|| kinds_of(definitions()));
+    kinds.get(&gvk(group, version, kind)).map(String::as_str)
 }
 
 /// The swagger 2.0 schemas, and the v3 form of those that differ in v3.
@@ -885,7 +900,6 @@ fn v2_operation(operation: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::OnceLock;
 
     /// Built once for all tests: a debug build takes a moment.
     pub(super) fn documents() -> &'static Documents {

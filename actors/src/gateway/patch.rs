@@ -1045,26 +1045,6 @@ pub fn merge_key(kind: &str, path: &[&str]) -> Option<MergeStrategy> {
     strategy
 }
 
-/// A position in a kind's merge tables, moved one field at a time while walking an object,
-/// so a walk need not look up the whole path again at every list (as [`merge_key`] does).
-/// It reads the same tables as [`merge_key`], so both always agree.
-#[derive(Clone, Copy)]
-pub(crate) struct MergeCursor(Option<&'static Schema>);
-
-impl MergeCursor {
-    /// The cursor at the root of an object of `kind`.
-    pub(crate) fn of_kind(kind: &str) -> MergeCursor {
-        MergeCursor(Some(kind_schema(kind)))
-    }
-
-    /// The merge strategy of the field `name` here, and the cursor inside its value (inside
-    /// each element, for a list).
-    pub(crate) fn field(self, name: &str) -> (Option<MergeStrategy>, MergeCursor) {
-        let (strategy, schema) = field_of(self.0, name);
-        (strategy, MergeCursor(schema))
-    }
-}
-
 /// One field of a Go type that matters to a strategic merge: its merge strategy, and the type
 /// of its value (of its elements, for a list) when that type has such fields itself.
 struct Field {
