@@ -87,7 +87,10 @@ core.v1.Event core.v1.ServiceAccount core.v1.PersistentVolume core.v1.Persistent
 core.v1.Binding policy.v1.Eviction
 apps.v1.Deployment apps.v1.ReplicaSet apps.v1.StatefulSet apps.v1.DaemonSet apps.v1.ControllerRevision batch.v1.Job batch.v1.CronJob
 autoscaling.v2.HorizontalPodAutoscaler autoscaling.v1.Scale coordination.v1.Lease rbac.v1.Role rbac.v1.ClusterRole rbac.v1.RoleBinding
-rbac.v1.ClusterRoleBinding storage.v1.StorageClass discovery.v1.EndpointSlice""".split()
+rbac.v1.ClusterRoleBinding storage.v1.StorageClass discovery.v1.EndpointSlice
+authorization.v1.SelfSubjectAccessReview authorization.v1.SelfSubjectRulesReview
+authorization.v1.SubjectAccessReview authorization.v1.LocalSubjectAccessReview
+authentication.v1.SelfSubjectReview""".split()
 roots = []
 for r in ROOTS:
     roots += ['io.k8s.api.' + r, 'io.k8s.api.' + r + 'List']

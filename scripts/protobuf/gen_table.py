@@ -49,6 +49,11 @@ ROOTS = [
     ('policy/v1', 'Eviction', 'k8s.io/api/policy/v1'),
     ('scheduling.k8s.io/v1', 'PriorityClass', 'k8s.io/api/scheduling/v1'),
     ('authentication.k8s.io/v1', 'TokenRequest', 'k8s.io/api/authentication/v1'),
+    ('authentication.k8s.io/v1', 'SelfSubjectReview', 'k8s.io/api/authentication/v1'),
+    ('authorization.k8s.io/v1', 'SelfSubjectAccessReview', 'k8s.io/api/authorization/v1'),
+    ('authorization.k8s.io/v1', 'SelfSubjectRulesReview', 'k8s.io/api/authorization/v1'),
+    ('authorization.k8s.io/v1', 'SubjectAccessReview', 'k8s.io/api/authorization/v1'),
+    ('authorization.k8s.io/v1', 'LocalSubjectAccessReview', 'k8s.io/api/authorization/v1'),
 ]
 
 META = 'k8s.io/apimachinery/pkg/apis/meta/v1'

@@ -168,7 +168,11 @@ impl GatewayConfig {
             id,
             store_members,
             request_id_base: 0,
-            cached_kinds: RESOURCES.iter().map(|r| r.kind).collect(),
+            cached_kinds: RESOURCES
+                .iter()
+                .filter(|r| !r.is_review())
+                .map(|r| r.kind)
+                .collect(),
             encryption: Encryption::default(),
             authorize: true,
             always_pull_images: false,

@@ -14,6 +14,7 @@ use super::object;
 use super::ownership;
 use super::patch::{self, PatchType};
 use super::rbac;
+use super::reviews;
 use super::serve;
 use crate::kernel::Outbox;
 use crate::raft::ClientRequest;
@@ -340,6 +341,16 @@ impl Gateway {
     fn start(&mut self, call: &mut Call) -> Result<Next, ApiError> {
         rbac::authorize(self, call)?;
         let verb = call.request.verb;
+        if call.resource.is_review() {
+            return match (verb, call.subresource()) {
+                (Verb::Create, None) => reviews::answer(self, call),
+                _ => Err(ApiError::method_not_allowed(format!(
+                    "{} is not supported on {}",
+                    verb.rbac_name(),
+                    call.resource.plural
+                ))),
+            };
+        }
         match (verb, call.subresource()) {
             (Verb::Get, _) | (Verb::Update, _) | (Verb::Patch(_), _) | (Verb::Delete, None) => {
                 Ok(Next::Store(read_key(call.key()), Step::ReadObject))

@@ -211,6 +211,7 @@ pub fn aggregated_discovery(core: bool) -> Value {
 pub fn verbs(resource: &ResourceType) -> &'static [&'static str] {
     match (resource.group, resource.kind) {
         (CORE_GROUP, "Binding") => CREATE_ONLY,
+        _ if resource.is_review() => CREATE_ONLY,
         (CORE_GROUP, "Namespace") => NAMESPACE_VERBS,
         _ => FULL_VERBS,
     }

@@ -21,6 +21,7 @@ pub mod openapi;
 mod ownership;
 pub mod patch;
 pub mod rbac;
+mod reviews;
 pub mod secrets;
 mod serve;
 pub mod status;

@@ -68,7 +68,8 @@ fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(
 /// The object as its Kubernetes type shapes it: unknown fields dropped, wrong shapes
 /// refused (`"replicas": "three"`), with the decoder's message.
 pub fn shape(resource: &ResourceType, value: Value) -> Result<Value, String> {
-    use api::{apps, autoscaling, batch, coordination, core, discovery, rbac, storage};
+    use api::{apps, authentication, authorization, autoscaling, batch};
+    use api::{coordination, core, discovery, rbac, storage};
     match resource.kind {
         "Namespace" => round_trip::<core::v1::Namespace>(value),
         "Pod" => round_trip::<core::v1::Pod>(value),
@@ -98,6 +99,15 @@ pub fn shape(resource: &ResourceType, value: Value) -> Result<Value, String> {
         "ClusterRoleBinding" => round_trip::<rbac::v1::ClusterRoleBinding>(value),
         "StorageClass" => round_trip::<storage::v1::StorageClass>(value),
         "EndpointSlice" => round_trip::<discovery::v1::EndpointSlice>(value),
+        "SelfSubjectReview" => round_trip::<authentication::v1::SelfSubjectReview>(value),
+        "SelfSubjectAccessReview" => {
+            round_trip::<authorization::v1::SelfSubjectAccessReview>(value)
+        }
+        "SelfSubjectRulesReview" => round_trip::<authorization::v1::SelfSubjectRulesReview>(value),
+        "SubjectAccessReview" => round_trip::<authorization::v1::SubjectAccessReview>(value),
+        "LocalSubjectAccessReview" => {
+            round_trip::<authorization::v1::LocalSubjectAccessReview>(value)
+        }
         other => Err(format!("kind {other} is not served")),
     }
 }

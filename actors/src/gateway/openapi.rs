@@ -577,10 +577,13 @@ fn resource_paths(
         base.clone(),
         path_item(&target, &served(&collection), false),
     );
-    paths.insert(
-        format!("{base}/{{name}}"),
-        path_item(&target, &served(&object_actions), true),
-    );
+    let object_served = served(&object_actions);
+    if !object_served.is_empty() {
+        paths.insert(
+            format!("{base}/{{name}}"),
+            path_item(&target, &object_served, true),
+        );
+    }
     if resource.namespaced && verbs.contains(&"list") {
         target.reach = Reach::AllNamespaces;
         let all = collection_path(resource, Reach::AllNamespaces);
@@ -941,7 +944,13 @@ mod tests {
                     op[GVK_EXTENSION]["kind"] == kind && op[GVK_EXTENSION]["group"] == group
                 })
                 .collect();
-            assert!(!patches.is_empty(), "{kind} has no PATCH");
+            // A review is only ever created: it has no PATCH, but a POST.
+            let posts = document["paths"].as_object().unwrap().values();
+            let posted = posts
+                .filter_map(|item| item.get("post"))
+                .any(|op| op[GVK_EXTENSION]["kind"] == kind);
+            assert!(posted, "{kind} has no POST");
+            assert_eq!(patches.is_empty(), resource.is_review(), "{kind}'s PATCH");
             for patch in patches {
                 let parameters = patch["parameters"].as_array().unwrap();
                 assert!(parameters

@@ -102,6 +102,17 @@ pub fn bootstrap_policy() -> Vec<(&'static str, Value)> {
         (
             "clusterroles",
             role(
+                "system:basic-user",
+                json!([{"apiGroups": ["authorization.k8s.io"],
+                        "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"],
+                        "verbs": ["create"]},
+                       {"apiGroups": ["authentication.k8s.io"],
+                        "resources": ["selfsubjectreviews"], "verbs": ["create"]}]),
+            ),
+        ),
+        (
+            "clusterroles",
+            role(
                 "system:public-info-viewer",
                 json!([{"nonResourceURLs": ["/healthz", "/livez",
             "/readyz", "/version", "/version/"], "verbs": ["get"]}]),
@@ -110,6 +121,14 @@ pub fn bootstrap_policy() -> Vec<(&'static str, Value)> {
         (
             "clusterrolebindings",
             binding("cluster-admin", "cluster-admin", &["system:masters"]),
+        ),
+        (
+            "clusterrolebindings",
+            binding(
+                "system:basic-user",
+                "system:basic-user",
+                &["system:authenticated"],
+            ),
         ),
         (
             "clusterrolebindings",
@@ -215,9 +234,10 @@ pub(crate) fn authorize_verb(gateway: &Gateway, call: &Call, verb: &str) -> Resu
         namespace: call.namespace(),
         name: call.name(),
     };
+    // kube's authorizer chain: the Node authorizer, then RBAC.
     let allowed = match call.user.node_name() {
-        Some(node) => node_allows(gateway, call, node),
-        None => rbac_allows(gateway, &attributes)?,
+        Some(node) if node_allows(gateway, call, node) => true,
+        _ => rbac_allows(gateway, &attributes)?,
     };
     if allowed {
         return Ok(());
@@ -335,6 +355,46 @@ fn role_rules(
         .filter(|role| object::name(role) == name)
         .flat_map(|role| role["rules"].as_array().cloned().unwrap_or_default())
         .collect())
+}
+
+/// Whether `attributes.user` may do what the attributes describe: a member of
+/// `system:masters`, or as RBAC grants. What access reviews answer; the Node authorizer
+/// decides requests, not descriptions of them, so a kubelet's review is RBAC's alone.
+pub(crate) fn user_may(gateway: &Gateway, attributes: &Attributes) -> Result<bool, ApiError> {
+    Ok(attributes.user.in_group("system:masters") || rbac_allows(gateway, attributes)?)
+}
+
+/// The rules RBAC grants `user` in `namespace` (cluster-wide ones included), split into
+/// resource rules and non-resource rules: what a SelfSubjectRulesReview lists.
+pub(crate) fn rules_of(
+    gateway: &Gateway,
+    user: &User,
+    namespace: &str,
+) -> Result<(Vec<Value>, Vec<Value>), ApiError> {
+    let mut bindings: Vec<(Value, Option<&str>)> =
+        cached_values(gateway, "ClusterRoleBinding", None)?
+            .into_iter()
+            .map(|b| (b, None))
+            .collect();
+    if !namespace.is_empty() {
+        let local = cached_values(gateway, "RoleBinding", Some(namespace))?;
+        bindings.extend(local.into_iter().map(|b| (b, Some(namespace))));
+    }
+    let (mut resource_rules, mut non_resource_rules) = (Vec::new(), Vec::new());
+    for (binding, scope) in bindings {
+        let subjects = binding["subjects"].as_array().cloned().unwrap_or_default();
+        if !subjects.iter().any(|s| subject_matches(s, user, scope)) {
+            continue;
+        }
+        for rule in role_rules(gateway, &binding["roleRef"], scope)? {
+            match rule.get("nonResourceURLs") {
+                Some(urls) => non_resource_rules
+                    .push(json!({"verbs": rule["verbs"], "nonResourceURLs": urls})),
+                None => resource_rules.push(rule),
+            }
+        }
+    }
+    Ok((resource_rules, non_resource_rules))
 }
 
 /// Whether any binding grants the attributes.

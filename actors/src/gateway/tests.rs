@@ -1838,3 +1838,154 @@ fn only_workloads_have_a_generation_as_in_kube() {
     let (_, pod) = h.call(create("pods", Some("default"), pod("p"))).unwrap();
     assert_eq!(pod["metadata"]["generation"], 1);
 }
+
+fn review(group: &str, plural: &str, namespace: Option<&str>, body: Value) -> ApiRequest {
+    let mut request = create(plural, namespace, body);
+    request.path.group = group.into();
+    request
+}
+
+#[test]
+fn reviews_answer_who_and_what_from_rbac_and_store_nothing() {
+    let mut h = with_default_namespace();
+    let alice = User::new("alice", &["system:authenticated"]);
+    let binding = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+        "metadata": {"name": "alice-view"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+        "subjects": [{"kind": "User", "name": "alice", "apiGroup": "rbac.authorization.k8s.io"}]});
+    h.call(review(
+        "rbac.authorization.k8s.io",
+        "rolebindings",
+        Some("default"),
+        binding,
+    ))
+    .unwrap();
+    h.tick(1);
+    let may = |h: &mut Harness, user: &User, verb: &str, namespace: &str| {
+        let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+            "spec": {"resourceAttributes": {"verb": verb, "resource": "pods", "namespace": namespace}}});
+        let request = review(
+            "authorization.k8s.io",
+            "selfsubjectaccessreviews",
+            None,
+            body,
+        );
+        let (code, answer) = h.call_as(request, user.clone()).unwrap();
+        assert_eq!(code, 201);
+        assert_eq!(answer["spec"]["resourceAttributes"]["verb"], verb);
+        answer["status"]["allowed"].as_bool().unwrap()
+    };
+    // Any authenticated user may ask (system:basic-user); the answer is RBAC's.
+    assert!(may(&mut h, &alice, "list", "default"));
+    assert!(!may(&mut h, &alice, "create", "default"));
+    assert!(!may(&mut h, &alice, "list", "kube-system"));
+    assert!(may(&mut h, &admin(), "create", "kube-system"));
+    // Who am I.
+    let whoami = json!({"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"});
+    let request = review("authentication.k8s.io", "selfsubjectreviews", None, whoami);
+    let (_, answer) = h.call_as(request, alice.clone()).unwrap();
+    assert_eq!(
+        answer["status"]["userInfo"],
+        json!({"username": "alice", "groups": ["system:authenticated"]})
+    );
+    // What may I do here: view's rules in default, the basic and discovery rules anywhere.
+    let rules = |h: &mut Harness, namespace: &str| {
+        let body = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview",
+            "spec": {"namespace": namespace}});
+        let request = review(
+            "authorization.k8s.io",
+            "selfsubjectrulesreviews",
+            None,
+            body,
+        );
+        let (_, answer) = h.call_as(request, alice.clone()).unwrap();
+        let status = answer["status"].clone();
+        assert_eq!(status["incomplete"], false);
+        assert!(!status["nonResourceRules"].as_array().unwrap().is_empty());
+        status["resourceRules"].as_array().unwrap().clone()
+    };
+    let here = rules(&mut h, "default");
+    assert!(here
+        .iter()
+        .any(|r| r["resources"].as_array().unwrap().contains(&json!("pods"))));
+    let elsewhere = rules(&mut h, "kube-system");
+    assert!(elsewhere
+        .iter()
+        .all(|r| !r["resources"].as_array().unwrap().contains(&json!("pods"))));
+    assert_eq!(here.len(), elsewhere.len() + 1);
+    // About someone else: only for who may create subjectaccessreviews (not alice).
+    let sar = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+        "spec": {"user": "alice", "resourceAttributes": {"verb": "get", "resource": "pods", "namespace": "default"}}});
+    let request = review(
+        "authorization.k8s.io",
+        "subjectaccessreviews",
+        None,
+        sar.clone(),
+    );
+    assert_eq!(
+        h.call_as(request.clone(), alice.clone()).unwrap_err().code,
+        403
+    );
+    let (_, answer) = h.call(request).unwrap();
+    assert_eq!(answer["status"]["allowed"], true);
+    let mut nobody = sar;
+    nobody["spec"].as_object_mut().unwrap().remove("user");
+    let error = h
+        .call(review(
+            "authorization.k8s.io",
+            "subjectaccessreviews",
+            None,
+            nobody,
+        ))
+        .unwrap_err();
+    assert_eq!(error.code, 422);
+    assert!(
+        error
+            .message
+            .contains("at least one of user or group must be specified"),
+        "{}",
+        error.message
+    );
+    let empty = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "spec": {}});
+    let error = h
+        .call(review(
+            "authorization.k8s.io",
+            "selfsubjectaccessreviews",
+            None,
+            empty,
+        ))
+        .unwrap_err();
+    assert!(
+        error.message.contains(
+            "exactly one of nonResourceAttributes or resourceAttributes must be specified"
+        ),
+        "{}",
+        error.message
+    );
+    // A local review stays in its namespace.
+    let local = json!({"apiVersion": "authorization.k8s.io/v1", "kind": "LocalSubjectAccessReview",
+        "spec": {"user": "alice", "resourceAttributes": {"verb": "get", "resource": "pods", "namespace": "kube-system"}}});
+    let error = h
+        .call(review(
+            "authorization.k8s.io",
+            "localsubjectaccessreviews",
+            Some("default"),
+            local,
+        ))
+        .unwrap_err();
+    assert_eq!(
+        error.message,
+        "spec.resourceAttributes.namespace must match namespace: default"
+    );
+    // Nothing else may be done with a review.
+    let list = ApiRequest::new(
+        Verb::List,
+        path(
+            "authorization.k8s.io",
+            "selfsubjectaccessreviews",
+            None,
+            None,
+        ),
+    );
+    assert_eq!(h.call(list).unwrap_err().code, 405);
+}

@@ -36,6 +36,12 @@ impl ResourceType {
         }
     }
 
+    /// Whether this kind is a question rather than an object: a create of it is answered
+    /// (who am I, may I) and nothing is stored, listed or watched, as kube's review APIs.
+    pub fn is_review(&self) -> bool {
+        matches!(self.group, "authentication.k8s.io" | "authorization.k8s.io")
+    }
+
     /// Whether the server keeps `metadata.generation` (1 at creation, bumped by each spec
     /// change) for this kind: kube's strategies do for the workloads, whose controllers
     /// report the generation they saw; other kinds have none.
@@ -261,6 +267,52 @@ pub const RESOURCES: &[ResourceType] = &[
         "v1",
         "EndpointSlice",
         "endpointslices",
+        true,
+        NONE,
+        NONE
+    ),
+    // Reviews: created to ask a question, answered, never stored (see `is_review`).
+    resource!(
+        "authentication.k8s.io",
+        "v1",
+        "SelfSubjectReview",
+        "selfsubjectreviews",
+        false,
+        NONE,
+        NONE
+    ),
+    resource!(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        false,
+        NONE,
+        NONE
+    ),
+    resource!(
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectRulesReview",
+        "selfsubjectrulesreviews",
+        false,
+        NONE,
+        NONE
+    ),
+    resource!(
+        "authorization.k8s.io",
+        "v1",
+        "SubjectAccessReview",
+        "subjectaccessreviews",
+        false,
+        NONE,
+        NONE
+    ),
+    resource!(
+        "authorization.k8s.io",
+        "v1",
+        "LocalSubjectAccessReview",
+        "localsubjectaccessreviews",
         true,
         NONE,
         NONE

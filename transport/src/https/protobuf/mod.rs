@@ -356,6 +356,9 @@ enum Ty {
     IntOrString,
     /// `runtime.RawExtension` / `metav1.FieldsV1` {raw = 1}: the raw JSON itself.
     RawJson,
+    /// A named `[]string` as a map value (authorization's `ExtraValue`): a message
+    /// {items = 1 (repeated string)}, a JSON array of strings.
+    Items,
     /// A struct: the table's message at this index.
     Msg(u16),
 }
@@ -618,6 +621,7 @@ fn decode_value(ty: Ty, chunks: &[&[u8]], budget: &mut Budget, depth: usize) -> 
         Ty::Quantity => quantity(chunks.last().copied()),
         Ty::IntOrString => int_or_string(chunks),
         Ty::RawJson => raw_json(chunks),
+        Ty::Items => string_items(chunks, budget),
         _ => Err(internal("decode_value() of a scalar type")),
     }
 }
@@ -686,6 +690,29 @@ fn is_zero(value: &Value) -> bool {
 }
 
 // ---- the special types of k8s.io/apimachinery ----
+
+/// A named `[]string` as its message {items = 1 (repeated string)}; the occurrences of a
+/// message merge, so their items add up. Empty is Go's nil slice: `null`.
+fn string_items(chunks: &[&[u8]], budget: &mut Budget) -> Result<Value> {
+    let mut items = Vec::new();
+    for chunk in chunks {
+        let mut reader = Reader::new(chunk);
+        while !reader.done() {
+            let (number, wire) = reader.key()?;
+            match number {
+                1 => {
+                    push_item(&items, budget)?;
+                    items.push(Value::String(reader.string(wire)?));
+                }
+                _ => reader.skip(wire)?,
+            }
+        }
+    }
+    Ok(match items.is_empty() {
+        true => Value::Null,
+        false => Value::Array(items),
+    })
+}
 
 /// `metav1.Time` / `metav1.MicroTime`: {seconds = 1 (int64), nanos = 2 (int32)}.
 fn time(chunk: Option<&[u8]>, micro: bool) -> Result<Value> {
