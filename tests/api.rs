@@ -168,6 +168,72 @@ fn kubectl_authenticates_by_certificate_and_token_and_rbac_decides() {
     assert_eq!(lines[0], ["NAME", "DATA", "AGE"], "{table}");
     assert_eq!(lines[1][..2], ["settings", "1"], "{table}");
 
+    // kubectl auth: jane may ask what she may do, and the answers are RBAC's.
+    let may = |who: &Kubectl, args: &[&str]| who.run(args).unwrap().status.success();
+    assert!(may(
+        &jane,
+        &["auth", "can-i", "list", "configmaps", "-n", "team"]
+    ));
+    assert!(!may(
+        &jane,
+        &["auth", "can-i", "create", "configmaps", "-n", "team"]
+    ));
+    assert!(!may(
+        &jane,
+        &["auth", "can-i", "list", "secrets", "-n", "team"]
+    ));
+    let whoami = jane.run_ok(&["auth", "whoami"]).unwrap();
+    assert!(
+        whoami.contains("jane") && whoami.contains("[dev system:authenticated]"),
+        "{whoami}"
+    );
+    let rules = jane
+        .run_ok(&["auth", "can-i", "--list", "-n", "team"])
+        .unwrap();
+    assert!(
+        rules.contains("configmaps") && !rules.contains("secrets"),
+        "{rules}"
+    );
+    // Impersonation: the administrator may act as jane and gets jane's answers; jane may
+    // not act as anyone.
+    assert!(!may(
+        admin,
+        &[
+            "auth",
+            "can-i",
+            "create",
+            "configmaps",
+            "-n",
+            "team",
+            "--as=jane"
+        ]
+    ));
+    let as_jane = stderr(
+        &admin
+            .run(&[
+                "get",
+                "secrets",
+                "-n",
+                "team",
+                "--as=jane",
+                "--as-group=dev",
+            ])
+            .unwrap(),
+    );
+    assert!(
+        as_jane.contains(r#"User "jane" cannot list resource "secrets""#),
+        "{as_jane}"
+    );
+    let refused = stderr(
+        &jane
+            .run(&["get", "configmaps", "-n", "team", "--as=admin"])
+            .unwrap(),
+    );
+    assert!(
+        refused.contains(r#"users "admin" is forbidden: User "jane" cannot impersonate resource "users" in API group "" at the cluster scope"#),
+        "{refused}"
+    );
+
     // The administrator's bearer token from the static token file.
     let tokens = std::fs::read_to_string(api.root.path().join("n1").join("tokens.csv")).unwrap();
     let token = tokens.split(',').next().unwrap();

@@ -4,6 +4,7 @@
 //! of the user. The shell decides nothing about resources; it translates.
 
 pub mod authn;
+pub mod impersonation;
 pub mod negotiate;
 pub mod protobuf;
 pub mod route;
@@ -179,6 +180,11 @@ async fn handle(
         .authenticator
         .authenticate(certificate.as_ref(), authorization.as_deref())
     {
+        Ok(user) => user,
+        Err(error) => return status_response(&error),
+    };
+    let impersonated = impersonation::effective_user(&shared.client, user, request.headers()).await;
+    let user = match impersonated {
         Ok(user) => user,
         Err(error) => return status_response(&error),
     };
