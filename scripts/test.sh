@@ -10,11 +10,16 @@ if ! command -v cargo >/dev/null 2>&1; then
   exit 1
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
+if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
 # protoc builds etcd's gRPC client (the benchmark drives etcd with it).
 if ! command -v protoc >/dev/null 2>&1; then
   echo "installing protobuf-compiler (protoc)"
-  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq protobuf-compiler
+fi
+# script (util-linux) gives kubectl a terminal in the tty exec test.
+if ! command -v script >/dev/null 2>&1; then
+  echo "installing bsdutils (script)"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq bsdutils
 fi
 
 # The API's end-to-end tests drive the real kubectl (1.32 or later).

@@ -5,7 +5,7 @@
 
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -268,6 +268,28 @@ fn kubectl_exec_runs_over_websockets() {
         "{}",
         text(&wrong.stderr)
     );
+    s.wait_idle();
+}
+
+#[test]
+fn kubectl_exec_on_a_terminal_relays_its_size() {
+    let s = Streams::start();
+    // `script` gives kubectl a terminal of 100x40, so `-t` is honoured: kubectl asks for a
+    // tty and sends the terminal's size, which reaches the kubelet through the gateway.
+    let exec = s.admin.shell_line(&["exec", "-it", "p1", "--", "size"]);
+    let line = format!("stty rows 40 cols 100; {exec}");
+    let output = Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("script (util-linux) on the PATH");
+    let stdout = text(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        text(&output.stderr)
+    );
+    assert!(stdout.contains("100x40"), "{stdout}");
     s.wait_idle();
 }
 

@@ -80,6 +80,23 @@ impl Kubectl {
         command
     }
 
+    /// `command` as one shell line, each word quoted (for `script`, which runs kubectl on
+    /// a terminal).
+    pub fn shell_line(&self, args: &[&str]) -> String {
+        let quote = |word: &str| format!("'{}'", word.replace('\'', r"'\''"));
+        let kubeconfig = self.kubeconfig.to_string_lossy();
+        let cache = self.cache.to_string_lossy();
+        let fixed = [
+            "kubectl",
+            "--kubeconfig",
+            &kubeconfig,
+            "--cache-dir",
+            &cache,
+        ];
+        let words: Vec<String> = fixed.iter().chain(args).map(|w| quote(w)).collect();
+        words.join(" ")
+    }
+
     pub fn run(&self, args: &[&str]) -> anyhow::Result<Output> {
         match self.command(args).output() {
             Ok(output) => Ok(output),

@@ -143,6 +143,8 @@ async fn serve_exec(options: ExecOptions, mut port: StreamPort) {
         "false" => Ok(1),
         "exit" => Ok(args.first().and_then(|n| n.parse().ok()).unwrap_or(0)),
         "cat" => copy_stdin(&mut port, options.stdin).await.map(|()| 0),
+        // Prints the terminal's size once the caller sends it: what a tty exec relays.
+        "size" => terminal_size(&mut port).await,
         _ => {
             let out = format!("{}\n", options.command.join(" "));
             match port.write(CHANNEL_STDOUT, out.as_bytes()).await {
@@ -155,6 +157,32 @@ async fn serve_exec(options: ExecOptions, mut port: StreamPort) {
         Ok(0) => port.end(StreamStatus::Success),
         Ok(code) => port.end(StreamStatus::ExitCode(code)),
         Err(_) => {} // the caller went away: the port is over already
+    }
+}
+
+/// How long `size` waits for the caller's first resize before it fails.
+const RESIZE_WAIT: Duration = Duration::from_secs(10);
+
+/// Waits for the first resize and writes it as `WIDTHxHEIGHT`; exit code 1 when none comes.
+async fn terminal_size(port: &mut StreamPort) -> Result<i32, StreamStatus> {
+    let deadline = tokio::time::Instant::now() + RESIZE_WAIT;
+    loop {
+        let event = tokio::time::timeout_at(deadline, port.next()).await;
+        let Ok(event) = event else {
+            port.write(CHANNEL_STDOUT, b"no resize came\r\n").await?;
+            return Ok(1);
+        };
+        match event {
+            StreamEvent::Resize { width, height } => {
+                let size = format!("{width}x{height}\r\n");
+                return port
+                    .write(CHANNEL_STDOUT, size.as_bytes())
+                    .await
+                    .map(|()| 0);
+            }
+            StreamEvent::End(status) => return Err(status),
+            StreamEvent::Data { .. } | StreamEvent::Close { .. } | StreamEvent::Credit => {}
+        }
     }
 }
 
