@@ -246,7 +246,6 @@ pub(crate) fn delete_op(key: Vec<u8>) -> TxnOp {
     })
 }
 
-/// The object a failed guarded transaction read back.
 /// A write's claims of service addresses and its releases (nothing for other kinds).
 fn addresses(
     call: &Call,
@@ -266,6 +265,7 @@ struct LostAddresses {
     written: Option<Vec<u8>>,
 }
 
+/// The object a failed guarded transaction read back.
 pub(crate) fn read_back(responses: &[TxnOpResponse]) -> Option<KeyValue> {
     match responses.first() {
         Some(TxnOpResponse::Range(range)) => range.kvs.first().cloned(),
