@@ -168,6 +168,18 @@ fn kubectl_authenticates_by_certificate_and_token_and_rbac_decides() {
     assert_eq!(lines[0], ["NAME", "DATA", "AGE"], "{table}");
     assert_eq!(lines[1][..2], ["settings", "1"], "{table}");
 
+    // Health as kube reports it: terse, verbose, one check.
+    assert_eq!(admin.run_ok(&["get", "--raw", "/readyz"]).unwrap(), "ok");
+    let verbose = admin.run_ok(&["get", "--raw", "/readyz?verbose"]).unwrap();
+    assert!(
+        verbose.contains("[+]etcd ok\n[+]informer-sync ok")
+            && verbose.ends_with("readyz check passed\n"),
+        "{verbose}"
+    );
+    assert_eq!(
+        admin.run_ok(&["get", "--raw", "/livez/etcd"]).unwrap(),
+        "ok"
+    );
     // kubectl auth: jane may ask what she may do, and the answers are RBAC's.
     let may = |who: &Kubectl, args: &[&str]| who.run(args).unwrap().status.success();
     assert!(may(

@@ -890,6 +890,7 @@ impl GatewayModelCfg {
 
     fn gateway_config(&self, id: NodeId) -> GatewayConfig {
         let mut config = GatewayConfig::new(id, vec![STORE]);
+        config.store_probe_ticks = 0; // the readiness probe would only grow the state space
         config.authorize = false;
         // One retry per store request: enough to exercise retries (a repeated request id)
         // while keeping the model finite and small.

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::api::*;
 use super::cache::{CachedObject, ObjectSummary, WatchCache};
 use super::calls::{Call, Step};
+use super::health;
 use super::object;
 use super::secrets::Encryption;
 use super::streams::{StreamMsg, Streams};
@@ -160,6 +161,13 @@ pub struct GatewayConfig {
     /// Where services' ClusterIPs and node ports come from (kube-apiserver's
     /// `--service-cluster-ip-range` and `--service-node-port-range`).
     pub service_ranges: super::allocation::ServiceRanges,
+    /// Ticks without any store answer after which the gateway asks the store for its
+    /// revision (a linearizable read: a quorum answers it), so `/readyz` knows the store
+    /// serves even when no one writes. 0: never (models, whose state space it would grow).
+    pub store_probe_ticks: u32,
+    /// Ticks since the store last answered after which `/readyz` reports it failed: a probe
+    /// goes every second and an attempt may take 2 s, so this is two probes missed.
+    pub store_answer_ticks_max: u32,
 }
 
 impl GatewayConfig {
@@ -193,6 +201,8 @@ impl GatewayConfig {
             stream_silence_ticks_max: 300,
             stream_start_ticks_max: 300,
             service_ranges: Default::default(),
+            store_probe_ticks: 10,
+            store_answer_ticks_max: 50,
         }
     }
 }
@@ -203,6 +213,8 @@ pub(crate) enum Purpose {
     Call(CallId),
     /// A page of a cache's initial list.
     Fill(usize),
+    /// A read of the store's revision that only asks whether the store answers (`/readyz`).
+    Probe,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -271,6 +283,10 @@ pub struct Gateway {
     /// The bootstrap policy exists (or its creation was issued).
     bootstrapped: bool,
     ticks: u64,
+    /// The tick at which the store last answered a request (`/readyz`'s etcd check).
+    store_answered_tick: Option<u64>,
+    /// A probe of the store is in flight.
+    probing: bool,
     /// The streams being relayed, and the kubelets that serve them.
     pub(crate) streams: Streams,
 }
@@ -316,6 +332,8 @@ impl Actor for Gateway {
             collecting: BTreeMap::new(),
             bootstrapped: false,
             ticks: 0,
+            store_answered_tick: None,
+            probing: false,
             // Stream ids, like store request ids, must not repeat across restarts: a
             // kubelet may still hold a stream of the previous run under the same id.
             streams: Streams {
@@ -417,7 +435,13 @@ impl Gateway {
             return self.reply(caller, ApiOutcome::Err(error), out);
         }
         if request.verb == Verb::GetPath {
-            let outcome = self.authorize_path(&user, request.path.name.as_deref().unwrap_or(""));
+            let path = request.path.name.as_deref().unwrap_or("");
+            let outcome = match (self.authorize_path(&user, path), health::checks_of(path)) {
+                (ApiOutcome::Ok { .. }, Some(checks)) => {
+                    ApiOutcome::ok(200, health::report(self, checks))
+                }
+                (outcome, _) => outcome,
+            };
             return self.reply(caller, outcome, out);
         }
         self.last_stamp = stamp;
@@ -596,10 +620,31 @@ impl Gateway {
         };
         let call = self.store_calls.remove(&request).expect("present");
         out.cancel_timer(GatewayTimer::StoreAttempt(request));
+        self.store_answered_tick = Some(self.ticks);
         match call.purpose {
             Purpose::Call(id) => self.advance_call(id, output, out),
             Purpose::Fill(feed) => self.on_fill_page(feed, output, out),
+            Purpose::Probe => self.probing = false,
         }
+    }
+
+    /// Whether the store answered a request within `store_answer_ticks_max` ticks.
+    pub(crate) fn store_answers(&self) -> bool {
+        let bound = u64::from(self.config.store_answer_ticks_max);
+        self.store_answered_tick
+            .is_some_and(|tick| self.ticks.saturating_sub(tick) <= bound)
+    }
+
+    /// Asks the store for its revision when it has not answered anything for a while.
+    fn probe_store(&mut self, out: &mut Outbox<Self>) {
+        let every = u64::from(self.config.store_probe_ticks);
+        let since = self.ticks - self.store_answered_tick.unwrap_or(0);
+        if every == 0 || self.probing || since < every {
+            return;
+        }
+        self.probing = true;
+        let body = ClientRequest::Read(StoreQuery::Header);
+        self.store_request(Purpose::Probe, body, out);
     }
 
     fn store_failed(&mut self, purpose: Purpose, error: ApiError, out: &mut Outbox<Self>) {
@@ -609,6 +654,7 @@ impl Gateway {
                     self.reply(call.caller, ApiOutcome::Err(error), out);
                 }
             }
+            Purpose::Probe => self.probing = false,
             Purpose::Fill(feed) => {
                 // Started again on the next tick: a pause, not a loop against the store.
                 tracing::warn!(feed, ?error, "cache fill failed; retrying");
@@ -896,6 +942,28 @@ impl Gateway {
         self.tick_streams(out);
         self.collect(out);
         self.bootstrap(out);
+        self.probe_store(out);
+    }
+
+    /// The bootstrap objects the caches do not show, or None while a cache they need is
+    /// not loaded. Kinds this gateway does not cache are left out.
+    pub(crate) fn missing_bootstrap(
+        &self,
+    ) -> Option<Vec<(&'static ResourceType, serde_json::Value)>> {
+        let mut wanted = super::bootstrap::bootstrap_objects(self.config.authorize);
+        wanted.retain(|(resource, _)| self.config.cached_kinds.contains(&resource.kind));
+        if wanted
+            .iter()
+            .any(|(resource, _)| self.cache(resource.kind).is_none())
+        {
+            return None;
+        }
+        let missing = wanted.into_iter().filter(|(resource, value)| {
+            let cache = self.cache(resource.kind).expect("loaded");
+            let key = object::object_key(resource, None, object::name(value));
+            cache.get(&key).is_none()
+        });
+        Some(missing.collect())
     }
 
     /// Creates the bootstrap objects (system namespaces, RBAC policy) once the caches
@@ -905,23 +973,9 @@ impl Gateway {
         if self.bootstrapped {
             return;
         }
-        let mut wanted = super::bootstrap::bootstrap_objects(self.config.authorize);
-        wanted.retain(|(resource, _)| self.config.cached_kinds.contains(&resource.kind));
-        if wanted
-            .iter()
-            .any(|(resource, _)| self.cache(resource.kind).is_none())
-        {
+        let Some(missing) = self.missing_bootstrap() else {
             return; // not loaded yet: next tick
-        }
-        let missing: Vec<_> = wanted
-            .into_iter()
-            .filter(|(resource, value)| {
-                let cache = self.cache(resource.kind).expect("loaded");
-                cache
-                    .get(&object::object_key(resource, None, object::name(value)))
-                    .is_none()
-            })
-            .collect();
+        };
         self.bootstrapped = true;
         for (resource, value) in missing {
             let path = ResourcePath {

@@ -15,6 +15,7 @@ pub mod defaults;
 mod deletion;
 pub mod discovery;
 mod field_schema;
+pub mod health;
 pub mod managed_fields;
 pub mod object;
 pub mod openapi;

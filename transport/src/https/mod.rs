@@ -241,15 +241,20 @@ async fn serve_document(
             ..ResourcePath::default()
         },
     );
-    if let Err(error) = shared.client.call_as(user, check).await {
-        return status_response(&error);
-    }
+    let answer = match shared.client.call_as(user, check).await {
+        Ok((_, answer)) => answer,
+        Err(error) => return status_response(&error),
+    };
     let aggregated = accept.contains("as=APIGroupDiscoveryList");
     let value = match document {
         Document::OpenApiV2 | Document::OpenApiV3Index | Document::OpenApiV3 { .. } => {
             return openapi_response(shared, document, path, accept).await
         }
-        Document::Health => return text_response(StatusCode::OK, "ok"),
+        Document::Health {
+            endpoint,
+            check,
+            verbose,
+        } => return health_response(endpoint, check.as_deref(), *verbose, &answer),
         Document::Version => Some(discovery::version_info()),
         Document::CoreVersions if aggregated => {
             return aggregated_response(discovery::aggregated_discovery(true))
@@ -605,12 +610,62 @@ fn json_response(status: StatusCode, value: &Value) -> Response<Body> {
     bytes_response(status, "application/json", body)
 }
 
-fn text_response(status: StatusCode, text: &'static str) -> Response<Body> {
-    bytes_response(
-        status,
-        "text/plain; charset=utf-8",
-        text.as_bytes().to_vec(),
-    )
+/// kube's health text from the gateway's report (`[{"name": .., "ok": ..}]`): `ok` when all
+/// pass, else (or when `verbose`) a `[+]`/`[-]` line per check and the verdict, with 500 on
+/// a failure. A failing check's reason stays in the server's log, as kube withholds it.
+fn health_response(
+    endpoint: &str,
+    check: Option<&str>,
+    verbose: bool,
+    report: &[u8],
+) -> Response<Body> {
+    let results: Vec<(String, bool)> = serde_json::from_slice::<Value>(report)
+        .ok()
+        .and_then(|v| v.as_array().cloned())
+        .unwrap_or_default()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap_or_default().to_string(),
+                r["ok"] == true,
+            )
+        })
+        .collect();
+    let text = text_response;
+    if let Some(check) = check {
+        return match results.iter().find(|(name, _)| name == check) {
+            Some((_, true)) => text(StatusCode::OK, "ok".into()),
+            Some((_, false)) => text(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("internal server error: {check} check failed\n"),
+            ),
+            None => text(StatusCode::NOT_FOUND, "404 page not found\n".into()),
+        };
+    }
+    let passed = !results.is_empty() && results.iter().all(|(_, ok)| *ok);
+    if passed && !verbose {
+        return text(StatusCode::OK, "ok".into());
+    }
+    let mut body: String = results
+        .iter()
+        .map(|(name, ok)| match ok {
+            true => format!("[+]{name} ok\n"),
+            false => format!("[-]{name} failed: reason withheld\n"),
+        })
+        .collect();
+    let (status, verdict) = match passed {
+        true => (StatusCode::OK, "passed"),
+        false => (StatusCode::INTERNAL_SERVER_ERROR, "failed"),
+    };
+    if !passed {
+        warn!(endpoint, report = %String::from_utf8_lossy(report), "health check failed");
+    }
+    body.push_str(&format!("{endpoint} check {verdict}\n"));
+    text(status, body)
+}
+
+fn text_response(status: StatusCode, text: String) -> Response<Body> {
+    bytes_response(status, "text/plain; charset=utf-8", text.into_bytes())
 }
 
 fn bytes_response(status: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Body> {
@@ -641,7 +696,7 @@ mod tests {
         warnings.add(r#"unknown field "spec.x""#.into());
         warnings.add(r"a \ backslash".into());
         warnings.add("a\nnewline".into());
-        let mut response = text_response(StatusCode::OK, "");
+        let mut response = text_response(StatusCode::OK, String::new());
         add_warnings(&mut response, &warnings);
         let sent: Vec<_> = response.headers().get_all(WARNING).iter().collect();
         assert_eq!(

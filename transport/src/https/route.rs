@@ -26,8 +26,13 @@ pub enum Route {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Document {
     Version,
-    /// `/healthz`, `/livez`, `/readyz`.
-    Health,
+    /// `/healthz`, `/livez`, `/readyz`, or one check of them (`/readyz/etcd`); `verbose`
+    /// lists every check.
+    Health {
+        endpoint: String,
+        check: Option<String>,
+        verbose: bool,
+    },
     /// `/api`.
     CoreVersions,
     /// `/apis`.
@@ -75,7 +80,14 @@ pub fn parse(method: &str, path: &str, query: &str, content_type: &str) -> Resul
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
     let document = match parts.as_slice() {
         ["version"] => Some(Document::Version),
-        ["healthz" | "livez" | "readyz", ..] => Some(Document::Health),
+        [endpoint @ ("healthz" | "livez" | "readyz"), check @ ..] => Some(Document::Health {
+            endpoint: endpoint.to_string(),
+            check: (!check.is_empty()).then(|| check.join("/")),
+            verbose: Query::parse(query).get("verbose") != "false"
+                && query
+                    .split('&')
+                    .any(|p| p.split('=').next() == Some("verbose")),
+        }),
         ["api"] => Some(Document::CoreVersions),
         ["apis"] => Some(Document::Groups),
         ["apis", group] => Some(Document::Group(group.to_string())),
