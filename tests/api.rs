@@ -258,9 +258,11 @@ fn kubectl_authenticates_by_certificate_and_token_and_rbac_decides() {
     let refused = stderr(&wrong.run(&["get", "namespaces"]).unwrap());
     assert!(refused.contains("Unauthorized"), "{refused}");
     let nobody = api.kubectl_anonymous();
-    // No credentials at all: anonymous requests are off by default.
+    // No credentials at all: anonymous requests are off by default, but for health, which
+    // load balancers probe without any.
     let refused = stderr(&nobody.run(&["get", "namespaces"]).unwrap());
     assert!(refused.contains("Unauthorized"), "{refused}");
+    assert_eq!(nobody.run_ok(&["get", "--raw", "/readyz"]).unwrap(), "ok");
 }
 
 #[test]

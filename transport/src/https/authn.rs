@@ -1,6 +1,8 @@
 //! Who an HTTPS request comes from, in kube-apiserver's order: a client certificate
 //! signed by the cluster CA (CN the user, O the groups), else a bearer token from the
-//! static token file, else anonymous when enabled. Anything else is 401.
+//! static token file, else anonymous when enabled, or for the health endpoints only (as
+//! kube's authentication configuration's anonymous `conditions` allow, so that load
+//! balancers can probe `/readyz`). Anything else is 401.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -30,11 +32,12 @@ impl Authenticator {
     }
 
     /// Decides who the request is. `certificate` is the verified client certificate's
-    /// user, `authorization` the Authorization header.
+    /// user, `authorization` the Authorization header, `path` the request's path.
     pub fn authenticate(
         &self,
         certificate: Option<&User>,
         authorization: Option<&str>,
+        path: &str,
     ) -> Result<User, ApiError> {
         if let Some(user) = certificate {
             return Ok(user.clone());
@@ -46,11 +49,17 @@ impl Authenticator {
             authenticated(&mut user);
             return Ok(user);
         }
-        if self.anonymous {
+        if self.anonymous || is_health_path(path) {
             return Ok(User::new(ANONYMOUS_USER, &["system:unauthenticated"]));
         }
         Err(unauthorized())
     }
+}
+
+/// `/livez`, `/readyz`, `/healthz` and their single checks (`/readyz/etcd`).
+fn is_health_path(path: &str) -> bool {
+    let first = path.trim_start_matches('/').split('/').next();
+    matches!(first, Some("livez" | "readyz" | "healthz"))
 }
 
 fn bearer_token(header: &str) -> Option<&str> {
@@ -170,35 +179,65 @@ mod tests {
         let tokens = parse_token_file("abc,alice,1,dev").unwrap();
         let strict = Authenticator::new(tokens.clone(), false);
         let admin = User::new("admin", &["system:masters"]);
-        assert_eq!(strict.authenticate(Some(&admin), None).unwrap(), admin);
-        let alice = strict.authenticate(None, Some("Bearer abc")).unwrap();
+        assert_eq!(
+            strict
+                .authenticate(Some(&admin), None, "/api/v1/pods")
+                .unwrap(),
+            admin
+        );
+        let alice = strict
+            .authenticate(None, Some("Bearer abc"), "/api/v1/pods")
+            .unwrap();
         assert_eq!(alice, User::new("alice", &["dev", "system:authenticated"]));
         assert_eq!(
             strict
-                .authenticate(None, Some("Bearer nope"))
+                .authenticate(None, Some("Bearer nope"), "/api/v1/pods")
                 .unwrap_err()
                 .code,
             401
         );
         assert_eq!(
             strict
-                .authenticate(None, Some("Basic abc"))
+                .authenticate(None, Some("Basic abc"), "/api/v1/pods")
                 .unwrap_err()
                 .code,
             401
         );
         assert_eq!(
-            strict.authenticate(None, Some("bearer abc")).unwrap(),
+            strict
+                .authenticate(None, Some("bearer abc"), "/api/v1/pods")
+                .unwrap(),
             alice
         );
-        assert_eq!(strict.authenticate(None, None).unwrap_err().code, 401);
+        assert_eq!(
+            strict
+                .authenticate(None, None, "/api/v1/pods")
+                .unwrap_err()
+                .code,
+            401
+        );
+        // Health endpoints answer anyone, so load balancers can probe them.
+        let prober = strict.authenticate(None, None, "/readyz/etcd").unwrap();
+        assert_eq!(prober.name, ANONYMOUS_USER);
+        assert_eq!(
+            strict
+                .authenticate(None, None, "/readyzz")
+                .unwrap_err()
+                .code,
+            401
+        );
         let open = Authenticator::new(tokens, true);
-        assert_eq!(open.authenticate(None, None).unwrap().name, ANONYMOUS_USER);
-        let basic = open.authenticate(None, Some("Basic dTpw")).unwrap();
+        assert_eq!(
+            open.authenticate(None, None, "/api/v1/pods").unwrap().name,
+            ANONYMOUS_USER
+        );
+        let basic = open
+            .authenticate(None, Some("Basic dTpw"), "/api/v1/pods")
+            .unwrap();
         assert_eq!(basic.name, ANONYMOUS_USER);
         // A wrong token is refused even when anonymous requests are allowed.
         assert_eq!(
-            open.authenticate(None, Some("Bearer nope"))
+            open.authenticate(None, Some("Bearer nope"), "/api/v1/pods")
                 .unwrap_err()
                 .code,
             401

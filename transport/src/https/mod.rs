@@ -176,10 +176,11 @@ async fn handle(
     let method = request.method().as_str().to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
-    let user = match shared
-        .authenticator
-        .authenticate(certificate.as_ref(), authorization.as_deref())
-    {
+    let user = match shared.authenticator.authenticate(
+        certificate.as_ref(),
+        authorization.as_deref(),
+        &path,
+    ) {
         Ok(user) => user,
         Err(error) => return status_response(&error),
     };
