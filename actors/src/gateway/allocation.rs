@@ -30,9 +30,10 @@ pub const DEFAULT_NODE_PORTS: RangeInclusive<u16> = 30000..=32767;
 pub const CLUSTER_IP_PREFIX_SHORTEST: u8 = 12;
 /// A range must leave room for a few services: a /28 has 14 usable addresses.
 pub const CLUSTER_IP_PREFIX_LONGEST: u8 = 28;
-/// kube's static band: the lowest `min(max(16, size / 16), 256)` addresses of a range are
-/// left to users who choose their ClusterIP (the `kubernetes` service takes the first), and
-/// random picks come from above them.
+/// kube's static band (`calculateRangeOffset`): the lowest `min(max(16, size / 16), 256)`
+/// addresses of a range are left to users who choose their ClusterIP (the `kubernetes`
+/// service takes the first), and random picks come from above them; a range of 16
+/// addresses or fewer has no band.
 const STATIC_BAND_MIN: u32 = 16;
 const STATIC_BAND_MAX: u32 = 256;
 
@@ -70,10 +71,16 @@ impl Ipv4Range {
         Ipv4Addr::from(self.network + 1)
     }
 
-    /// The offsets random picks come from: above the static band, below the broadcast.
+    /// The offsets random picks come from: above the static band (and the network
+    /// address), below the broadcast. Never empty: the longest prefix leaves 14 addresses.
     fn dynamic_offsets(&self) -> RangeInclusive<u32> {
-        let band = (self.size() / 16).clamp(STATIC_BAND_MIN, STATIC_BAND_MAX);
-        band..=self.size() - 2
+        let band = match self.size() <= STATIC_BAND_MIN {
+            true => 1,
+            false => (self.size() / 16).clamp(STATIC_BAND_MIN, STATIC_BAND_MAX),
+        };
+        let offsets = band..=self.size() - 2;
+        assert!(!offsets.is_empty(), "a range has room above its band");
+        offsets
     }
 }
 
@@ -476,6 +483,25 @@ mod tests {
 
     fn service(spec: Value) -> Value {
         json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"}, "spec": spec})
+    }
+
+    #[test]
+    fn every_allowed_range_has_room_for_random_picks() {
+        for prefix in CLUSTER_IP_PREFIX_SHORTEST..=CLUSTER_IP_PREFIX_LONGEST {
+            let range: Ipv4Range = format!("10.96.0.0/{prefix}").parse().unwrap();
+            let offsets = range.dynamic_offsets();
+            assert!(
+                *offsets.start() >= 1 && *offsets.end() == range.size() - 2,
+                "/{prefix}"
+            );
+            let mut picks = Picks(prefix.into());
+            for _ in 0..100 {
+                let ip = Ipv4Addr::from(range.network + picks.next(offsets.clone()));
+                assert!(range.usable(ip), "/{prefix}: {ip}");
+            }
+        }
+        let tiny: Ipv4Range = "10.0.0.0/28".parse().unwrap();
+        assert_eq!(tiny.dynamic_offsets(), 1..=14);
     }
 
     #[test]

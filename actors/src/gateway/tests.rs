@@ -2055,3 +2055,136 @@ fn readiness_follows_the_caches_and_the_store_watch() {
     let id = h.send(request, admin());
     assert!(matches!(h.outcome(id), Some(ApiOutcome::Ok { body, .. }) if body.is_empty()));
 }
+
+/// One step of the address property test: a service made, retyped or deleted.
+#[derive(Clone, Debug)]
+enum ServiceStep {
+    Create {
+        name: u8,
+        kind: ServiceKind,
+        cluster_ip: Option<u8>,
+        node_port: Option<u8>,
+    },
+    Retype {
+        name: u8,
+        kind: ServiceKind,
+    },
+    Delete {
+        name: u8,
+    },
+}
+
+#[derive(Clone, Copy, Debug)]
+enum ServiceKind {
+    ClusterIp,
+    NodePort,
+    ExternalName,
+    Headless,
+}
+
+fn service_step() -> impl proptest::strategy::Strategy<Value = ServiceStep> {
+    use proptest::prelude::*;
+    let kind = prop_oneof![
+        Just(ServiceKind::ClusterIp),
+        Just(ServiceKind::NodePort),
+        Just(ServiceKind::ExternalName),
+        Just(ServiceKind::Headless),
+    ];
+    prop_oneof![
+        3 => (0..5u8, kind.clone(), proptest::option::of(1..15u8), proptest::option::of(0..8u8))
+            .prop_map(|(name, kind, cluster_ip, node_port)| ServiceStep::Create { name, kind, cluster_ip, node_port }),
+        1 => (0..5u8, kind).prop_map(|(name, kind)| ServiceStep::Retype { name, kind }),
+        1 => (0..5u8).prop_map(|name| ServiceStep::Delete { name }),
+    ]
+}
+
+fn service_of(name: u8, kind: ServiceKind, cluster_ip: Option<u8>, node_port: Option<u8>) -> Value {
+    let mut spec = json!({"selector": {"app": "a"}, "ports": [{"port": 80}]});
+    match kind {
+        ServiceKind::ClusterIp => {}
+        ServiceKind::NodePort => {
+            spec["type"] = json!("NodePort");
+            if let Some(port) = node_port {
+                spec["ports"][0]["nodePort"] = json!(30000 + u32::from(port));
+            }
+        }
+        ServiceKind::ExternalName => {
+            spec = json!({"type": "ExternalName", "externalName": "example.com"});
+        }
+        ServiceKind::Headless => spec["clusterIP"] = json!("None"),
+    }
+    if let (Some(ip), ServiceKind::ClusterIp | ServiceKind::NodePort) = (cluster_ip, kind) {
+        spec["clusterIP"] = json!(format!("10.96.0.{ip}"));
+    }
+    json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": format!("s{name}")}, "spec": spec})
+}
+
+/// The invariant: no two services hold one address, and the store's address keys are
+/// exactly the addresses the services hold (none leaked, none missing).
+fn check_addresses(h: &mut Harness) {
+    let list = ApiRequest::new(Verb::List, path("", "services", Some("default"), None));
+    let (_, listed) = h.call(list).unwrap();
+    let services = listed["items"].as_array().unwrap().clone();
+    let mut held = std::collections::BTreeSet::new();
+    for service in &services {
+        for key in allocation::held(Some(service)) {
+            let key = String::from_utf8_lossy(&key).into_owned();
+            assert!(held.insert(key.clone()), "two services hold {key}");
+        }
+    }
+    let prefix = crate::store::KeySpan::Prefix(b"/registry/kactor/".to_vec());
+    let stored = h
+        .store
+        .raft
+        .machine
+        .range(&crate::store::RangeRequest::latest(prefix))
+        .unwrap();
+    let stored: std::collections::BTreeSet<String> = stored
+        .kvs
+        .iter()
+        .map(|kv| String::from_utf8_lossy(&kv.key).into_owned())
+        .collect();
+    assert_eq!(
+        stored, held,
+        "the store's address keys are the services' addresses"
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 32, ..Default::default() })]
+
+    /// In ranges small enough that picks collide (14 ClusterIPs, 8 node ports), whatever
+    /// services are made, retyped and deleted, no address is shared or leaked.
+    #[test]
+    fn services_never_share_or_leak_an_address(steps in proptest::collection::vec(service_step(), 1..14)) {
+        let mut h = Harness::new(|config| {
+            config.service_ranges = allocation::ServiceRanges {
+                cluster_ips: "10.96.0.0/28".parse().unwrap(),
+                node_ports: 30000..=30007,
+            };
+        });
+        h.tick(1);
+        for step in steps {
+            let _ = match step {
+                ServiceStep::Create { name, kind, cluster_ip, node_port } => {
+                    let body = service_of(name, kind, cluster_ip, node_port);
+                    h.call(create("services", Some("default"), body))
+                }
+                ServiceStep::Retype { name, kind } => {
+                    let mut request = ApiRequest::new(
+                        Verb::Patch(patch::PatchType::Merge),
+                        path("", "services", Some("default"), Some(&format!("s{name}"))),
+                    );
+                    let spec = service_of(name, kind, None, None)["spec"].clone();
+                    request.body = serde_json::to_vec(&json!({"spec": {"type": spec["type"].clone()}})).unwrap();
+                    h.call(request)
+                }
+                ServiceStep::Delete { name } => {
+                    let name = format!("s{name}");
+                    h.call(ApiRequest::new(Verb::Delete, path("", "services", Some("default"), Some(&name))))
+                }
+            };
+            check_addresses(&mut h);
+        }
+    }
+}
