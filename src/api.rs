@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use base64::Engine as _;
+use kactor_actors::gateway::tokens;
 use kactor_transport::gateway_client::GatewayClient;
 use kactor_transport::gateway_host::LocalLink;
 use kactor_transport::https::authn::{self, Authenticator};
@@ -51,11 +52,18 @@ pub async fn start(options: ApiOptions<'_>, gateway: LocalLink) -> anyhow::Resul
     let config = ApiServerConfig {
         listen: options.listen,
         identity,
-        authenticator: Authenticator::new(tokens, options.anonymous),
+        authenticator: Authenticator::new(tokens, options.anonymous)
+            .with_service_account_key(service_account_public_key(&ca)?),
     };
     let addr = https::serve(config, GatewayClient::local(gateway)).await?;
     write_admin_kubeconfig(&ca, options.data_dir, addr)?;
     Ok(addr)
+}
+
+/// The key that verifies service account tokens: the public half of the one the gateways
+/// sign with, derived from the cluster CA.
+fn service_account_public_key(ca: &ClusterCa) -> anyhow::Result<Vec<u8>> {
+    tokens::public_key(&ca.service_account_key()).map_err(anyhow::Error::msg)
 }
 
 /// The serving certificate: DNS and IP SANs for every name a client may dial.

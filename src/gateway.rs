@@ -30,6 +30,7 @@ pub async fn start(
     store: BTreeMap<NodeId, SocketAddr>,
     encryption: Encryption,
     service_ranges: ServiceRanges,
+    service_account_key: Vec<u8>,
 ) -> anyhow::Result<StartedGateway> {
     let id = identity
         .node_id()
@@ -44,6 +45,7 @@ pub async fn start(
     let mut config = GatewayConfig::new(id, store.keys().copied().collect());
     config.encryption = encryption;
     config.service_ranges = service_ranges;
+    config.service_account_key = service_account_key;
     let local = gateway_host::launch(config, store, mesh, inbound, component_identity());
     tracing::info!(id, %addr, "gateway up");
     Ok(StartedGateway { id, addr, local })

@@ -184,17 +184,21 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             cluster_ips: args.service_cluster_ip_range,
             node_ports: args.service_node_port_range.clone(),
         };
+        let ca_dir = ca_dir_of(&args.data_dir, args.ca_dir.as_ref());
+        let service_account_key = ClusterCa::load(&ca_dir)
+            .context("loading the cluster CA for service account tokens")?
+            .service_account_key();
         let gateway = gateway::start(
             gateway_identity,
             args.gateway_listen,
             store_members,
             encryption,
             service_ranges,
+            service_account_key,
         )
         .await?;
         info.gateway_id = gateway.id;
         info.gateway_listen = Some(gateway.addr);
-        let ca_dir = ca_dir_of(&args.data_dir, args.ca_dir.as_ref());
         let api = api::ApiOptions {
             data_dir: &args.data_dir,
             ca_dir: &ca_dir,

@@ -168,6 +168,41 @@ fn kubectl_authenticates_by_certificate_and_token_and_rbac_decides() {
     assert_eq!(lines[0], ["NAME", "DATA", "AGE"], "{table}");
     assert_eq!(lines[1][..2], ["settings", "1"], "{table}");
 
+    // A service account's token (kubectl create token) is that account, until the account
+    // is deleted.
+    admin
+        .run_ok(&["create", "serviceaccount", "robot", "-n", "team"])
+        .unwrap();
+    let token = admin
+        .run_ok(&["create", "token", "robot", "-n", "team"])
+        .unwrap();
+    let robot = api.kubectl_with_token(token.trim());
+    let whoami = robot.run_ok(&["auth", "whoami"]).unwrap();
+    assert!(
+        whoami.contains("system:serviceaccount:team:robot"),
+        "{whoami}"
+    );
+    let refused = stderr(&robot.run(&["get", "configmaps", "-n", "team"]).unwrap());
+    assert!(
+        refused.contains(
+            r#"User "system:serviceaccount:team:robot" cannot list resource "configmaps""#
+        ),
+        "{refused}"
+    );
+    let short = stderr(
+        &admin
+            .run(&["create", "token", "robot", "-n", "team", "--duration=1m"])
+            .unwrap(),
+    );
+    assert!(
+        short.contains("may not specify a duration less than 10 minutes"),
+        "{short}"
+    );
+    admin
+        .run_ok(&["delete", "serviceaccount", "robot", "-n", "team"])
+        .unwrap();
+    let revoked = stderr(&robot.run(&["auth", "whoami"]).unwrap());
+    assert!(revoked.contains("Unauthorized"), "{revoked}");
     // Health as kube reports it: terse, verbose, one check.
     assert_eq!(admin.run_ok(&["get", "--raw", "/readyz"]).unwrap(), "ok");
     let verbose = admin.run_ok(&["get", "--raw", "/readyz?verbose"]).unwrap();

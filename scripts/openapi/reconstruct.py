@@ -90,7 +90,7 @@ autoscaling.v2.HorizontalPodAutoscaler autoscaling.v1.Scale coordination.v1.Leas
 rbac.v1.ClusterRoleBinding storage.v1.StorageClass discovery.v1.EndpointSlice
 authorization.v1.SelfSubjectAccessReview authorization.v1.SelfSubjectRulesReview
 authorization.v1.SubjectAccessReview authorization.v1.LocalSubjectAccessReview
-authentication.v1.SelfSubjectReview""".split()
+authentication.v1.SelfSubjectReview authentication.v1.TokenRequest""".split()
 roots = []
 for r in ROOTS:
     roots += ['io.k8s.api.' + r, 'io.k8s.api.' + r + 'List']

@@ -130,6 +130,15 @@ impl ClusterCa {
     }
 
     /// Loads an existing CA from `dir` and checks that its key matches its certificate.
+    /// The seed of the key that signs service account tokens, derived from the CA's key so
+    /// that every member holding the CA signs and accepts the same tokens.
+    pub fn service_account_key(&self) -> Vec<u8> {
+        let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+        context.update(b"kactor service account signing key v1\0");
+        context.update(self.key_pem.as_bytes());
+        context.finish().as_ref().to_vec()
+    }
+
     pub fn load(dir: &Path) -> anyhow::Result<ClusterCa> {
         let cert_pem = read_small(&dir.join(CA_CERT_FILE))?;
         let key_pem = read_small(&dir.join(CA_KEY_FILE))?;

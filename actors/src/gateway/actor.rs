@@ -168,6 +168,9 @@ pub struct GatewayConfig {
     /// Ticks since the store last answered after which `/readyz` reports it failed: a probe
     /// goes every second and an attempt may take 2 s, so this is two probes missed.
     pub store_answer_ticks_max: u32,
+    /// The Ed25519 seed that signs service account tokens (`tokens.rs`); empty: token
+    /// requests answer 503.
+    pub service_account_key: Vec<u8>,
 }
 
 impl GatewayConfig {
@@ -203,6 +206,7 @@ impl GatewayConfig {
             service_ranges: Default::default(),
             store_probe_ticks: 10,
             store_answer_ticks_max: 50,
+            service_account_key: Vec::new(),
         }
     }
 }

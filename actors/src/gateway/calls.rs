@@ -16,6 +16,7 @@ use super::patch::{self, PatchType};
 use super::rbac;
 use super::reviews;
 use super::serve;
+use super::tokens;
 use crate::kernel::Outbox;
 use crate::raft::ClientRequest;
 use crate::resources::registry::{by_plural, ResourceType};
@@ -355,7 +356,7 @@ impl Gateway {
             (Verb::Get, _) | (Verb::Update, _) | (Verb::Patch(_), _) | (Verb::Delete, None) => {
                 Ok(Next::Store(read_key(call.key()), Step::ReadObject))
             }
-            (Verb::Create, Some("binding" | "eviction")) => {
+            (Verb::Create, Some("binding" | "eviction" | "token")) => {
                 Ok(Next::Store(read_key(call.key()), Step::ReadObject))
             }
             (Verb::Create, None) => self.begin_create(call),
@@ -432,6 +433,11 @@ impl Gateway {
             (Verb::Get, Some("scale")) => ok(200, &admission::scale_of(&current)),
             (Verb::Get, _) => ok(200, &current),
             (Verb::Delete, _) => self.delete_existing(call, kv, current),
+            (Verb::Create, Some("token")) => {
+                let request = object::parse(&call.request.body)?;
+                let key = &self.config.service_account_key;
+                ok(201, &tokens::issue(key, &current, &request, call.stamp)?)
+            }
             (Verb::Create, Some("eviction")) => {
                 call.request.verb = Verb::Delete;
                 call.request.path.subresource = None;

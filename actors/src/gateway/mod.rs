@@ -32,6 +32,7 @@ mod streams_tests;
 pub mod table;
 #[cfg(test)]
 mod tests;
+pub mod tokens;
 pub mod validation;
 mod yaml;
 

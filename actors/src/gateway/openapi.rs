@@ -60,7 +60,9 @@ const PATCH_MEDIA_TYPES: &[&str] = &[
     "application/strategic-merge-patch+json",
 ];
 /// Subresources whose bodies are objects with a schema (`log` and `exec` stream text).
-const OBJECT_SUBRESOURCES: &[&str] = &["binding", "eviction", "finalize", "scale", "status"];
+const OBJECT_SUBRESOURCES: &[&str] = &[
+    "binding", "eviction", "finalize", "scale", "status", "token",
+];
 
 /// Query parameters: name, type, and what it does.
 const QUERY_PARAMETERS: &[(&str, &str, &str)] = &[

@@ -114,7 +114,7 @@ pub const RESOURCES: &[ResourceType] = &[
         "serviceaccounts",
         true,
         &["sa"],
-        NONE
+        &["token"]
     ),
     resource!(
         "",

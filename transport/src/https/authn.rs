@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use anyhow::{bail, Context as _};
-use kactor_actors::gateway::{ApiError, User};
+use kactor_actors::gateway::{tokens, ApiError, User};
 
 use crate::pki;
 
@@ -24,11 +24,31 @@ pub struct Authenticator {
     /// Token to user.
     tokens: HashMap<String, User>,
     anonymous: bool,
+    /// The public half of the key that signs service account tokens, when there is one.
+    service_account_key: Option<Vec<u8>>,
+}
+
+/// Who a request is, and, for a service account token, the account's uid (which the
+/// caller checks against the live account, so a deleted account's tokens stop working).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Authenticated {
+    pub user: User,
+    pub service_account_uid: Option<String>,
 }
 
 impl Authenticator {
     pub fn new(tokens: HashMap<String, User>, anonymous: bool) -> Authenticator {
-        Authenticator { tokens, anonymous }
+        Authenticator {
+            tokens,
+            anonymous,
+            service_account_key: None,
+        }
+    }
+
+    /// Accepts the service account tokens signed by the key whose public half this is.
+    pub fn with_service_account_key(mut self, public_key: Vec<u8>) -> Authenticator {
+        self.service_account_key = Some(public_key);
+        self
     }
 
     /// Decides who the request is. `certificate` is the verified client certificate's
@@ -38,19 +58,34 @@ impl Authenticator {
         certificate: Option<&User>,
         authorization: Option<&str>,
         path: &str,
-    ) -> Result<User, ApiError> {
+        now_seconds: i64,
+    ) -> Result<Authenticated, ApiError> {
+        let plain = |user: User| Authenticated {
+            user,
+            service_account_uid: None,
+        };
         if let Some(user) = certificate {
-            return Ok(user.clone());
+            return Ok(plain(user.clone()));
         }
         // As kube-apiserver: another scheme (Basic) is no attempt at all; a bearer token
         // that is not known fails, even when anonymous requests are allowed.
         if let Some(token) = authorization.and_then(bearer_token) {
-            let mut user = self.tokens.get(token).cloned().ok_or_else(unauthorized)?;
-            authenticated(&mut user);
-            return Ok(user);
+            if let Some(user) = self.tokens.get(token) {
+                let mut user = user.clone();
+                authenticated(&mut user);
+                return Ok(plain(user));
+            }
+            let key = self.service_account_key.as_deref();
+            let verified = key.and_then(|key| tokens::verify(key, token, now_seconds));
+            let (user, uid) = verified.ok_or_else(unauthorized)?;
+            return Ok(Authenticated {
+                user,
+                service_account_uid: Some(uid),
+            });
         }
         if self.anonymous || is_health_path(path) {
-            return Ok(User::new(ANONYMOUS_USER, &["system:unauthenticated"]));
+            let user = User::new(ANONYMOUS_USER, &["system:unauthenticated"]);
+            return Ok(plain(user));
         }
         Err(unauthorized())
     }
@@ -174,70 +209,89 @@ mod tests {
         assert!(parse_token_file("a,u,1\na,v,2").is_err());
     }
 
+    fn user_of(
+        authenticator: &Authenticator,
+        certificate: Option<&User>,
+        authorization: Option<&str>,
+        path: &str,
+    ) -> Result<User, ApiError> {
+        authenticator
+            .authenticate(certificate, authorization, path, 0)
+            .map(|who| who.user)
+    }
+
     #[test]
     fn certificate_then_token_then_anonymous() {
         let tokens = parse_token_file("abc,alice,1,dev").unwrap();
         let strict = Authenticator::new(tokens.clone(), false);
         let admin = User::new("admin", &["system:masters"]);
         assert_eq!(
-            strict
-                .authenticate(Some(&admin), None, "/api/v1/pods")
-                .unwrap(),
+            user_of(&strict, Some(&admin), None, "/api/v1/pods").unwrap(),
             admin
         );
-        let alice = strict
-            .authenticate(None, Some("Bearer abc"), "/api/v1/pods")
-            .unwrap();
+        let alice = user_of(&strict, None, Some("Bearer abc"), "/api/v1/pods").unwrap();
         assert_eq!(alice, User::new("alice", &["dev", "system:authenticated"]));
         assert_eq!(
-            strict
-                .authenticate(None, Some("Bearer nope"), "/api/v1/pods")
+            user_of(&strict, None, Some("Bearer nope"), "/api/v1/pods")
                 .unwrap_err()
                 .code,
             401
         );
         assert_eq!(
-            strict
-                .authenticate(None, Some("Basic abc"), "/api/v1/pods")
+            user_of(&strict, None, Some("Basic abc"), "/api/v1/pods")
                 .unwrap_err()
                 .code,
             401
         );
         assert_eq!(
-            strict
-                .authenticate(None, Some("bearer abc"), "/api/v1/pods")
-                .unwrap(),
+            user_of(&strict, None, Some("bearer abc"), "/api/v1/pods").unwrap(),
             alice
         );
         assert_eq!(
-            strict
-                .authenticate(None, None, "/api/v1/pods")
+            user_of(&strict, None, None, "/api/v1/pods")
                 .unwrap_err()
                 .code,
             401
         );
         // Health endpoints answer anyone, so load balancers can probe them.
-        let prober = strict.authenticate(None, None, "/readyz/etcd").unwrap();
+        let prober = user_of(&strict, None, None, "/readyz/etcd").unwrap();
         assert_eq!(prober.name, ANONYMOUS_USER);
         assert_eq!(
-            strict
-                .authenticate(None, None, "/readyzz")
-                .unwrap_err()
-                .code,
+            user_of(&strict, None, None, "/readyzz").unwrap_err().code,
             401
         );
         let open = Authenticator::new(tokens, true);
         assert_eq!(
-            open.authenticate(None, None, "/api/v1/pods").unwrap().name,
+            user_of(&open, None, None, "/api/v1/pods").unwrap().name,
             ANONYMOUS_USER
         );
-        let basic = open
-            .authenticate(None, Some("Basic dTpw"), "/api/v1/pods")
-            .unwrap();
+        let basic = user_of(&open, None, Some("Basic dTpw"), "/api/v1/pods").unwrap();
         assert_eq!(basic.name, ANONYMOUS_USER);
+        // A service account token signed by the server's key is its account.
+        let key = [7u8; tokens::KEY_SEED_BYTES];
+        let account =
+            serde_json::json!({"metadata": {"name": "robot", "namespace": "team", "uid": "u"}});
+        let stamp = kactor_actors::gateway::Stamp {
+            unix_ms: 1_700_000_000_000,
+            entropy: 1,
+        };
+        let request = serde_json::json!({"spec": {}});
+        let issued = tokens::issue(&key, &account, &request, stamp).unwrap();
+        let header = format!("Bearer {}", issued["status"]["token"].as_str().unwrap());
+        let with_key = Authenticator::new(HashMap::new(), false)
+            .with_service_account_key(tokens::public_key(&key).unwrap());
+        let who = with_key
+            .authenticate(None, Some(&header), "/api/v1/pods", 1_700_000_000)
+            .unwrap();
+        assert_eq!(who.user.name, "system:serviceaccount:team:robot");
+        assert_eq!(who.service_account_uid.as_deref(), Some("u"));
+        assert_eq!(
+            user_of(&strict, None, Some(&header), "/").unwrap_err().code,
+            401
+        );
         // A wrong token is refused even when anonymous requests are allowed.
         assert_eq!(
-            open.authenticate(None, Some("Bearer nope"), "/api/v1/pods")
+            user_of(&open, None, Some("Bearer nope"), "/api/v1/pods")
                 .unwrap_err()
                 .code,
             401

@@ -176,12 +176,20 @@ async fn handle(
     let method = request.method().as_str().to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
-    let user = match shared.authenticator.authenticate(
+    let now_seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+    let authenticated = shared.authenticator.authenticate(
         certificate.as_ref(),
         authorization.as_deref(),
         &path,
-    ) {
-        Ok(user) => user,
+        now_seconds,
+    );
+    let user = match authenticated {
+        Ok(who) => match live_service_account(shared, &who).await {
+            Ok(()) => who.user,
+            Err(error) => return status_response(&error),
+        },
         Err(error) => return status_response(&error),
     };
     let impersonated = impersonation::effective_user(&shared.client, user, request.headers()).await;
@@ -214,6 +222,37 @@ async fn handle(
     }
     .instrument(span)
     .await
+}
+
+/// A service account token is good only while its account exists with the uid it names,
+/// as kube checks: deleting the account revokes its tokens.
+async fn live_service_account(shared: &Shared, who: &authn::Authenticated) -> Result<(), ApiError> {
+    let Some(uid) = &who.service_account_uid else {
+        return Ok(());
+    };
+    let account = who.user.name.strip_prefix("system:serviceaccount:");
+    let (namespace, name) = account
+        .and_then(|account| account.split_once(':'))
+        .ok_or_else(authn::unauthorized)?;
+    let path = ResourcePath {
+        plural: "serviceaccounts".into(),
+        namespace: Some(namespace.into()),
+        name: Some(name.into()),
+        ..ResourcePath::default()
+    };
+    let apiserver = User::new("system:apiserver", &["system:masters"]);
+    let found = shared
+        .client
+        .call_as(apiserver, ApiRequest::new(Verb::Get, path))
+        .await;
+    let live_uid = found
+        .ok()
+        .and_then(|(_, body)| serde_json::from_slice::<Value>(&body).ok())
+        .and_then(|account| account["metadata"]["uid"].as_str().map(str::to_string));
+    match live_uid {
+        Some(live) if &live == uid => Ok(()),
+        _ => Err(authn::unauthorized()),
+    }
 }
 
 async fn read_body(body: Incoming) -> Result<Vec<u8>, ApiError> {
