@@ -71,13 +71,14 @@ fn component_identity() -> Identify {
 const KEY_BYTES: usize = 32;
 
 /// The secrets-at-rest keys: one `name=hex` line per key, the first encrypts. Created
-/// with one fresh key (readable by the owner only) on first start; to rotate, put a new
-/// line first and restart: every write re-encrypts with it.
+/// with one fresh key (readable by the owner only) on first start; members that start
+/// together on one file all keep the one that was created first. To rotate, put a new line
+/// first and restart every member: every write re-encrypts with it.
 pub fn load_or_create_keys(path: &Path) -> anyhow::Result<Encryption> {
     if !path.exists() {
         let key: [u8; KEY_BYTES] = rand::thread_rng().gen();
         let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-        pki::write_secret_file(path, format!("key1={hex}\n").as_bytes())?;
+        pki::create_secret_file_once(path, format!("key1={hex}\n").as_bytes())?;
     }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

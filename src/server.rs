@@ -20,6 +20,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{api, gateway};
 
+/// The secrets-at-rest keys file's name (see `gateway::load_or_create_keys`).
+const ENCRYPTION_KEYS_FILE: &str = "encryption.keys";
+
 #[derive(clap::Args)]
 pub struct ServerArgs {
     /// Where the WAL, certificates and kubeconfig live.
@@ -110,6 +113,17 @@ pub struct ServerInfo {
 }
 
 /// The cluster CA's directory for a server started with `ca_dir` (or none).
+/// Where the secrets-at-rest keys live: beside the cluster CA, which every member holds,
+/// so that every member's gateway opens what another's sealed. A data dir from before
+/// keeps its own file.
+fn encryption_keys_path(args: &ServerArgs) -> PathBuf {
+    let legacy = args.data_dir.join(ENCRYPTION_KEYS_FILE);
+    match legacy.exists() {
+        true => legacy,
+        false => ca_dir_of(&args.data_dir, args.ca_dir.as_ref()).join(ENCRYPTION_KEYS_FILE),
+    }
+}
+
 fn ca_dir_of(data_dir: &Path, ca_dir: Option<&PathBuf>) -> PathBuf {
     ca_dir.cloned().unwrap_or_else(|| data_dir.join("ca"))
 }
@@ -159,7 +173,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
         api_listen: None,
     };
     let gateway_identity = load_or_issue_gateway_identity(&args)?;
-    let encryption = gateway::load_or_create_keys(&args.data_dir.join("encryption.keys"))?;
+    let encryption = gateway::load_or_create_keys(&encryption_keys_path(&args))?;
     let system = actix::System::new();
     system.block_on(async move {
         let mesh_config = MeshConfig {

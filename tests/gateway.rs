@@ -171,6 +171,10 @@ fn secrets_are_encrypted_in_the_store_and_the_gateway_survives_a_leader_kill() {
             "stored in the clear"
         );
         assert!(!value.windows(7).any(|w| w == b"hunter2" || w == b"aHVudGV"));
+        // Another member's gateway reads what member 1's sealed: the keys are the cluster's.
+        let other = cluster::gateway_client(root.path(), 2).await.unwrap();
+        let read: Secret = other.get(Some("default"), "db").await.unwrap();
+        assert_eq!(read.data.unwrap()["password"].0, b"hunter2");
 
         // Kill whichever member leads; member 1's gateway follows the new leader.
         let status = store.raft().status(store.raft().target()).await.unwrap();

@@ -679,6 +679,14 @@ fn replace_file(path: &Path, bytes: &[u8], secret: bool) -> anyhow::Result<()> {
     fs::rename(&tmp, path).with_context(|| format!("rename onto {}", path.display()))
 }
 
+/// Creates `path` with `bytes`, readable by the owner only, unless it exists: of processes
+/// racing to create one file, one wins and the others keep its bytes. True for the winner.
+pub fn create_secret_file_once(path: &Path, bytes: &[u8]) -> anyhow::Result<bool> {
+    let won = publish_new(path, bytes, true)?;
+    sync_dir(path.parent().unwrap_or(Path::new(".")))?;
+    Ok(won)
+}
+
 /// Replaces `path` atomically and durably with `bytes`, readable by the owner only: for
 /// the server's other credentials (kubeconfig, token file, encryption keys).
 pub fn write_secret_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
