@@ -172,7 +172,6 @@ impl ClusterCa {
         if node_id == 0 {
             bail!("node id 0 is reserved");
         }
-        let (issuer, issuer_key) = self.issuer()?;
         let cn = format!("{NODE_CN_PREFIX}{node_id}");
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
@@ -183,16 +182,11 @@ impl ClusterCa {
             push_user(&mut params.distinguished_name, user)?;
         }
         params.subject_alt_names = node_sans(&cn, node_name, sans)?;
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![
             ExtendedKeyUsagePurpose::ServerAuth,
             ExtendedKeyUsagePurpose::ClientAuth,
         ];
-        params.use_authority_key_identifier_extension = true;
-        let key = KeyPair::generate().context("generate node key")?;
-        let cert = params
-            .signed_by(&key, &issuer, &issuer_key)
-            .context("sign node cert")?;
+        let (cert, key) = self.sign_leaf(params, "node")?;
         assert_eq!(
             node_id_of(cert.der()),
             Some(node_id),
@@ -216,7 +210,6 @@ impl ClusterCa {
         if user.name.is_empty() || user.groups.len() > ISSUED_CERT_GROUPS_MAX {
             bail!("a certificate user needs a name and at most {ISSUED_CERT_GROUPS_MAX} group");
         }
-        let (issuer, issuer_key) = self.issuer()?;
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
         params
@@ -227,17 +220,29 @@ impl ClusterCa {
                 .distinguished_name
                 .push(DnType::OrganizationName, group.clone());
         }
-        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        params.use_authority_key_identifier_extension = true;
-        let key = KeyPair::generate().context("generate client key")?;
-        let cert = params
-            .signed_by(&key, &issuer, &issuer_key)
-            .context("sign client cert")?;
+        let (cert, key) = self.sign_leaf(params, "client")?;
         Ok(ClientCertificate {
             cert_pem: cert.pem(),
             key_pem: key.serialize_pem(),
         })
+    }
+
+    /// Signs a leaf certificate of `params` (subject, SANs, extended usages) with a fresh key:
+    /// digital signatures only, the CA named as its authority.
+    fn sign_leaf(
+        &self,
+        mut params: CertificateParams,
+        what: &str,
+    ) -> anyhow::Result<(rcgen::Certificate, KeyPair)> {
+        let (issuer, issuer_key) = self.issuer()?;
+        params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        params.use_authority_key_identifier_extension = true;
+        let key = KeyPair::generate().with_context(|| format!("generate {what} key"))?;
+        let cert = params
+            .signed_by(&key, &issuer, &issuer_key)
+            .with_context(|| format!("sign {what} cert"))?;
+        Ok((cert, key))
     }
 
     /// Rebuilds an rcgen issuer from the PEM files. rcgen (without x509-parser) cannot load a
