@@ -351,8 +351,10 @@ pub(crate) fn assign(
     }
     if needs_node_ports(new) {
         let old_ports: Vec<(String, u16)> = match old.filter(|old| needs_node_ports(old)) {
-            Some(old) => (0..node_ports(old).len())
-                .map(|i| (port_name(old, i), node_ports(old)[i]))
+            Some(old) => node_ports(old)
+                .into_iter()
+                .enumerate()
+                .map(|(i, port)| (port_name(old, i), port))
                 .collect(),
             None => Vec::new(),
         };

@@ -407,10 +407,6 @@ impl Warnings {
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.texts.iter().map(String::as_str)
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.texts.is_empty()
-    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -371,21 +371,9 @@ pub(crate) fn rules_of(
     user: &User,
     namespace: &str,
 ) -> Result<(Vec<Value>, Vec<Value>), ApiError> {
-    let mut bindings: Vec<(Value, Option<&str>)> =
-        cached_values(gateway, "ClusterRoleBinding", None)?
-            .into_iter()
-            .map(|b| (b, None))
-            .collect();
-    if !namespace.is_empty() {
-        let local = cached_values(gateway, "RoleBinding", Some(namespace))?;
-        bindings.extend(local.into_iter().map(|b| (b, Some(namespace))));
-    }
+    let namespace = Some(namespace).filter(|ns| !ns.is_empty());
     let (mut resource_rules, mut non_resource_rules) = (Vec::new(), Vec::new());
-    for (binding, scope) in bindings {
-        let subjects = binding["subjects"].as_array().cloned().unwrap_or_default();
-        if !subjects.iter().any(|s| subject_matches(s, user, scope)) {
-            continue;
-        }
+    for (binding, scope) in bindings_of(gateway, user, namespace)? {
         for rule in role_rules(gateway, &binding["roleRef"], scope)? {
             match rule.get("nonResourceURLs") {
                 Some(urls) => non_resource_rules
@@ -399,32 +387,39 @@ pub(crate) fn rules_of(
 
 /// Whether any binding grants the attributes.
 pub fn rbac_allows(gateway: &Gateway, attributes: &Attributes) -> Result<bool, ApiError> {
-    let mut bindings: Vec<(Value, Option<&str>)> =
-        cached_values(gateway, "ClusterRoleBinding", None)?
-            .into_iter()
-            .map(|b| (b, None))
-            .collect();
-    if let Some(namespace) = attributes.namespace {
-        bindings.extend(
-            cached_values(gateway, "RoleBinding", Some(namespace))?
-                .into_iter()
-                .map(|b| (b, Some(namespace))),
-        );
-    }
-    for (binding, namespace) in bindings {
-        let subjects = binding["subjects"].as_array().cloned().unwrap_or_default();
-        if !subjects
-            .iter()
-            .any(|s| subject_matches(s, attributes.user, namespace))
-        {
-            continue;
-        }
+    for (binding, namespace) in bindings_of(gateway, attributes.user, attributes.namespace)? {
         let rules = role_rules(gateway, &binding["roleRef"], namespace)?;
         if rules.iter().any(|rule| rule_allows(rule, attributes)) {
             return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// The ClusterRoleBindings, and the RoleBindings of `namespace`, that name `user`, each with
+/// the namespace its rules apply in.
+fn bindings_of<'a>(
+    gateway: &Gateway,
+    user: &User,
+    namespace: Option<&'a str>,
+) -> Result<Vec<(Value, Option<&'a str>)>, ApiError> {
+    let mut bindings: Vec<(Value, Option<&str>)> =
+        cached_values(gateway, "ClusterRoleBinding", None)?
+            .into_iter()
+            .map(|b| (b, None))
+            .collect();
+    if let Some(namespace) = namespace {
+        let local = cached_values(gateway, "RoleBinding", Some(namespace))?;
+        bindings.extend(local.into_iter().map(|b| (b, Some(namespace))));
+    }
+    bindings.retain(|(binding, scope)| {
+        let subjects = binding["subjects"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        subjects.iter().any(|s| subject_matches(s, user, *scope))
+    });
+    Ok(bindings)
 }
 
 /// The node a cached pod is bound to.
