@@ -30,6 +30,15 @@ fi
 
 step() { printf '\n== %s\n' "$*"; }
 
+# A clean build of every test and the loom checks writes about 4 GB; a linker that runs out
+# of disk dies with SIGBUS ("ld terminated with signal 7"), so say how much room there is.
+DISK_FREE_MIN_KB=$((6 * 1024 * 1024))
+disk_free_kb=$(df -Pk . | awk 'NR == 2 { print $4 }')
+step "disk: $((disk_free_kb / 1024)) MB free here"
+if [ "${disk_free_kb:-0}" -lt "$DISK_FREE_MIN_KB" ]; then
+  echo "warning: less than $((DISK_FREE_MIN_KB / 1024 / 1024)) GB free; the build may fail for want of disk" >&2
+fi
+
 step "format"
 cargo fmt --all -- --check
 step "clippy"
