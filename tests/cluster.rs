@@ -8,6 +8,10 @@ use std::time::{Duration, Instant};
 
 use kactor_transport::pki::{node_id_from_name, ClusterCa};
 
+#[path = "../transport/tests/support/tiny_disk.rs"]
+mod tiny_disk;
+use tiny_disk::TinyDisk;
+
 const KACTOR: &str = env!("CARGO_BIN_EXE_kactor");
 /// How long a cluster may take to elect or recover before a test fails.
 const SETTLE_MAX: Duration = Duration::from_secs(30);
@@ -409,32 +413,6 @@ fn a_watch_survives_the_leader_and_an_unkept_lease_expires() {
     assert!(text.contains(&expected), "{expected}: {text}");
 }
 
-/// A tmpfs of a few MiB, so a test can fill a disk for real.
-struct TinyDisk {
-    dir: tempfile::TempDir,
-}
-
-impl TinyDisk {
-    fn mount(size: &str) -> Result<TinyDisk, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let output = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        if !output.status.success() {
-            return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
-        }
-        Ok(TinyDisk { dir })
-    }
-}
-
-impl Drop for TinyDisk {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
-
 /// A full disk fails writes with an error that says so, and the member stays up serving
 /// serializable reads and status.
 #[test]
@@ -446,7 +424,7 @@ fn a_full_disk_fails_writes_and_the_member_keeps_serving_reads() {
             return;
         }
     };
-    let dir = disk.dir.path().join("n1");
+    let dir = disk.path().join("n1");
     let addr = format!("127.0.0.1:{}", free_port());
     let mut server = Command::new(KACTOR)
         .args(["server", "--api-listen", "127.0.0.1:0", "--data-dir"])

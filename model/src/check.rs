@@ -111,8 +111,10 @@ impl CheckReport {
                 ""
             }
         );
+        let name_width = self.properties.iter().map(|p| p.name.len()).max();
         for p in &self.properties {
-            println!("  {:<36} {:?}", p.name, p.verdict);
+            let width = name_width.unwrap_or_default();
+            println!("  {:<width$} {:?}", p.name, p.verdict);
         }
         for p in &self.properties {
             if let (Verdict::Violated, Some(trace)) = (&p.verdict, &p.trace) {

@@ -9,5 +9,6 @@ pub mod adapter;
 pub mod check;
 pub mod gateway;
 pub mod raft;
+pub mod raft_client;
 pub mod sorted;
 pub mod store;

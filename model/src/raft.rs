@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use kactor_actors::kernel::{Actor, Input, NodeId};
 use kactor_actors::raft::{
     ClientReply, ClientRequest, Entry, Index, Membership, Raft, RaftConfig, RaftDurable, RaftMsg,
-    RaftPersist, RaftTimer, Refusal, RequestId, Role, StateMachine, Term,
+    RaftPersist, RaftTimer, RequestId, Role, StateMachine, Term,
 };
 use serde::{Deserialize, Serialize};
 use stateright::actor::{
@@ -20,6 +20,7 @@ use stateright::semantics::{ConsistencyTester, LinearizabilityTester};
 use stateright::Property;
 
 use crate::adapter::{self, model_id, node_id, Hosted};
+use crate::raft_client::{AfterReply, RaftClient};
 use crate::sorted::Sorted;
 
 /// A one-byte register: the smallest application that still tells writes apart.
@@ -106,19 +107,12 @@ impl Default for RaftModelCfg {
     }
 }
 
-/// Times a client tries one operation before giving up (bounds the state space).
-pub const CLIENT_ATTEMPTS_MAX: u8 = 2;
 const WRITE: RequestId = 1;
 const READ: RequestId = 2;
 const DONE: RequestId = 3;
 
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ClientState {
-    /// The request in flight (`WRITE`, `READ`) or `DONE`.
-    pub request: RequestId,
-    pub target: NodeId,
-    pub attempts: u8,
-}
+/// A client's request in flight is `WRITE`, `READ` or `DONE`.
+pub type ClientState = RaftClient;
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum NodeState<R: Replica> {
@@ -222,36 +216,24 @@ fn client_on_msg<R: Replica>(
     let RaftMsg::Reply { request, body } = msg else {
         return;
     };
-    if request != client.request {
-        return; // a duplicate or a reply to an earlier request
-    }
-    match body {
-        ClientReply::Output(_) => {
+    match client.on_reply(servers, request, &body) {
+        AfterReply::Answered => {
             client.request = if request == WRITE && reads {
                 READ
             } else {
                 DONE
             };
-            client.attempts = 0;
             if client.request == READ {
                 send_request(client, value, o);
             }
         }
-        ClientReply::Refused(Refusal::NotLeader { leader })
-            if client.attempts < CLIENT_ATTEMPTS_MAX =>
-        {
-            client.target = leader.unwrap_or((client.target + 1) % servers as NodeId);
-            send_request(client, value, o);
-        }
-        ClientReply::Refused(Refusal::Busy { .. }) if client.attempts < CLIENT_ATTEMPTS_MAX => {
-            send_request(client, value, o);
-        }
-        _ => {}
+        AfterReply::Resend => send_request(client, value, o),
+        AfterReply::Ignore => {}
     }
 }
 
 fn send_request<R: Replica>(client: &mut ClientState, value: u8, o: &mut Out<Node<R>>) {
-    client.attempts += 1;
+    client.attempt();
     let body = match client.request {
         WRITE => ClientRequest::Command(value),
         _ => ClientRequest::Read(()),

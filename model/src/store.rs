@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use kactor_actors::kernel::{Actor, Input, NodeId};
 use kactor_actors::raft::{
-    ClientReply, ClientRequest, Membership, RaftConfig, RaftDurable, RaftMsg, RaftPersist, Refusal,
+    ClientReply, ClientRequest, Membership, RaftConfig, RaftDurable, RaftMsg, RaftPersist,
     RequestId,
 };
 use kactor_actors::store::{
@@ -34,6 +34,7 @@ use stateright::semantics::{ConsistencyTester, LinearizabilityTester, Sequential
 use stateright::Property;
 
 use crate::adapter::{self, model_id, node_id, Hosted};
+use crate::raft_client::{AfterReply, RaftClient};
 use crate::sorted::Sorted;
 
 /// The key the KV clients and the watcher use.
@@ -44,8 +45,6 @@ pub const LEASED_KEY: &[u8] = b"l";
 pub const LEASE: u64 = 7;
 /// The watcher's watch id.
 const WATCH: u64 = 1;
-/// Times a client tries one request before giving up (bounds the state space).
-pub const CLIENT_ATTEMPTS_MAX: u8 = 2;
 
 /// A member the model can run: the real store, or a deliberately broken wrapper of it
 /// (built in tests) that still exposes the store's state for the properties.
@@ -158,10 +157,8 @@ pub enum Role {
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ClientState {
-    /// The request in flight (1, 2), or 3 when done.
-    pub request: RequestId,
-    pub target: NodeId,
-    pub attempts: u8,
+    /// The request in flight (1, 2), or 3 when done; the watcher's member.
+    pub raft: RaftClient,
     /// Watcher: every revision up to this one was delivered.
     pub covered: Revision,
 }
@@ -215,13 +212,13 @@ fn request_body(role: Role, request: RequestId) -> ClientRequest<Mvcc> {
 }
 
 fn send_request<R: StoreReplica>(role: Role, client: &mut ClientState, o: &mut Out<Node<R>>) {
-    client.attempts += 1;
-    let body = request_body(role, client.request);
+    client.raft.attempt();
+    let body = request_body(role, client.raft.request);
     let msg = RaftMsg::Request {
-        request: client.request,
+        request: client.raft.request,
         body,
     };
-    o.send(model_id(client.target), StoreMsg::Raft(msg));
+    o.send(model_id(client.raft.target), StoreMsg::Raft(msg));
 }
 
 impl<R: StoreReplica> stateright::actor::Actor for Node<R> {
@@ -238,13 +235,15 @@ impl<R: StoreReplica> stateright::actor::Actor for Node<R> {
             }
             Node::Client { servers, role } => {
                 let mut client = ClientState {
-                    request: 1,
-                    target: (usize::from(id) % servers) as NodeId,
-                    attempts: 0,
+                    raft: RaftClient {
+                        request: 1,
+                        target: (usize::from(id) % servers) as NodeId,
+                        attempts: 0,
+                    },
                     covered: 0,
                 };
                 if *role == Role::Watcher {
-                    client.target = 0;
+                    client.raft.target = 0;
                     let watch = WatchRequest {
                         watch: WATCH,
                         span: KeySpan::Key(KEY.to_vec()),
@@ -307,27 +306,15 @@ fn client_on_msg<R: StoreReplica>(
     let StoreMsg::Raft(RaftMsg::Reply { request, body }) = msg else {
         return;
     };
-    if request != client.request {
-        return; // a duplicate, or a reply to an earlier request
-    }
-    match body {
-        ClientReply::Output(_) => {
-            client.request += 1;
-            client.attempts = 0;
-            if client.request < DONE {
+    match client.raft.on_reply(servers, request, &body) {
+        AfterReply::Answered => {
+            client.raft.request += 1;
+            if client.raft.request < DONE {
                 send_request(role, client, o);
             }
         }
-        ClientReply::Refused(Refusal::NotLeader { leader })
-            if client.attempts < CLIENT_ATTEMPTS_MAX =>
-        {
-            client.target = leader.unwrap_or((client.target + 1) % servers as NodeId);
-            send_request(role, client, o);
-        }
-        ClientReply::Refused(Refusal::Busy { .. }) if client.attempts < CLIENT_ATTEMPTS_MAX => {
-            send_request(role, client, o);
-        }
-        _ => {}
+        AfterReply::Resend => send_request(role, client, o),
+        AfterReply::Ignore => {}
     }
 }
 
@@ -352,7 +339,7 @@ fn watcher_on_msg<R: StoreReplica>(client: &mut ClientState, msg: StoreMsg, o: &
             watch: WATCH,
             revision,
         };
-        o.send(model_id(client.target), ack);
+        o.send(model_id(client.raft.target), ack);
     }
 }
 

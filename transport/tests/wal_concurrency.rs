@@ -1,11 +1,14 @@
 //! WAL group commit under concurrency, async tickets, shutdown, and a real full disk.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::thread;
 
 use kactor_transport::wal::{CommitTicket, Wal, WalError};
+
+#[path = "support/tiny_disk.rs"]
+mod tiny_disk;
+use tiny_disk::TinyDisk;
 
 const THREADS: u64 = 8;
 const APPENDS_PER_THREAD: u64 = 150;
@@ -117,36 +120,6 @@ async fn async_tickets_complete_without_blocking_the_runtime() {
     assert_eq!(recovered.records.len(), 200);
 }
 
-/// A tmpfs mounted for one test, unmounted on drop.
-struct TinyTmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl TinyTmpfs {
-    fn mount(size: &str) -> Result<TinyTmpfs, String> {
-        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
-        let output = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .map_err(|e| format!("cannot run mount: {e}"))?;
-        if !output.status.success() {
-            return Err(String::from_utf8_lossy(&output.stderr).trim().to_string());
-        }
-        Ok(TinyTmpfs { dir })
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.path().join("wal")
-    }
-}
-
-impl Drop for TinyTmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
-
 /// Appends 4 KiB records until the disk is full; returns the acknowledged ones and the error.
 fn fill(wal: &Wal) -> (Vec<Vec<u8>>, WalError) {
     let mut acknowledged = Vec::new();
@@ -172,14 +145,14 @@ fn reopen(path: &Path) -> Vec<Vec<u8>> {
 
 #[test]
 fn full_disk_fails_the_ticket_closes_the_wal_and_keeps_acknowledged_records() {
-    let tmpfs = match TinyTmpfs::mount("64k") {
+    let tmpfs = match TinyDisk::mount("64k") {
         Ok(tmpfs) => tmpfs,
         Err(reason) => {
             eprintln!("skipping the ENOSPC test: cannot mount a tmpfs ({reason})");
             return;
         }
     };
-    let (wal, _) = Wal::open(&tmpfs.path()).expect("open");
+    let (wal, _) = Wal::open(&tmpfs.path().join("wal")).expect("open");
     let (acknowledged, error) = fill(&wal);
     assert!(!acknowledged.is_empty());
     match &error {
@@ -193,7 +166,7 @@ fn full_disk_fails_the_ticket_closes_the_wal_and_keeps_acknowledged_records() {
     );
     drop(wal);
     // The failed record's outcome is unknown; every acknowledged record must be there.
-    let recovered = reopen(&tmpfs.path());
+    let recovered = reopen(&tmpfs.path().join("wal"));
     assert!(recovered.len() >= acknowledged.len());
     assert!(recovered.len() <= acknowledged.len() + 1);
     assert_eq!(recovered[..acknowledged.len()], acknowledged[..]);
