@@ -116,6 +116,12 @@ async fn serve_connection(
     peer: SocketAddr,
     shared: Arc<Shared>,
 ) {
+    // Nagle's algorithm holds a response's last small TLS record until the client ACKs
+    // the previous one, which a delayed ACK makes tens of milliseconds; Go, and so
+    // kube-apiserver, turns it off on every connection.
+    if let Err(e) = tcp.set_nodelay(true) {
+        debug!(%peer, error = %e, "cannot set TCP_NODELAY");
+    }
     let handshake = Duration::from_millis(TLS_HANDSHAKE_MS_MAX);
     let stream = match tokio::time::timeout(handshake, tls.accept(tcp)).await {
         Ok(Ok(stream)) => stream,
