@@ -30,7 +30,7 @@ fi
 
 step() { printf '\n== %s\n' "$*"; }
 
-# A clean build of every test and the loom checks writes about 4 GB; a linker that runs out
+# A clean build of every test and the loom checks writes about 3.5 GB; a linker that runs out
 # of disk dies with SIGBUS ("ld terminated with signal 7"), so say how much room there is.
 DISK_FREE_MIN_KB=$((6 * 1024 * 1024))
 disk_free_kb=$(df -Pk . | awk 'NR == 2 { print $4 }')

@@ -111,9 +111,9 @@ impl CheckReport {
                 ""
             }
         );
-        let name_width = self.properties.iter().map(|p| p.name.len()).max();
+        let width = self.properties.iter().map(|p| p.name.len()).max();
+        let width = width.unwrap_or_default();
         for p in &self.properties {
-            let width = name_width.unwrap_or_default();
             println!("  {:<width$} {:?}", p.name, p.verdict);
         }
         for p in &self.properties {
