@@ -16,6 +16,11 @@ if ! command -v protoc >/dev/null 2>&1; then
   echo "installing protobuf-compiler (protoc)"
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq protobuf-compiler
 fi
+# make builds jemalloc, the kactor binary's allocator, from source (gcc builds ring too).
+if ! command -v make >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
+  echo "installing make and gcc (jemalloc and ring are built from C sources)"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq make gcc
+fi
 # script (util-linux) gives kubectl a terminal in the tty exec test.
 if ! command -v script >/dev/null 2>&1; then
   echo "installing bsdutils (script)"
