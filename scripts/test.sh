@@ -11,10 +11,20 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
-# protoc builds etcd's gRPC client (the benchmark drives etcd with it).
+# protoc builds etcd's gRPC client (the `etcd` feature: the store benchmark drives etcd
+# with it); etcd-server is that benchmark's peer.
 if ! command -v protoc >/dev/null 2>&1; then
   echo "installing protobuf-compiler (protoc)"
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq protobuf-compiler
+fi
+if ! command -v etcd >/dev/null 2>&1; then
+  echo "installing etcd-server (the store benchmark's peer)"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq etcd-server
+fi
+# promtool (Debian's prometheus) checks the /metrics output.
+if ! command -v promtool >/dev/null 2>&1; then
+  echo "installing prometheus (promtool)"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends prometheus
 fi
 # make builds jemalloc, the kactor binary's allocator, from source (gcc builds ring too).
 if ! command -v make >/dev/null 2>&1 || ! command -v cc >/dev/null 2>&1; then
@@ -46,12 +56,16 @@ fi
 
 step "format"
 cargo fmt --all -- --check
-step "clippy"
+step "clippy (as CI runs it, then with the etcd comparison)"
 cargo clippy --all-targets -- -D warnings
+cargo clippy -p kactor-verify --features etcd -- -D warnings
 step "tests (release: the model checks explore more states per second)"
-cargo test --release --workspace
+cargo test --release --workspace --features kactor/etcd
 step "loom (own target dir: --cfg kactor_loom rebuilds everything)"
 RUSTFLAGS="--cfg kactor_loom" CARGO_TARGET_DIR=target-loom LOOM_MAX_PREEMPTIONS=2 \
   cargo test --release -p kactor-transport --lib loom_tests
+step "the store benchmark beside etcd, small (it runs; the figures are docs/benchmarks.md's)"
+./target/release/kactor bench store --against etcd --members 1 --sequential-puts 100 \
+  --clients 10 --ops 500 --watchers 10 --watch-rounds 5 --rss-keys 1000 --disk-dir "${TMPDIR:-/tmp}"
 step "bounded model checks"
 ./target/release/kactor check --all --budget "${KACTOR_CHECK_BUDGET:-60}"

@@ -21,6 +21,7 @@ pub struct StartedGateway {
     pub id: NodeId,
     pub addr: SocketAddr,
     pub local: LocalLink,
+    pub mesh: Mesh,
 }
 
 /// Binds the gateway's endpoint and starts it.
@@ -46,9 +47,14 @@ pub async fn start(
     config.encryption = encryption;
     config.service_ranges = service_ranges;
     config.service_account_key = service_account_key;
-    let local = gateway_host::launch(config, store, mesh, inbound, component_identity());
+    let local = gateway_host::launch(config, store, mesh.clone(), inbound, component_identity());
     tracing::info!(id, %addr, "gateway up");
-    Ok(StartedGateway { id, addr, local })
+    Ok(StartedGateway {
+        id,
+        addr,
+        local,
+        mesh,
+    })
 }
 
 /// Mesh peers hold certificates the cluster CA issued. A certificate that names a

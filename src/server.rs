@@ -14,6 +14,7 @@ use kactor_actors::raft::{Membership, RaftConfig};
 use kactor_actors::store::{Store, StoreConfig};
 use kactor_transport::host::{recover, Host};
 use kactor_transport::mesh::{Mesh, MeshConfig};
+use kactor_transport::metrics::metrics;
 use kactor_transport::pki::{node_id_from_name, ClusterCa, KubeUser, NodeIdentity};
 use kactor_transport::wal::Wal;
 use serde::{Deserialize, Serialize};
@@ -68,6 +69,11 @@ pub struct ServerArgs {
     /// Snapshot after this many applied entries.
     #[arg(long, default_value_t = 10_000)]
     snapshot_entries: u64,
+    /// Also serve the process's Prometheus metrics at http://ADDR/metrics, without TLS or
+    /// authentication, as etcd's `--listen-metrics-urls` does (the API serves them at
+    /// /metrics behind RBAC either way).
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
     /// Testing only: cut the mesh links to the members named in DATA_DIR/partition
     /// (comma- or line-separated names), re-read every 100 ms. `kactor verify` uses it.
     #[arg(long)]
@@ -213,6 +219,17 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
         .await?;
         info.gateway_id = gateway.id;
         info.gateway_listen = Some(gateway.addr);
+        let meshes = [mesh.clone(), gateway.mesh.clone()];
+        metrics().add_sampler(move |m| {
+            let queued: usize = meshes.iter().map(Mesh::queued_frames).sum();
+            m.kactor_mesh_queued_frames
+                .set(i64::try_from(queued).unwrap_or(i64::MAX));
+            true
+        });
+        if let Some(listen) = args.metrics_listen {
+            let addr = kactor_transport::metrics::serve_plain(listen).await?;
+            tracing::info!(%addr, "metrics serving (plain HTTP)");
+        }
         let api = api::ApiOptions {
             data_dir: &args.data_dir,
             ca_dir: &ca_dir,

@@ -313,3 +313,121 @@ fn anonymous_requests_when_enabled_are_only_what_rbac_grants() {
         "{refused}"
     );
 }
+
+/// The families an operator's dashboards read, under Kubernetes' and etcd's names.
+const METRIC_FAMILIES: &[&str] = &[
+    "apiserver_request_total",
+    "apiserver_request_duration_seconds",
+    "apiserver_watch_events_total",
+    "etcd_server_has_leader",
+    "etcd_server_leader_changes_seen_total",
+    "etcd_server_proposals_committed_total",
+    "etcd_disk_wal_fsync_duration_seconds",
+    "etcd_mvcc_db_total_size_in_bytes",
+    "kactor_mesh_connections",
+    "kactor_mesh_queued_frames",
+    "kactor_mesh_frames_dropped_total",
+    "process_resident_memory_bytes",
+];
+
+/// `promtool check metrics` (Debian's prometheus package) on `text`: its lint's findings.
+fn promtool_findings(text: &str) -> String {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian's prometheus package; the test command installs it)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let findings = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() {
+        String::new()
+    } else {
+        findings
+    }
+}
+
+/// One plain HTTP/1.1 GET; the whole response.
+fn http_get(addr: &str, path: &str) -> String {
+    use std::io::{Read as _, Write as _};
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        tcp,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).unwrap();
+    response
+}
+
+#[test]
+fn metrics_are_served_to_whom_rbac_allows_and_promtool_accepts_them() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let plain = format!("127.0.0.1:{port}");
+    let api = Api::start(&["--metrics-listen", &plain]);
+    let admin = &api.admin;
+    admin.run_ok(&["get", "namespace", "default"]).unwrap();
+    admin
+        .run_ok(&["create", "configmap", "counted", "--from-literal=k=v"])
+        .unwrap();
+    admin
+        .run_ok(&["get", "configmaps", "-w", "--request-timeout=1s"])
+        .ok();
+    let text = admin.run_ok(&["get", "--raw", "/metrics"]).unwrap();
+    for family in METRIC_FAMILIES {
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "{family} missing:\n{text}"
+        );
+    }
+    assert!(text.contains("etcd_server_has_leader 1"), "{text}");
+    assert!(
+        text.contains(r#"apiserver_request_total{code="201",resource="configmaps",subresource="",verb="POST"} 1"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"apiserver_watch_events_total{group="",kind="ConfigMap",version="v1"}"#),
+        "{text}"
+    );
+    let findings = promtool_findings(&text);
+    assert!(findings.is_empty(), "promtool check metrics:\n{findings}");
+
+    // RBAC decides, as for kube's /metrics: jane has no rule for it, system:monitoring has.
+    let jane = api.kubectl_for(&KubeUser::new("jane", &["dev"]));
+    let refused = stderr(&jane.run(&["get", "--raw", "/metrics"]).unwrap());
+    assert!(refused.contains("Forbidden"), "{refused}");
+    let monitor = api.kubectl_for(&KubeUser::new("prometheus", &["system:monitoring"]));
+    let scraped = monitor.run_ok(&["get", "--raw", "/metrics"]).unwrap();
+    assert!(
+        scraped.contains("# TYPE etcd_server_has_leader gauge"),
+        "{scraped}"
+    );
+
+    // The plain listener, as etcd's --listen-metrics-urls.
+    let response = http_get(&plain, "/metrics");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(
+        response.contains("etcd_disk_wal_fsync_duration_seconds_bucket"),
+        "{response}"
+    );
+    assert!(http_get(&plain, "/secrets").starts_with("HTTP/1.1 404"));
+}

@@ -6,6 +6,8 @@ use std::hash::Hash;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+
+use crate::readable::readable;
 use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model};
 
 /// How to explore.
@@ -225,12 +227,12 @@ where
     }
 }
 
-/// One action per line, numbered.
+/// One action per line, numbered; byte strings (keys, bodies) as text.
 pub fn format_trace<A: Debug>(actions: &[A]) -> String {
     actions
         .iter()
         .enumerate()
-        .map(|(step, action)| format!("  {:>3}. {action:?}", step + 1))
+        .map(|(step, action)| format!("  {:>3}. {}", step + 1, readable(&format!("{action:?}"))))
         .collect::<Vec<_>>()
         .join("\n")
 }

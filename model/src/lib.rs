@@ -10,5 +10,6 @@ pub mod check;
 pub mod gateway;
 pub mod raft;
 pub mod raft_client;
+pub mod readable;
 pub mod sorted;
 pub mod store;

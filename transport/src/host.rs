@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use actix::prelude::*;
 use kactor_actors::kernel::{Actor as Kernel, Effect, Input, NodeId, Outbox};
-use kactor_actors::raft::{Raft, StateMachine};
+use kactor_actors::raft::{Raft, Role, StateMachine};
 use kactor_actors::store::Store;
 use rand::Rng;
 use serde::de::DeserializeOwned;
@@ -23,6 +23,7 @@ use tracing::{debug, error, warn};
 
 use crate::codec;
 use crate::mesh::{Inbound, Mesh};
+use crate::metrics::{metrics, DropReason};
 use crate::wal::{Wal, WalError};
 
 /// Messages waiting in the host's mailbox; past this, inbound frames are dropped (the
@@ -43,6 +44,32 @@ pub trait Hostable:
 {
     /// Peers this actor talks to, with addresses (`host:port`).
     fn peer_addresses(&self) -> BTreeMap<NodeId, String>;
+
+    /// The figures of its state the host exports as metrics, if it has any.
+    fn vitals(&self) -> Option<Vitals> {
+        None
+    }
+}
+
+/// A replica's figures, read after each input and copied into the process's metrics
+/// under etcd's names.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Vitals {
+    pub leader: Option<NodeId>,
+    pub is_leader: bool,
+    pub committed: u64,
+    pub applied: u64,
+    pub keyspace_bytes: u64,
+}
+
+fn raft_vitals<S: StateMachine>(raft: &Raft<S>) -> Vitals {
+    Vitals {
+        leader: raft.leader,
+        is_leader: raft.role == Role::Leader,
+        committed: raft.commit,
+        applied: raft.applied,
+        keyspace_bytes: 0,
+    }
 }
 
 impl<S: StateMachine> Hostable for Raft<S> {
@@ -51,12 +78,45 @@ impl<S: StateMachine> Hostable for Raft<S> {
         voters.remove(&self.id());
         voters
     }
+
+    fn vitals(&self) -> Option<Vitals> {
+        Some(raft_vitals(self))
+    }
 }
 
 impl Hostable for Store {
     fn peer_addresses(&self) -> BTreeMap<NodeId, String> {
         self.raft.peer_addresses()
     }
+
+    fn vitals(&self) -> Option<Vitals> {
+        Some(Vitals {
+            keyspace_bytes: self.raft.machine.bytes,
+            ..raft_vitals(&self.raft)
+        })
+    }
+}
+
+/// Copies what changed between two readings into the metrics: a leader seen that differs
+/// from the last one is a change (etcd counts the first one too), commits and applies
+/// count up by what advanced.
+fn export_vitals(before: Option<Vitals>, now: Vitals) {
+    let m = metrics();
+    let before_leader = before.and_then(|v| v.leader);
+    if now.leader.is_some() && now.leader != before_leader {
+        m.etcd_server_leader_changes_seen_total.inc();
+    }
+    m.etcd_server_has_leader
+        .set(i64::from(now.leader.is_some()));
+    m.etcd_server_is_leader.set(i64::from(now.is_leader));
+    let (committed, applied) =
+        before.map_or((now.committed, now.applied), |v| (v.committed, v.applied));
+    m.etcd_server_proposals_committed_total
+        .inc_by(now.committed.saturating_sub(committed));
+    m.etcd_server_proposals_applied_total
+        .inc_by(now.applied.saturating_sub(applied));
+    m.etcd_mvcc_db_total_size_in_bytes
+        .set(i64::try_from(now.keyspace_bytes).unwrap_or(i64::MAX));
 }
 
 /// Folds a WAL's records into the durable image an actor restarts from.
@@ -105,6 +165,8 @@ pub struct Host<A: Hostable> {
     peers: BTreeMap<NodeId, String>,
     /// Set when the WAL failed: nothing more can be made durable, so the actor stops.
     failed: Option<WalError>,
+    /// The last figures exported to the metrics.
+    vitals: Option<Vitals>,
     pub stats: HostStats,
 }
 
@@ -135,6 +197,7 @@ where
             held_sends: VecDeque::new(),
             peers: BTreeMap::new(),
             failed: None,
+            vitals: None,
             stats: HostStats::default(),
         };
         let addr = Host::create(move |ctx| {
@@ -142,6 +205,7 @@ where
             let mut host = host;
             host.carry_out(outbox, ctx);
             host.sync_peers();
+            host.export_metrics();
             host
         });
         tokio::spawn(pump_inbound::<A>(inbound, mesh, addr.clone()));
@@ -173,6 +237,19 @@ where
         self.actor.handle(input, &mut outbox);
         self.carry_out(outbox, ctx);
         self.sync_peers();
+        self.export_metrics();
+    }
+
+    fn export_metrics(&mut self) {
+        let held = i64::try_from(self.held_sends.len()).unwrap_or(i64::MAX);
+        metrics().kactor_host_held_sends.set(held);
+        let Some(now) = self.actor.vitals() else {
+            return;
+        };
+        if self.vitals != Some(now) {
+            export_vitals(self.vitals, now);
+            self.vitals = Some(now);
+        }
     }
 
     /// Carries out effects in order: records are batched into WAL appends, and each send
@@ -334,7 +411,10 @@ where
         mesh.set_peer(from, peer_addr);
         match addr.try_send(Deliver { from, msg }) {
             Ok(()) => {}
-            Err(SendError::Full(_)) => debug!(peer = from, "mailbox full; frame dropped"),
+            Err(SendError::Full(_)) => {
+                metrics().frame_dropped(DropReason::MailboxFull);
+                debug!(peer = from, "mailbox full; frame dropped");
+            }
             Err(SendError::Closed(_)) => return,
         }
     }

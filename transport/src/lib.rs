@@ -11,6 +11,7 @@ pub mod host;
 pub mod https;
 pub mod kubelet_streams;
 pub mod mesh;
+pub mod metrics;
 pub mod pki;
 pub mod store_client;
 pub mod streams;

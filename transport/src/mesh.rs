@@ -30,6 +30,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use tracing::{debug, info, warn, Instrument};
 
 use crate::frame::{self, FrameError, Reassembly, MESSAGE_BYTES_MAX};
+use crate::metrics::{metrics, DropReason};
 // Every critical section on these maps is a single insert, remove or lookup.
 use crate::pki::{self, NodeIdentity, NODE_CN_PREFIX};
 use crate::sync::{lock, Mutex};
@@ -132,6 +133,54 @@ struct Counters {
 impl Counters {
     fn bump(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a dropped frame here and in the process's metrics.
+    fn dropped(&self, reason: DropReason) {
+        Counters::bump(&self.frames_dropped);
+        metrics().frame_dropped(reason);
+    }
+
+    fn sent(&self) {
+        Counters::bump(&self.frames_sent);
+        metrics().kactor_mesh_frames_sent_total.inc();
+    }
+
+    fn received(&self) {
+        Counters::bump(&self.frames_received);
+        metrics().kactor_mesh_frames_received_total.inc();
+    }
+
+    fn bad(&self) {
+        Counters::bump(&self.frames_bad);
+        metrics().frame_dropped(DropReason::Malformed);
+    }
+
+    fn refused(&self) {
+        Counters::bump(&self.connections_refused);
+        metrics().kactor_mesh_connections_refused_total.inc();
+    }
+}
+
+/// Holds one `kactor_mesh_connections` slot for as long as a connection is open.
+struct ConnectionGauge(&'static str);
+
+impl ConnectionGauge {
+    fn open(direction: &'static str) -> ConnectionGauge {
+        metrics()
+            .kactor_mesh_connections
+            .with_label_values(&[direction])
+            .inc();
+        ConnectionGauge(direction)
+    }
+}
+
+impl Drop for ConnectionGauge {
+    fn drop(&mut self) {
+        metrics()
+            .kactor_mesh_connections
+            .with_label_values(&[self.0])
+            .dec();
     }
 }
 
@@ -316,6 +365,17 @@ impl Mesh {
         assert!(peers.len() <= PEERS_MAX);
     }
 
+    /// Frames waiting in every peer's outbound queue.
+    pub fn queued_frames(&self) -> usize {
+        let peers = lock(&self.inner.peers);
+        let queued = peers
+            .values()
+            .map(|peer| peer.queue.max_capacity() - peer.queue.capacity())
+            .sum();
+        assert!(queued <= peers.len() * PEER_QUEUE_FRAMES_MAX);
+        queued
+    }
+
     /// Whether `id` has an address (and an outgoing queue).
     pub fn has_peer(&self, id: u64) -> bool {
         lock(&self.inner.peers).contains_key(&id)
@@ -343,6 +403,7 @@ impl Mesh {
     /// is larger). Never blocks: a full queue drops the message.
     pub fn send(&self, to: u64, frame: Vec<u8>) -> Result<(), SendError> {
         if frame.len() > MESSAGE_BYTES_MAX {
+            self.inner.counters.dropped(DropReason::TooLarge);
             return Err(SendError::TooLarge {
                 len: frame.len(),
                 max: MESSAGE_BYTES_MAX,
@@ -352,7 +413,7 @@ impl Mesh {
             return Err(SendError::Closed);
         }
         if lock(&self.inner.blocked).contains(&to) {
-            Counters::bump(&self.inner.counters.frames_dropped);
+            self.inner.counters.dropped(DropReason::Blocked);
             return Ok(()); // lost on a cut link, as the network would lose it
         }
         let peers = lock(&self.inner.peers);
@@ -360,7 +421,7 @@ impl Mesh {
         match peer.queue.try_send(frame) {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
-                Counters::bump(&self.inner.counters.frames_dropped);
+                self.inner.counters.dropped(DropReason::QueueFull);
                 debug!(peer = to, "peer queue full; frame dropped");
                 Err(SendError::QueueFull { to })
             }
@@ -372,7 +433,7 @@ impl Mesh {
     /// connection(s). The peer's writer will reconnect; if it keeps sending garbage, it keeps
     /// getting cut off, and everyone else is unaffected.
     pub fn report_bad_frame(&self, from: u64, reason: &str) {
-        Counters::bump(&self.inner.counters.frames_bad);
+        self.inner.counters.bad();
         let conns = lock(&self.inner.incoming).remove(&from).unwrap_or_default();
         warn!(
             peer = from,
@@ -492,6 +553,7 @@ impl PeerWriter {
             Err(e) => return (PumpEnd::Failed(format!("{e:#}")), Duration::ZERO),
         };
         let connected_at = tokio::time::Instant::now();
+        let _open = ConnectionGauge::open("out");
         debug!("connected");
         let end = self.pump(&conn, stream).await;
         let code = match end {
@@ -559,7 +621,7 @@ impl PeerWriter {
                             return PumpEnd::Failed(format!("write: {e}"));
                         }
                     }
-                    Counters::bump(&self.counters.frames_sent);
+                    self.counters.sent();
                     debug!(bytes = payload.len(), "frame sent");
                 }
             }
@@ -586,7 +648,7 @@ impl Acceptor {
                     let Some(incoming) = incoming else { break };
                     if conns.len() >= INCOMING_CONNECTIONS_MAX {
                         warn!(addr = %incoming.remote_address(), "too many connections; refused");
-                        Counters::bump(&self.counters.connections_refused);
+                        self.counters.refused();
                         incoming.refuse();
                         continue;
                     }
@@ -618,12 +680,12 @@ impl ConnServer {
     async fn serve(self, incoming: quinn::Incoming) {
         let addr = incoming.remote_address();
         let Some(conn) = self.handshake(incoming).await else {
-            Counters::bump(&self.counters.connections_refused);
+            self.counters.refused();
             return;
         };
         let Some(peer) = peer_node_id(&conn) else {
             warn!(%addr, "refused peer: certificate names no kactor node id");
-            Counters::bump(&self.counters.connections_refused);
+            self.counters.refused();
             conn.close(VarInt::from_u32(CLOSE_CODE_BAD_IDENTITY), b"no node id");
             return;
         };
@@ -632,6 +694,7 @@ impl ConnServer {
             .unwrap_or_default();
         let subject = Arc::new(subject);
         let span = tracing::info_span!("mesh_conn", peer, %addr, dir = "in");
+        let _open = ConnectionGauge::open("in");
         lock(&self.incoming)
             .entry(peer)
             .or_default()
@@ -735,7 +798,7 @@ impl StreamReader {
                 Ok(Some(Some(payload))) => {
                     assert!(payload.len() <= MESSAGE_BYTES_MAX);
                     debug!(bytes = payload.len(), "frame received");
-                    Counters::bump(&self.counters.frames_received);
+                    self.counters.received();
                     let inbound = Inbound {
                         from: self.peer,
                         addr: self.conn.remote_address(),
@@ -753,7 +816,7 @@ impl StreamReader {
                     return;
                 }
                 Err(e) => {
-                    Counters::bump(&self.counters.frames_bad);
+                    self.counters.bad();
                     warn!(peer = self.peer, reason = %e, "malformed frame; closing connection");
                     self.conn
                         .close(VarInt::from_u32(CLOSE_CODE_BAD_FRAME), b"malformed frame");

@@ -770,7 +770,11 @@ impl SegmentWriter {
         }
         let started = Instant::now();
         let result = self.file.sync_data();
-        let fsync_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let took = started.elapsed();
+        crate::metrics::metrics()
+            .etcd_disk_wal_fsync_duration_seconds
+            .observe(took.as_secs_f64());
+        let fsync_us = u64::try_from(took.as_micros()).unwrap_or(u64::MAX);
         tracing::debug!(fsync_us, segment = self.seq, "wal: fsync");
         result.map_err(|e| io_error(format!("fsync segment {}", self.path().display()), e))?;
         self.dirty = false;

@@ -3,6 +3,8 @@
 
 pub mod bench;
 pub mod cluster;
+#[cfg(feature = "etcd")]
+mod etcd_peer;
 pub mod gateway_bench;
 pub mod kubectl;
 pub mod kubectl_bench;

@@ -8,8 +8,7 @@
 //! values. Every figure is printed next to etcd's with the ratio.
 
 use std::future::Future;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
@@ -23,8 +22,6 @@ use tokio::sync::mpsc;
 use crate::bench::percentile;
 use crate::cluster::{connect, LocalCluster};
 
-/// How long etcd may take to answer its first request.
-pub const ETCD_START_MS_MAX: u64 = 20_000;
 /// Watch events queued per watcher in the benchmark's own client.
 const WATCH_EVENTS_QUEUED_MAX: usize = 1024;
 
@@ -57,7 +54,7 @@ pub struct Comparison {
 }
 
 /// What the load generator needs of a store.
-trait Target: Clone + Send + Sync + 'static {
+pub(crate) trait Target: Clone + Send + Sync + 'static {
     fn put(&self, key: Vec<u8>, value: Vec<u8>) -> impl Future<Output = anyhow::Result<()>> + Send;
     fn get(
         &self,
@@ -135,134 +132,6 @@ impl Target for Kactor {
     }
 }
 
-#[derive(Clone)]
-struct Etcd {
-    client: etcd_client::Client,
-}
-
-impl Target for Etcd {
-    async fn put(&self, key: Vec<u8>, value: Vec<u8>) -> anyhow::Result<()> {
-        self.client.kv_client().put(key, value, None).await?;
-        Ok(())
-    }
-
-    async fn get(&self, key: Vec<u8>, serializable: bool) -> anyhow::Result<()> {
-        let options = serializable.then(|| etcd_client::GetOptions::new().with_serializable());
-        self.client.kv_client().get(key, options).await?;
-        Ok(())
-    }
-
-    async fn watch(
-        &self,
-        key: Vec<u8>,
-        events: mpsc::Sender<(Instant, Vec<u8>)>,
-    ) -> anyhow::Result<()> {
-        let mut stream = self.client.watch_client().watch(key, None).await?;
-        tokio::spawn(async move {
-            while let Ok(Some(response)) = stream.message().await {
-                let now = Instant::now();
-                for event in response.events() {
-                    if let Some(kv) = event.kv() {
-                        if events.send((now, kv.value().to_vec())).await.is_err() {
-                            return;
-                        }
-                    }
-                }
-            }
-        });
-        Ok(())
-    }
-}
-
-/// etcd members started by the benchmark, killed on drop.
-struct EtcdMembers {
-    children: Vec<Child>,
-}
-
-impl Drop for EtcdMembers {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-    }
-}
-
-fn start_etcd(
-    binary: &Path,
-    count: usize,
-    root: &Path,
-) -> anyhow::Result<(EtcdMembers, Vec<String>)> {
-    let ports: Vec<(u16, u16)> = (0..count)
-        .map(|_| Ok((free_tcp_port()?, free_tcp_port()?)))
-        .collect::<anyhow::Result<_>>()?;
-    let initial: Vec<String> = ports
-        .iter()
-        .enumerate()
-        .map(|(i, (_, peer))| format!("e{i}=http://127.0.0.1:{peer}"))
-        .collect();
-    let mut members = EtcdMembers {
-        children: Vec::new(),
-    };
-    let mut endpoints = Vec::new();
-    for (i, (client, peer)) in ports.iter().enumerate() {
-        let client_url = format!("http://127.0.0.1:{client}");
-        let peer_url = format!("http://127.0.0.1:{peer}");
-        let child = Command::new(binary)
-            .args(["--name", &format!("e{i}")])
-            .arg("--data-dir")
-            .arg(root.join(format!("e{i}")))
-            .args([
-                "--listen-client-urls",
-                &client_url,
-                "--advertise-client-urls",
-                &client_url,
-            ])
-            .args([
-                "--listen-peer-urls",
-                &peer_url,
-                "--initial-advertise-peer-urls",
-                &peer_url,
-            ])
-            .args([
-                "--initial-cluster",
-                &initial.join(","),
-                "--initial-cluster-state",
-                "new",
-            ])
-            .args(["--logger", "zap", "--log-level", "error"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
-        members.children.push(child);
-        endpoints.push(client_url);
-    }
-    Ok((members, endpoints))
-}
-
-fn free_tcp_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-async fn connect_etcd(endpoints: &[String]) -> anyhow::Result<Etcd> {
-    let deadline = Instant::now() + Duration::from_millis(ETCD_START_MS_MAX);
-    loop {
-        let attempt = async {
-            let client = etcd_client::Client::connect(endpoints, None).await?;
-            client.kv_client().put("warmup", "v", None).await?;
-            anyhow::Ok(client)
-        };
-        match attempt.await {
-            Ok(client) => return Ok(Etcd { client }),
-            Err(e) if Instant::now() > deadline => return Err(e.context("etcd never answered")),
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
-        }
-    }
-}
-
 fn key(i: usize) -> Vec<u8> {
     format!("{:08x}", i as u32).into_bytes()
 }
@@ -304,7 +173,7 @@ where
 }
 
 /// Figures of one system at one member count, in the order of [`WORKLOADS`].
-async fn measure<T: Target>(
+pub(crate) async fn measure<T: Target>(
     target: &T,
     cfg: &StoreBenchConfig,
     pid_rss: impl Fn() -> f64,
@@ -423,6 +292,24 @@ pub fn rss_mib(pids: &[u32]) -> f64 {
         / 1024.0
 }
 
+#[cfg(feature = "etcd")]
+use crate::etcd_peer::measure_etcd;
+
+/// Without the `etcd` feature there is no etcd client to drive the peer with.
+#[cfg(not(feature = "etcd"))]
+async fn measure_etcd(
+    _binary: &std::path::Path,
+    _members: usize,
+    _root: &std::path::Path,
+    _cfg: &StoreBenchConfig,
+) -> anyhow::Result<Vec<f64>> {
+    bail!(
+        "this kactor was built without the etcd comparison; rebuild it with \
+         `cargo build --release --features etcd` (etcd's gRPC client needs protoc: \
+         apt-get install protobuf-compiler)"
+    )
+}
+
 pub async fn run_store_bench(cfg: &StoreBenchConfig) -> anyhow::Result<Vec<Comparison>> {
     let mut rows = Vec::new();
     for &members in &cfg.members {
@@ -443,15 +330,7 @@ pub async fn run_store_bench(cfg: &StoreBenchConfig) -> anyhow::Result<Vec<Compa
             measured.map_err(|e| e.context(servers.log_tails()))?
         };
         let theirs = match &cfg.etcd {
-            Some(binary) => {
-                eprintln!("bench: etcd, {members} member(s)");
-                let (etcd, endpoints) = start_etcd(binary, members, root.path())?;
-                let target = connect_etcd(&endpoints).await?;
-                let pids: Vec<u32> = etcd.children.iter().map(Child::id).collect();
-                let figures = measure(&target, cfg, || rss_mib(&pids)).await?;
-                drop(etcd);
-                Some(figures)
-            }
+            Some(binary) => Some(measure_etcd(binary, members, root.path(), cfg).await?),
             None => None,
         };
         for (i, (name, unit, higher)) in WORKLOADS.iter().enumerate() {

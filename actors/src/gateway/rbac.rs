@@ -119,8 +119,24 @@ pub fn bootstrap_policy() -> Vec<(&'static str, Value)> {
             ),
         ),
         (
+            "clusterroles",
+            role(
+                "system:monitoring",
+                json!([{"nonResourceURLs": ["/healthz", "/healthz/*", "/livez", "/livez/*",
+            "/readyz", "/readyz/*", "/metrics", "/metrics/slis"], "verbs": ["get"]}]),
+            ),
+        ),
+        (
             "clusterrolebindings",
             binding("cluster-admin", "cluster-admin", &["system:masters"]),
+        ),
+        (
+            "clusterrolebindings",
+            binding(
+                "system:monitoring",
+                "system:monitoring",
+                &["system:monitoring"],
+            ),
         ),
         (
             "clusterrolebindings",

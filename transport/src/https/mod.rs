@@ -7,6 +7,7 @@ pub mod authn;
 pub mod impersonation;
 pub mod negotiate;
 pub mod protobuf;
+pub mod request_metrics;
 pub mod route;
 pub mod streams;
 
@@ -36,8 +37,10 @@ use tracing::{debug, info, warn, Instrument as _};
 
 use self::authn::Authenticator;
 use self::negotiate::OpenApiForm;
+use self::request_metrics::RequestLabels;
 use self::route::{Document, ResourceCall, Route};
 use crate::gateway_client::{GatewayClient, WatchMessage, WatchStream};
+use crate::metrics::metrics;
 use crate::pki::NodeIdentity;
 
 /// Connections served at once; past it, accepting waits. kube-apiserver bounds requests
@@ -159,10 +162,31 @@ async fn serve_connection(
     }
 }
 
+/// Answers one request and counts it in `apiserver_request_total` and
+/// `apiserver_request_duration_seconds` (a watch or stream until its response starts).
 async fn handle(
     shared: &Shared,
     certificate: Option<User>,
     request: Request<Incoming>,
+) -> Response<Body> {
+    let started = std::time::Instant::now();
+    let mut labels = RequestLabels::unrouted(request.method().as_str());
+    let response = answer(shared, certificate, request, &mut labels).await;
+    let code = response.status().as_u16();
+    let RequestLabels {
+        verb,
+        resource,
+        subresource,
+    } = labels;
+    metrics().api_request(verb, resource, subresource, code, started.elapsed());
+    response
+}
+
+async fn answer(
+    shared: &Shared,
+    certificate: Option<User>,
+    request: Request<Incoming>,
+    labels: &mut RequestLabels,
 ) -> Response<Body> {
     let header = |name| {
         request
@@ -209,6 +233,7 @@ async fn handle(
             Ok(route) => route,
             Err(error) => return status_response(&error),
         };
+        *labels = RequestLabels::of(&route);
         let response = match route {
             Route::Document(document) => {
                 serve_document(shared, user, &document, &path, &accept).await
@@ -301,6 +326,14 @@ async fn serve_document(
             check,
             verbose,
         } => return health_response(endpoint, check.as_deref(), *verbose, &answer),
+        Document::Metrics => {
+            let text = metrics().render();
+            return bytes_response(
+                StatusCode::OK,
+                crate::metrics::CONTENT_TYPE,
+                text.into_bytes(),
+            );
+        }
         Document::Version => Some(discovery::version_info()),
         Document::CoreVersions if aggregated => {
             return aggregated_response(discovery::aggregated_discovery(true))
@@ -436,8 +469,13 @@ async fn serve_resource(
     };
     let verb = request.verb;
     if verb == Verb::Watch {
+        let counted = by_plural(&request.path.group, &request.path.plural).map(|r| {
+            metrics()
+                .apiserver_watch_events_total
+                .with_label_values(&[r.group, r.version, r.kind])
+        });
         return match shared.client.watch_as(user, request).await {
-            Ok(stream) => watch_response(stream, timeout_seconds, table),
+            Ok(stream) => watch_response(stream, timeout_seconds, table, counted),
             Err(error) => status_response(&error),
         };
     }
@@ -499,6 +537,7 @@ fn watch_response(
     mut stream: WatchStream,
     timeout_seconds: Option<u64>,
     table: Option<TableForm>,
+    counted: Option<prometheus::IntCounter>,
 ) -> Response<Body> {
     let (lines, queued) = mpsc::channel::<Result<Frame<Bytes>, Infallible>>(WATCH_LINES_QUEUED_MAX);
     let seconds = timeout_seconds
@@ -528,6 +567,9 @@ fn watch_response(
                             (vec![error_line(&error)], true)
                         } else {
                             last_revision = Some(revision);
+                            if let Some(counter) = &counted {
+                                counter.inc_by(events.len() as u64);
+                            }
                             let lines = events
                                 .iter()
                                 .map(|e| event_line(e, table.as_ref()))

@@ -26,6 +26,8 @@ pub enum Route {
 #[derive(Debug, PartialEq, Eq)]
 pub enum Document {
     Version,
+    /// `/metrics`: the process's Prometheus metrics.
+    Metrics,
     /// `/healthz`, `/livez`, `/readyz`, or one check of them (`/readyz/etcd`); `verbose`
     /// lists every check.
     Health {
@@ -80,6 +82,7 @@ pub fn parse(method: &str, path: &str, query: &str, content_type: &str) -> Resul
     let parts: Vec<&str> = segments.iter().map(String::as_str).collect();
     let document = match parts.as_slice() {
         ["version"] => Some(Document::Version),
+        ["metrics"] => Some(Document::Metrics),
         [endpoint @ ("healthz" | "livez" | "readyz"), check @ ..] => Some(Document::Health {
             endpoint: endpoint.to_string(),
             check: (!check.is_empty()).then(|| check.join("/")),
