@@ -6,12 +6,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use kactor_actors::gateway::{DeleteOptions, ListOptions};
-use kactor_actors::resources::k8s_openapi::api::core::v1::{
-    Container, Namespace, Node, Pod, PodSpec, Secret,
-};
-use kactor_actors::resources::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
-use kactor_actors::resources::k8s_openapi::ByteString;
 use kactor_actors::store::{KeySpan, RangeRequest, StoreOutput, StoreQuery};
+use kactor_kube::k8s_openapi::api::core::v1::{Container, Namespace, Node, Pod, PodSpec, Secret};
+use kactor_kube::k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+use kactor_kube::k8s_openapi::ByteString;
 use kactor_transport::gateway_client::{GatewayClient, Informer, InformerEvent};
 use kactor_transport::pki::{node_id_from_name, ClusterCa, KubeUser};
 use kactor_verify::cluster::{self, LocalCluster};

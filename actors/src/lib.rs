@@ -10,6 +10,5 @@ pub mod kernel;
 #[cfg(test)]
 mod kv;
 pub mod raft;
-pub mod resources;
 pub mod sim;
 pub mod store;

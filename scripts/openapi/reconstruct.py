@@ -13,7 +13,7 @@ Regenerate with:
     unzip -q /tmp/kv/kubernetes_validate-1.37.0-py3-none-any.whl -d /tmp/kv/w
     python3 scripts/openapi/reconstruct.py \
         /tmp/kv/w/kubernetes_validate/kubernetes-json-schema/v1.33.0-local/_definitions.json \
-        actors/src/gateway/openapi
+        kube/src/openapi
 
 Output: OUT_DIR/definitions.json.gz, `{"definitions": {...}, "definitionsV3": {...}}`
 with `#/definitions/` refs, minified, keys sorted, gzip mtime 0 (the same input gives
@@ -22,7 +22,7 @@ the swagger one: IntOrString and Quantity are a oneOf in v3 (kube's
 OpenAPIV3OneOfTypes), with no `type`, which is also what makes kubectl explain print
 `<IntOrString>` and `<map[string]Quantity>` rather than `<string>`.
 
-Only the schemas live here. actors/src/gateway/openapi.rs assembles the served
+Only the schemas live here. kube/src/openapi.rs assembles the served
 documents from them at run time: /openapi/v2 and the per-group-version /openapi/v3
 documents, with `paths` built from the resource registry (so the operations, and the
 fieldValidation parameter kubectl looks for on each PATCH, follow what the server
@@ -80,7 +80,7 @@ for name, types in V3_ONE_OF.items():
     v3_only[name] = {k: v for k, v in d2[name].items() if k != 'type'}
     v3_only[name]['oneOf'] = [{'type': t} for t in types]
 
-# The served kinds (actors/src/resources/registry.rs) and the kinds their subresources
+# The served kinds (kube/src/registry.rs) and the kinds their subresources
 # take or answer (Scale, Binding, Eviction).
 ROOTS = """core.v1.Namespace core.v1.Pod core.v1.Node core.v1.Service core.v1.Endpoints core.v1.ConfigMap core.v1.Secret
 core.v1.Event core.v1.ServiceAccount core.v1.PersistentVolume core.v1.PersistentVolumeClaim core.v1.LimitRange core.v1.ResourceQuota

@@ -17,9 +17,7 @@ use kactor_actors::gateway::{
     ResourcePath, Stamp, User, Verb, WatchEvent, WatchEventType,
 };
 use kactor_actors::kernel::NodeId;
-use kactor_actors::resources::k8s_openapi::{
-    apimachinery::pkg::apis::meta::v1::ObjectMeta, Metadata, Resource,
-};
+use kactor_kube::k8s_openapi::{apimachinery::pkg::apis::meta::v1::ObjectMeta, Metadata, Resource};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};

@@ -260,7 +260,7 @@ impl Run<'_> {
         call(&self.client, request).await?;
         for n in 1..=self.cfg.watch_changes {
             let mut patch = ApiRequest::new(
-                Verb::Patch(kactor_actors::gateway::patch::PatchType::Merge),
+                Verb::Patch(kactor_kube::patch::PatchType::Merge),
                 path("configmaps", Some("bench"), Some("w")),
             );
             patch.body = serde_json::to_vec(&json!({"data": {"n": n.to_string()}}))?;

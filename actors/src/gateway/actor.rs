@@ -20,11 +20,11 @@ use super::secrets::Encryption;
 use super::streams::{StreamMsg, Streams};
 use crate::kernel::{Actor, Input, NoOperation, NodeId, Outbox, TimerSpan};
 use crate::raft::{ClientReply, ClientRequest, RaftMsg, Refusal, RequestId};
-use crate::resources::registry::{ResourceType, RESOURCES};
 use crate::store::{
     EventKind, KeySpan, KeyValue, Mvcc, RangeRequest, Revision, StoreMsg, StoreOutput, StoreQuery,
     WatchEnd, WatchId, WatchRequest,
 };
+use kactor_kube::registry::{ResourceType, RESOURCES};
 
 /// Identifies one API call inside the gateway.
 pub type CallId = u64;

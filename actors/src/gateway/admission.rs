@@ -12,11 +12,12 @@ use serde_json::{json, Map, Value};
 use super::actor::Gateway;
 use super::api::*;
 use super::calls::{Call, GuardedWrite};
-use super::patch::{PatchError, PatchType};
-use super::{defaults, object, ownership, validation};
-use crate::resources::quantity::{Quantity, QuantityFormat};
-use crate::resources::registry::{by_plural, ResourceType};
+use super::{object, ownership};
 use crate::store::KeyValue;
+use kactor_kube::patch::{PatchError, PatchType};
+use kactor_kube::quantity::{Quantity, QuantityFormat};
+use kactor_kube::registry::{by_plural, ResourceType};
+use kactor_kube::{defaults, validation};
 
 /// The annotation that marks the default StorageClass.
 const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
@@ -78,7 +79,11 @@ fn shaped(call: &Call, body: Value) -> Result<(Value, Warnings), ApiError> {
     Ok((shaped, warnings))
 }
 
-fn invalid(call: &Call, value: &Value, causes: Vec<super::status::Cause>) -> Result<(), ApiError> {
+fn invalid(
+    call: &Call,
+    value: &Value,
+    causes: Vec<kactor_kube::status::Cause>,
+) -> Result<(), ApiError> {
     if causes.is_empty() {
         return Ok(());
     }
@@ -128,7 +133,7 @@ fn creation_body(
         return Ok((object::parse(&call.request.body)?, None));
     }
     let config =
-        super::patch::parse_apply_configuration(&call.request.body).map_err(patch_error)?;
+        kactor_kube::patch::parse_apply_configuration(&call.request.body).map_err(patch_error)?;
     let applied = ownership::apply(writer, &json!({}), &config, call.request.force)?;
     let name = object::name(&applied.object);
     if name != call.name() {
@@ -182,7 +187,7 @@ fn set_server_metadata(call: &Call, value: &mut Value) -> Result<(), ApiError> {
     meta.insert("uid".into(), object::uid(stamp.entropy).into());
     meta.insert(
         "creationTimestamp".into(),
-        object::timestamp(stamp.unix_ms).into(),
+        kactor_kube::time::timestamp(stamp.unix_ms).into(),
     );
     match resource.tracks_generation() {
         true => meta.insert("generation".into(), 1.into()),
@@ -704,7 +709,7 @@ fn carry_metadata(current: &Value, new: &mut Value, call: &Call) -> Result<(), A
             .and_then(Value::as_array)
             .is_some_and(|now| now.iter().any(|f| !before.contains(&f)));
         if added {
-            let cause = super::status::Cause::forbidden(
+            let cause = kactor_kube::status::Cause::forbidden(
                 "metadata.finalizers",
                 "no new finalizers can be added if the object is being deleted",
             );
@@ -765,7 +770,7 @@ pub(crate) fn apply_binding(
 ) -> Result<Value, ApiError> {
     let node = binding["target"]["name"].as_str().unwrap_or("");
     if node.is_empty() {
-        let cause = super::status::Cause::required("target.name");
+        let cause = kactor_kube::status::Cause::required("target.name");
         return Err(ApiError::invalid("", "Binding", call.name(), vec![cause]));
     }
     if let Some(bound) = current["spec"]["nodeName"]

@@ -19,8 +19,8 @@ use std::str::FromStr;
 use serde_json::{json, Map, Value};
 
 use super::calls::GuardedWrite;
-use super::status::Cause;
 use crate::store::{DeleteRequest, KeySpan, TxnOp, TxnOpResponse};
+use kactor_kube::status::Cause;
 
 /// kubeadm's default `--service-cluster-ip-range`.
 pub const DEFAULT_CLUSTER_IP_RANGE: &str = "10.96.0.0/12";

@@ -7,10 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::patch::PatchType;
-use super::status::Cause;
 use crate::kernel::NodeId;
 use crate::store::Revision;
+use kactor_kube::patch::PatchType;
+use kactor_kube::status::Cause;
 
 /// Chosen by the caller; unique per caller. A watch's stream carries its request's id.
 pub type ApiRequestId = u64;

@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::rbac;
-use crate::resources::registry::{by_plural, ResourceType};
+use kactor_kube::registry::{by_plural, ResourceType};
 
 /// kube-apiserver's system namespaces: `default` for everyone's objects, `kube-system`
 /// for the control plane, `kube-public` readable by all, `kube-node-lease` for node

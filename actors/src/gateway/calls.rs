@@ -12,19 +12,19 @@ use super::allocation;
 use super::api::*;
 use super::object;
 use super::ownership;
-use super::patch::{self, PatchType};
 use super::rbac;
 use super::reviews;
 use super::serve;
 use super::tokens;
 use crate::kernel::Outbox;
 use crate::raft::ClientRequest;
-use crate::resources::registry::{by_plural, ResourceType};
 use crate::store::{
     Compare, CompareResult, CompareTarget, DeleteRequest, KeySpan, KeyValue, PutRequest,
     RangeRequest, Revision, StoreCommand, StoreOutput, StoreQuery, TxnOp, TxnOpResponse,
     TxnRequest,
 };
+use kactor_kube::patch::{self, PatchType};
+use kactor_kube::registry::{by_plural, ResourceType};
 
 /// Where a call is: what it waits for next.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]

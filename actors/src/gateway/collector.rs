@@ -21,9 +21,9 @@ use super::api::*;
 use super::cache::CachedObject;
 use super::deletion::{FOREGROUND_FINALIZER, ORPHAN_FINALIZER};
 use super::object;
-use super::patch::PatchType;
 use crate::kernel::Outbox;
-use crate::resources::registry::ResourceType;
+use kactor_kube::patch::PatchType;
+use kactor_kube::registry::ResourceType;
 
 /// Ticks between scans: a second at the default tick.
 pub const COLLECT_TICKS: u64 = 10;

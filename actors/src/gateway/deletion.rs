@@ -127,7 +127,10 @@ impl Gateway {
         let meta = object::metadata_mut(&mut marked);
         if !meta.contains_key("deletionTimestamp") {
             let at = call.stamp.unix_ms + 1000 * grace.max(0) as u64;
-            meta.insert("deletionTimestamp".into(), object::timestamp(at).into());
+            meta.insert(
+                "deletionTimestamp".into(),
+                kactor_kube::time::timestamp(at).into(),
+            );
             meta.insert("deletionGracePeriodSeconds".into(), grace.into());
         }
         meta.remove("resourceVersion");

@@ -11,30 +11,20 @@ pub mod bootstrap;
 pub mod cache;
 mod calls;
 mod collector;
-pub mod defaults;
 mod deletion;
-pub mod discovery;
-mod field_schema;
 pub mod health;
-pub mod managed_fields;
 pub mod object;
-pub mod openapi;
 mod ownership;
-pub mod patch;
 pub mod rbac;
 mod reviews;
 pub mod secrets;
 mod serve;
-pub mod status;
 pub mod streams;
 #[cfg(test)]
 mod streams_tests;
-pub mod table;
 #[cfg(test)]
 mod tests;
 pub mod tokens;
-pub mod validation;
-mod yaml;
 
 pub use self::actor::*;
 pub use self::api::*;

@@ -5,9 +5,9 @@
 use serde_json::{Map, Value};
 
 use super::api::ApiError;
-use crate::resources::k8s_openapi::api;
-use crate::resources::registry::ResourceType;
 use crate::store::Revision;
+use kactor_kube::k8s_openapi::api;
+use kactor_kube::registry::ResourceType;
 
 /// The store key prefix of one type (and namespace): `/registry/{group}/{plural}/[{ns}/]`.
 /// The core group is spelled `core` so that every type has the same depth.
@@ -206,34 +206,6 @@ pub fn is_terminating(value: &Value) -> bool {
     metadata(value).is_some_and(|m| m.contains_key("deletionTimestamp"))
 }
 
-/// RFC 3339 in seconds, as Kubernetes' `metav1.Time` serializes.
-pub fn timestamp(unix_ms: u64) -> String {
-    let seconds = unix_ms / 1000;
-    let (days, rem) = (seconds / 86_400, seconds % 86_400);
-    let (year, month, day) = civil_from_days(days as i64);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01 (Howard
-/// Hinnant's days-to-civil conversion).
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
 /// A version-4-shaped UUID from the host's randomness.
 pub fn uid(entropy: u128) -> String {
     let bits = (entropy & !(0xf << 76) | (0x4 << 76)) & !(0x3 << 62) | (0x2 << 62);
@@ -271,7 +243,7 @@ pub fn with_revision(mut value: Value, revision: Revision) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::registry::by_kind;
+    use kactor_kube::registry::by_kind;
 
     #[test]
     fn keys_and_prefixes() {
@@ -289,9 +261,7 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_and_uids_have_kubernetes_shapes() {
-        assert_eq!(timestamp(0), "1970-01-01T00:00:00Z");
-        assert_eq!(timestamp(1_700_000_000_123), "2023-11-14T22:13:20Z");
+    fn uids_and_name_suffixes_have_kubernetes_shapes() {
         let uid = uid(u128::MAX);
         assert_eq!(uid.len(), 36);
         assert_eq!(&uid[14..15], "4");

@@ -17,11 +17,11 @@ use serde_json::{json, Value};
 
 use super::api::{ApiError, ApiRequest, Verb};
 use super::calls::Call;
-use super::managed_fields::{self, path_text, Comparison, FieldSet};
 use super::object;
-use super::patch::PatchType;
-use super::status::Cause;
-use crate::resources::registry::ResourceType;
+use kactor_kube::managed_fields::{self, path_text, Comparison, FieldSet};
+use kactor_kube::patch::PatchType;
+use kactor_kube::registry::ResourceType;
+use kactor_kube::status::Cause;
 
 /// The most `Update` entries an object keeps: kube's `DefaultMaxUpdateManagers`. Past it the
 /// oldest are merged into one entry, [`ANCIENT_CHANGES_MANAGER`].
@@ -371,7 +371,7 @@ pub(crate) fn writer_of(call: &Call) -> Writer {
         manager: manager.to_string(),
         api_version: resource.api_version(),
         subresource,
-        time: object::timestamp(call.stamp.unix_ms),
+        time: kactor_kube::time::timestamp(call.stamp.unix_ms),
         tracked,
     }
 }

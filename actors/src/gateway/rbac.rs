@@ -10,7 +10,7 @@ use super::actor::Gateway;
 use super::api::*;
 use super::calls::Call;
 use super::object;
-use crate::resources::registry::by_plural;
+use kactor_kube::registry::by_plural;
 
 /// ClusterRoles and bindings the server creates when they are missing, as
 /// kube-apiserver's bootstrap policy does.

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 use super::api::*;
 use super::calls::{ok, Call, Next};
 use super::rbac::{self, Attributes};
-use super::status::Cause;
 use super::{object, Gateway};
+use kactor_kube::status::Cause;
 
 /// Answers a create of a review kind: 201 with the review and its `status`.
 pub(crate) fn answer(gateway: &Gateway, call: &Call) -> Result<Next, ApiError> {

@@ -13,8 +13,8 @@ use super::calls::{Call, Next, Step};
 use super::object;
 use crate::kernel::Outbox;
 use crate::raft::ClientRequest;
-use crate::resources::selector::{FieldSelector, LabelSelector};
 use crate::store::{KeySpan, RangeRequest, RangeResponse, Revision, StoreQuery};
+use kactor_kube::selector::{FieldSelector, LabelSelector};
 
 /// The fields a field selector may name, beyond `metadata.name` and
 /// `metadata.namespace` (kube-apiserver's per-kind field label conversions).

@@ -20,9 +20,9 @@ use super::actor::{Gateway, GatewayMsg};
 use super::api::*;
 use super::object;
 use super::rbac;
-use super::status::Cause;
 use crate::kernel::{NodeId, Outbox};
-use crate::resources::registry::by_plural;
+use kactor_kube::registry::by_plural;
+use kactor_kube::status::Cause;
 
 /// A stream's id on one of its legs.
 pub type StreamId = u64;

@@ -11,6 +11,7 @@ use super::*;
 use crate::kernel::{Actor, Effect, Input, NodeId, Outbox};
 use crate::raft::{Membership, RaftConfig, RaftTimer};
 use crate::store::{Store, StoreConfig, StoreMsg, StoreTimer};
+use kactor_kube::patch;
 
 const STORE: NodeId = 1;
 const GATEWAY: NodeId = 10;

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use super::api::{ApiError, Stamp, User};
 use super::object;
-use super::status::Cause;
+use kactor_kube::status::Cause;
 
 /// The issuer, and the audience a token must name to be accepted by the API (kube's default
 /// `--service-account-issuer` and `--api-audiences`).
@@ -127,9 +127,9 @@ pub fn issue(
         "apiVersion": "authentication.k8s.io/v1",
         "kind": "TokenRequest",
         "metadata": {"name": name, "namespace": namespace,
-                     "creationTimestamp": object::timestamp(stamp.unix_ms)},
+                     "creationTimestamp": kactor_kube::time::timestamp(stamp.unix_ms)},
         "spec": {"audiences": audiences, "expirationSeconds": seconds, "boundObjectRef": null},
-        "status": {"token": token, "expirationTimestamp": object::timestamp(expiry_ms)},
+        "status": {"token": token, "expirationTimestamp": kactor_kube::time::timestamp(expiry_ms)},
     }))
 }
 

@@ -6,7 +6,6 @@
 pub mod authn;
 pub mod impersonation;
 pub mod negotiate;
-pub mod protobuf;
 pub mod request_metrics;
 pub mod route;
 pub mod streams;
@@ -22,13 +21,13 @@ use hyper::body::{Frame, Incoming};
 use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT, VARY, WARNING};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use kactor_actors::gateway::openapi::Documents;
-use kactor_actors::gateway::{discovery, table};
 use kactor_actors::gateway::{
     ApiError, ApiOutcome, ApiRequest, ResourcePath, User, Verb, Warnings, WatchEvent,
     WatchEventType, REQUEST_BODY_BYTES_MAX,
 };
-use kactor_actors::resources::registry::by_plural;
+use kactor_kube::openapi::Documents;
+use kactor_kube::registry::by_plural;
+use kactor_kube::{discovery, table};
 use serde_json::Value;
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, OnceCell, Semaphore};
@@ -509,18 +508,22 @@ fn json_body(body: Vec<u8>, content_type: &str, verb: Verb) -> Result<Vec<u8>, A
     if body.is_empty() || is_json(content_type) || matches!(verb, Verb::Patch(_)) {
         return Ok(body);
     }
-    if !protobuf::is_protobuf_content_type(content_type) {
+    if !kactor_kube::protobuf::is_protobuf_content_type(content_type) {
         return Err(ApiError::new(
             415,
             "UnsupportedMediaType",
             format!("the body of the request was in an unknown format - accepted media types include: application/json, application/vnd.kubernetes.protobuf (got {content_type:?})"),
         ));
     }
-    let object = protobuf::decode_object(&body).map_err(|error| {
+    let object = kactor_kube::protobuf::decode_object(&body).map_err(|error| {
         let (code, reason) = match error {
-            protobuf::ProtobufError::UnsupportedKind { .. } => (415, "UnsupportedMediaType"),
-            protobuf::ProtobufError::Malformed { .. } => (400, "BadRequest"),
-            protobuf::ProtobufError::LimitExceeded { .. } => (413, "RequestEntityTooLarge"),
+            kactor_kube::protobuf::ProtobufError::UnsupportedKind { .. } => {
+                (415, "UnsupportedMediaType")
+            }
+            kactor_kube::protobuf::ProtobufError::Malformed { .. } => (400, "BadRequest"),
+            kactor_kube::protobuf::ProtobufError::LimitExceeded { .. } => {
+                (413, "RequestEntityTooLarge")
+            }
         };
         ApiError::new(code, reason, error.to_string())
     })?;

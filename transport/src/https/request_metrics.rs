@@ -4,10 +4,10 @@
 //! subresource, the HTTP code. Resources outside the registry are `other`, so a client
 //! that asks for made-up paths cannot grow the label set.
 
-use kactor_actors::gateway::patch::PatchType;
 use kactor_actors::gateway::streams::StreamKind;
 use kactor_actors::gateway::Verb;
-use kactor_actors::resources::registry::by_plural;
+use kactor_kube::patch::PatchType;
+use kactor_kube::registry::by_plural;
 
 use super::route::Route;
 

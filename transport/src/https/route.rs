@@ -2,12 +2,12 @@
 //! `/apis/{group}/{version}/namespaces/{ns}/{plural}/{name}/{subresource}?query`, and the
 //! discovery and health paths the shell serves itself.
 
-use kactor_actors::gateway::patch::PatchType;
 use kactor_actors::gateway::streams::{ExecOptions, LogOptions, StreamKind, StreamRequest};
 use kactor_actors::gateway::{
     ApiError, ApiRequest, FieldValidation, Propagation, ResourcePath, Verb,
 };
-use kactor_actors::resources::registry::RESOURCES;
+use kactor_kube::patch::PatchType;
+use kactor_kube::registry::RESOURCES;
 
 /// Path segments a request may have: the longest real path has eight.
 pub const PATH_SEGMENTS_MAX: usize = 16;

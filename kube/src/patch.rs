@@ -377,7 +377,7 @@ fn apply_server_side_apply(kind: &str, original: &Value, body: &[u8]) -> Result<
     if !original.is_object() {
         return Ok(configuration);
     }
-    Ok(super::managed_fields::merge(kind, original, &configuration))
+    Ok(crate::managed_fields::merge(kind, original, &configuration))
 }
 
 /// Reads a server-side apply body: YAML, or JSON (which YAML includes), within
@@ -394,7 +394,7 @@ pub fn parse_apply_configuration(body: &[u8]) -> Result<Value, PatchError> {
     let looks_like_json = body.iter().find(|byte| !byte.is_ascii_whitespace()) == Some(&b'{');
     let parsed = match looks_like_json.then(|| serde_json::from_slice::<Value>(body)) {
         Some(Ok(value)) => value,
-        _ => super::yaml::to_json(body, APPLY_YAML_EXPANDED_BYTES_MAX)
+        _ => crate::yaml::to_json(body, APPLY_YAML_EXPANDED_BYTES_MAX)
             .map_err(|error| PatchError::Malformed(format!("error decoding YAML: {error}")))?,
     };
     if nesting_depth(&parsed) > PATCH_DEPTH_MAX {

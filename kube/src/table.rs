@@ -5,6 +5,8 @@
 
 use serde_json::{json, Value};
 
+use crate::time::{days_from_civil, format_rfc3339};
+
 // ---------------------------------------------------------------------------------------
 // Table envelope.
 
@@ -868,7 +870,7 @@ fn quantity_text(quantity: &Value) -> Option<String> {
         Value::Number(number) => number.to_string(),
         _ => return None,
     };
-    Some(match crate::resources::quantity::parse_with_format(&text) {
+    Some(match crate::quantity::parse_with_format(&text) {
         Ok((parsed, format)) => parsed.to_canonical_string(format),
         Err(_) => text,
     })
@@ -2198,10 +2200,6 @@ const HOURS_PER_DAY: i64 = 24;
 const DAYS_PER_YEAR: i64 = 365;
 const SECONDS_PER_HOUR: i64 = 3_600;
 const SECONDS_PER_DAY: i64 = 86_400;
-/// Days in 400 Gregorian years, the calendar's repeat, and from 0000-03-01 (the start of
-/// the civil-days algorithm's era 0) to 1970-01-01.
-const DAYS_PER_ERA: i64 = 146_097;
-const DAYS_FROM_ERA_START_TO_UNIX_EPOCH: i64 = 719_468;
 /// Go's `time.Duration` saturates at ±2^63 ns, about 292 years.
 const MAX_DURATION_MS: i64 = i64::MAX / 1_000_000;
 /// Go's zero `time.Time` (0001-01-01T00:00:00Z), which kube prints as "<unknown>".
@@ -2346,47 +2344,6 @@ fn days_in_month(year: i64, month: i64) -> i64 {
         4 | 6 | 9 | 11 => 30,
         _ => 31,
     }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year.rem_euclid(400);
-    let shifted_month = (month + 9) % 12;
-    let day_of_year = (153 * shifted_month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * DAYS_PER_ERA + day_of_era - DAYS_FROM_ERA_START_TO_UNIX_EPOCH
-}
-
-/// The date of a day count since 1970-01-01: the inverse of `days_from_civil`.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let shifted = days + DAYS_FROM_ERA_START_TO_UNIX_EPOCH;
-    let era = shifted.div_euclid(DAYS_PER_ERA);
-    let day_of_era = shifted.rem_euclid(DAYS_PER_ERA);
-    let year_of_era =
-        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * shifted_month + 2) / 5 + 1;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-/// Go's `Time.UTC().Format(time.RFC3339)`: whole seconds, "Z".
-fn format_rfc3339(ms: i64) -> String {
-    let seconds = ms.div_euclid(MS_PER_SECOND);
-    let (year, month, day) = civil_from_days(seconds.div_euclid(SECONDS_PER_DAY));
-    let day_seconds = seconds.rem_euclid(SECONDS_PER_DAY);
-    let hour = day_seconds / SECONDS_PER_HOUR;
-    let minute = day_seconds / SECONDS_PER_MINUTE % MINUTES_PER_HOUR;
-    let second = day_seconds % SECONDS_PER_MINUTE;
-    format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
 }
 
 #[cfg(test)]

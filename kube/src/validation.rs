@@ -24,12 +24,12 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use super::status::Cause;
-use crate::resources::quantity::Quantity;
-use crate::resources::selector::{
+use crate::quantity::Quantity;
+use crate::selector::{
     validate_dns1035_label, validate_dns1123_label, validate_dns1123_subdomain, validate_label_key,
     validate_label_value, LabelSelector,
 };
+use crate::status::Cause;
 
 /// Annotations ride along on every read of the object, so apimachinery caps their sum.
 const ANNOTATIONS_LIMIT_BYTES: usize = 256 * 1024;
@@ -87,8 +87,8 @@ pub fn validate_update(api_version: &str, kind: &str, new: &Value, old: &Value) 
     // merely omits defaulted fields from reading as a change.
     let mut new = new.clone();
     let mut old = old.clone();
-    super::defaults::apply_defaults(api_version, kind, &mut new);
-    super::defaults::apply_defaults(api_version, kind, &mut old);
+    crate::defaults::apply_defaults(api_version, kind, &mut new);
+    crate::defaults::apply_defaults(api_version, kind, &mut old);
     validate_kind_update(api_version, kind, &new, &old, &mut causes);
     causes
 }
@@ -3566,7 +3566,7 @@ mod tests {
         let causes = validate_create(api_version, kind, object);
         assert!(causes.is_empty(), "{kind} should be valid: {causes:#?}");
         let mut defaulted = object.clone();
-        super::super::defaults::apply_defaults(api_version, kind, &mut defaulted);
+        crate::defaults::apply_defaults(api_version, kind, &mut defaulted);
         let causes = validate_create(api_version, kind, &defaulted);
         assert!(
             causes.is_empty(),
@@ -6164,7 +6164,7 @@ mod tests {
         let _ = validate_update(api_version, kind, object, old);
         let _ = validate_update(api_version, kind, old, object);
         let mut defaulted = object.clone();
-        super::super::defaults::apply_defaults(api_version, kind, &mut defaulted);
+        crate::defaults::apply_defaults(api_version, kind, &mut defaulted);
         let _ = validate_create(api_version, kind, &defaulted);
     }
 

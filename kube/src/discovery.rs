@@ -5,7 +5,7 @@
 
 use serde_json::{json, Map, Value};
 
-use crate::resources::registry::{ResourceType, RESOURCES};
+use crate::registry::{ResourceType, RESOURCES};
 
 /// The Kubernetes release whose API our types follow (k8s-openapi's `v1_33`).
 const KUBE_MAJOR: &str = "1";
@@ -660,9 +660,9 @@ mod tests {
 
     #[test]
     fn namespaces_have_no_collection_delete() {
-        let namespace = crate::resources::registry::by_plural("", "namespaces").unwrap();
+        let namespace = crate::registry::by_plural("", "namespaces").unwrap();
         assert!(!verbs(namespace).contains(&"deletecollection"));
-        let pod = crate::resources::registry::by_plural("", "pods").unwrap();
+        let pod = crate::registry::by_plural("", "pods").unwrap();
         assert_eq!(verbs(pod), FULL_VERBS);
     }
 

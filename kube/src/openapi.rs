@@ -28,8 +28,8 @@ use serde_json::{json, Map, Value};
 mod gnostic;
 
 pub use self::gnostic::EncodeError;
-use super::discovery::{self, Subresource};
-use crate::resources::registry::{ResourceType, RESOURCES};
+use crate::discovery::{self, Subresource};
+use crate::registry::{ResourceType, RESOURCES};
 
 /// Kubernetes' schemas for the served kinds and all they reference, as swagger 2.0
 /// `{"definitions": ...}`.

@@ -21,7 +21,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use super::field_schema::{FieldSchema, ListType};
+use crate::field_schema::{FieldSchema, ListType};
 
 /// The longest field path a set holds, in elements. A value nested deeper is owned whole, as
 /// one leaf. This keeps every walk's recursion bounded and a set's FieldsV1 (one JSON level per

@@ -22,8 +22,8 @@
 //! Everything is bounded (body size, nesting depth, items per list or map, values in all)
 //! and malformed input is an error, never a panic.
 
+use crate::time::civil_from_days;
 use base64::Engine as _;
-use kactor_actors::gateway::object::civil_from_days;
 use serde_json::{Map, Value};
 use std::fmt;
 

@@ -13,8 +13,8 @@
 
 use serde_json::Value;
 
-use super::openapi;
-use crate::resources::registry::RESOURCES;
+use crate::openapi;
+use crate::registry::RESOURCES;
 
 const REF_PREFIX: &str = "#/definitions/";
 
