@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use base64::Engine as _;
 use kactor_actors::gateway::tokens;
+use kactor_apiserver::authn::{self, Authenticator};
+use kactor_apiserver::{self as https, ApiServerConfig};
 use kactor_transport::gateway_client::GatewayClient;
 use kactor_transport::gateway_host::LocalLink;
-use kactor_transport::https::authn::{self, Authenticator};
-use kactor_transport::https::{self, ApiServerConfig};
 use kactor_transport::pki::{self, node_id_from_name, ClusterCa, KubeUser, NodeIdentity};
 use rand::Rng;
 

@@ -227,7 +227,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             true
         });
         if let Some(listen) = args.metrics_listen {
-            let addr = kactor_transport::metrics::serve_plain(listen).await?;
+            let addr = kactor_apiserver::metrics_listener::serve_plain(listen).await?;
             tracing::info!(%addr, "metrics serving (plain HTTP)");
         }
         let api = api::ApiOptions {

@@ -8,7 +8,6 @@ pub mod frame;
 pub mod gateway_client;
 pub mod gateway_host;
 pub mod host;
-pub mod https;
 pub mod kubelet_streams;
 pub mod mesh;
 pub mod metrics;

@@ -32,7 +32,7 @@ use tokio_tungstenite::WebSocketStream;
 use tracing::{debug, Instrument as _};
 
 use super::{status_response, Body, Shared};
-use crate::streams::{StreamEvent, StreamPort};
+use kactor_transport::streams::{StreamEvent, StreamPort};
 
 /// The remote-command subprotocols served, in order of preference. kubectl offers v5
 /// only over WebSockets; v4 is the same without the close signal.

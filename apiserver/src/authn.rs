@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{bail, Context as _};
 use kactor_actors::gateway::{tokens, ApiError, User};
 
-use crate::pki;
+use kactor_transport::pki;
 
 /// Lines a token file may hold; a static file for a handful of users and robots.
 pub const TOKEN_FILE_LINES_MAX: usize = 10_000;
@@ -197,7 +197,7 @@ fn csv_fields(line: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pki::{ClusterCa, KubeUser};
+    use kactor_transport::pki::{ClusterCa, KubeUser};
     use rustls_pki_types::pem::PemObject;
 
     #[test]

@@ -10,7 +10,7 @@ use hyper::header::HeaderMap;
 use kactor_actors::gateway::{ApiError, ApiRequest, ResourcePath, User, Verb};
 use serde_json::{json, Value};
 
-use crate::gateway_client::GatewayClient;
+use kactor_transport::gateway_client::GatewayClient;
 
 const USER_HEADER: &str = "impersonate-user";
 const GROUP_HEADER: &str = "impersonate-group";

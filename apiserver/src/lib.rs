@@ -5,6 +5,7 @@
 
 pub mod authn;
 pub mod impersonation;
+pub mod metrics_listener;
 pub mod negotiate;
 pub mod request_metrics;
 pub mod route;
@@ -38,9 +39,9 @@ use self::authn::Authenticator;
 use self::negotiate::OpenApiForm;
 use self::request_metrics::RequestLabels;
 use self::route::{Document, ResourceCall, Route};
-use crate::gateway_client::{GatewayClient, WatchMessage, WatchStream};
-use crate::metrics::metrics;
-use crate::pki::NodeIdentity;
+use kactor_transport::gateway_client::{GatewayClient, WatchMessage, WatchStream};
+use kactor_transport::metrics::metrics;
+use kactor_transport::pki::NodeIdentity;
 
 /// Connections served at once; past it, accepting waits. kube-apiserver bounds requests
 /// in flight (400 + 200 mutating); a connection carries many, watches hold one each.
@@ -329,7 +330,7 @@ async fn serve_document(
             let text = metrics().render();
             return bytes_response(
                 StatusCode::OK,
-                crate::metrics::CONTENT_TYPE,
+                kactor_transport::metrics::CONTENT_TYPE,
                 text.into_bytes(),
             );
         }
