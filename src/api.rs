@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use base64::Engine as _;
+use kactor_actors::gateway::authn::StaticTokens;
 use kactor_actors::gateway::tokens;
-use kactor_apiserver::authn::{self, Authenticator};
+use kactor_apiserver::credentials::{self, CredentialReader};
 use kactor_apiserver::{self as https, ApiServerConfig};
 use kactor_transport::gateway_client::GatewayClient;
 use kactor_transport::gateway_host::LocalLink;
@@ -33,7 +34,6 @@ pub struct ApiOptions<'a> {
     pub ca_dir: &'a Path,
     pub name: &'a str,
     pub listen: SocketAddr,
-    pub anonymous: bool,
 }
 
 pub fn kubeconfig_path(data_dir: &Path) -> PathBuf {
@@ -48,12 +48,10 @@ pub fn token_file_path(data_dir: &Path) -> PathBuf {
 pub async fn start(options: ApiOptions<'_>, gateway: LocalLink) -> anyhow::Result<SocketAddr> {
     let ca = ClusterCa::load(options.ca_dir).context("loading the cluster CA for the API")?;
     let identity = load_or_issue_serving(&ca, &options)?;
-    let tokens = authn::load_token_file(&ensure_token_file(options.data_dir)?)?;
     let config = ApiServerConfig {
         listen: options.listen,
         identity,
-        authenticator: Authenticator::new(tokens, options.anonymous)
-            .with_service_account_key(service_account_public_key(&ca)?),
+        credentials: CredentialReader::new(Some(service_account_public_key(&ca)?)),
     };
     let addr = https::serve(config, GatewayClient::local(gateway)).await?;
     write_admin_kubeconfig(&ca, options.data_dir, addr)?;
@@ -87,6 +85,13 @@ fn load_or_issue_serving(ca: &ClusterCa, options: &ApiOptions) -> anyhow::Result
     let identity = ca.issue(&name, node_id_from_name(&name), &sans)?;
     identity.save(&dir)?;
     Ok(identity)
+}
+
+/// kube-apiserver's static token file (`DATA_DIR/tokens.csv`, created on first start), as
+/// the gateway keeps it.
+pub fn static_tokens(data_dir: &Path) -> anyhow::Result<StaticTokens> {
+    let tokens = credentials::load_token_file(&ensure_token_file(data_dir)?)?;
+    Ok(credentials::static_tokens(tokens))
 }
 
 /// Creates the static token file on first start, with one administrator token.

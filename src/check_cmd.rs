@@ -19,6 +19,7 @@ pub const MODELS: &[&str] = &[
     "gateway-lost-update",
     "gateway-quota",
     "gateway-fresh-list",
+    "gateway-identity",
 ];
 
 #[derive(clap::Args)]

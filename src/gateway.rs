@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context as _};
 use kactor_actors::gateway::allocation::ServiceRanges;
+use kactor_actors::gateway::authn::StaticTokens;
 use kactor_actors::gateway::secrets::{Encryption, EncryptionKey};
 use kactor_actors::gateway::{GatewayConfig, User};
 use kactor_actors::kernel::NodeId;
@@ -24,6 +25,16 @@ pub struct StartedGateway {
     pub mesh: Mesh,
 }
 
+/// Who the gateway lets in over HTTPS, besides client certificates.
+pub struct Authentication {
+    /// kube-apiserver's static token file, as digests.
+    pub static_tokens: StaticTokens,
+    /// `--anonymous-auth`.
+    pub anonymous: bool,
+    /// The Ed25519 seed that signs service account tokens.
+    pub service_account_key: Vec<u8>,
+}
+
 /// Binds the gateway's endpoint and starts it.
 pub async fn start(
     identity: NodeIdentity,
@@ -31,7 +42,7 @@ pub async fn start(
     store: BTreeMap<NodeId, SocketAddr>,
     encryption: Encryption,
     service_ranges: ServiceRanges,
-    service_account_key: Vec<u8>,
+    authentication: Authentication,
 ) -> anyhow::Result<StartedGateway> {
     let id = identity
         .node_id()
@@ -46,7 +57,9 @@ pub async fn start(
     let mut config = GatewayConfig::new(id, store.keys().copied().collect());
     config.encryption = encryption;
     config.service_ranges = service_ranges;
-    config.service_account_key = service_account_key;
+    config.service_account_key = authentication.service_account_key;
+    config.static_tokens = authentication.static_tokens;
+    config.anonymous_auth = authentication.anonymous;
     let local = gateway_host::launch(config, store, mesh.clone(), inbound, component_identity());
     tracing::info!(id, %addr, "gateway up");
     Ok(StartedGateway {

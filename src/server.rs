@@ -208,13 +208,18 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
         let service_account_key = ClusterCa::load(&ca_dir)
             .context("loading the cluster CA for service account tokens")?
             .service_account_key();
+        let authentication = gateway::Authentication {
+            static_tokens: api::static_tokens(&args.data_dir)?,
+            anonymous: args.anonymous_auth,
+            service_account_key,
+        };
         let gateway = gateway::start(
             gateway_identity,
             args.gateway_listen,
             store_members,
             encryption,
             service_ranges,
-            service_account_key,
+            authentication,
         )
         .await?;
         info.gateway_id = gateway.id;
@@ -235,7 +240,6 @@ pub fn run(args: ServerArgs) -> anyhow::Result<ExitCode> {
             ca_dir: &ca_dir,
             name: &args.name,
             listen: args.api_listen,
-            anonymous: args.anonymous_auth,
         };
         info.api_listen = Some(api::start(api, gateway.local).await?);
         std::fs::write(info_path(&args.data_dir), serde_json::to_vec_pretty(&info)?)?;

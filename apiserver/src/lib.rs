@@ -3,8 +3,7 @@
 //! every request handed to the gateway in this process as a typed `ApiRequest` on behalf
 //! of the user. The shell decides nothing about resources; it translates.
 
-pub mod authn;
-pub mod impersonation;
+pub mod credentials;
 pub mod metrics_listener;
 pub mod negotiate;
 pub mod request_metrics;
@@ -19,11 +18,11 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
 use hyper::body::{Frame, Incoming};
-use hyper::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, USER_AGENT, VARY, WARNING};
+use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT, VARY, WARNING};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use kactor_actors::gateway::{
-    ApiError, ApiOutcome, ApiRequest, ResourcePath, User, Verb, Warnings, WatchEvent,
+    ApiError, ApiOutcome, ApiRequest, Requester, ResourcePath, User, Verb, Warnings, WatchEvent,
     WatchEventType, REQUEST_BODY_BYTES_MAX,
 };
 use kactor_kube::openapi::Documents;
@@ -35,7 +34,7 @@ use tokio::sync::{mpsc, OnceCell, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tracing::{debug, info, warn, Instrument as _};
 
-use self::authn::Authenticator;
+use self::credentials::CredentialReader;
 use self::negotiate::OpenApiForm;
 use self::request_metrics::RequestLabels;
 use self::route::{Document, ResourceCall, Route};
@@ -65,12 +64,12 @@ pub struct ApiServerConfig {
     pub listen: SocketAddr,
     /// The serving certificate (DNS and IP SANs) and the CA that signs client certificates.
     pub identity: NodeIdentity,
-    pub authenticator: Authenticator,
+    pub credentials: CredentialReader,
 }
 
 struct Shared {
     client: GatewayClient,
-    authenticator: Authenticator,
+    credentials: CredentialReader,
     /// What `/api` advertises as the server's address.
     server_address: String,
     /// The OpenAPI documents, built at the first request for one.
@@ -84,7 +83,7 @@ pub async fn serve(config: ApiServerConfig, client: GatewayClient) -> anyhow::Re
     let addr = listener.local_addr()?;
     let shared = Arc::new(Shared {
         client,
-        authenticator: config.authenticator,
+        credentials: config.credentials,
         server_address: addr.to_string(),
         openapi: OnceCell::new(),
     });
@@ -143,7 +142,7 @@ async fn serve_connection(
         .1
         .peer_certificates()
         .and_then(|certs| certs.first())
-        .and_then(|der| authn::user_of_certificate(der));
+        .and_then(|der| credentials::user_of_certificate(der));
     let service = hyper::service::service_fn(move |request| {
         let (shared, user) = (shared.clone(), certificate_user.clone());
         async move { Ok::<_, Infallible>(handle(&shared, user, request).await) }
@@ -198,40 +197,24 @@ async fn answer(
     };
     let (accept, content_type) = (header(ACCEPT), header(CONTENT_TYPE));
     let user_agent = header(USER_AGENT);
-    let authorization = request
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
     let method = request.method().as_str().to_string();
     let path = request.uri().path().to_string();
     let query = request.uri().query().unwrap_or("").to_string();
     let now_seconds = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
-    let authenticated = shared.authenticator.authenticate(
-        certificate.as_ref(),
-        authorization.as_deref(),
-        &path,
+    // The gateway decides who this is; the span names the certificate's user, if any.
+    let certified = certificate.as_ref().map_or("", |user| user.name.as_str());
+    let span = tracing::info_span!("http", %method, %path, certificate = %certified);
+    let user = Requester::from(shared.credentials.read(
+        certificate,
+        request.headers(),
         now_seconds,
-    );
-    let user = match authenticated {
-        Ok(who) => match live_service_account(shared, &who).await {
-            Ok(()) => who.user,
-            Err(error) => return status_response(&error),
-        },
-        Err(error) => return status_response(&error),
-    };
-    let impersonated = impersonation::effective_user(&shared.client, user, request.headers()).await;
-    let user = match impersonated {
-        Ok(user) => user,
-        Err(error) => return status_response(&error),
-    };
-    let span = tracing::info_span!("http", %method, %path, user = %user.name);
+    ));
     async move {
         let route = match route::parse(&method, &path, &query, &content_type) {
             Ok(route) => route,
-            Err(error) => return status_response(&error),
+            Err(error) => return unroutable(shared, user, &path, &error).await,
         };
         *labels = RequestLabels::of(&route);
         let response = match route {
@@ -255,34 +238,25 @@ async fn answer(
     .await
 }
 
-/// A service account token is good only while its account exists with the uid it names,
-/// as kube checks: deleting the account revokes its tokens.
-async fn live_service_account(shared: &Shared, who: &authn::Authenticated) -> Result<(), ApiError> {
-    let Some(uid) = &who.service_account_uid else {
-        return Ok(());
-    };
-    let account = who.user.name.strip_prefix("system:serviceaccount:");
-    let (namespace, name) = account
-        .and_then(|account| account.split_once(':'))
-        .ok_or_else(authn::unauthorized)?;
-    let path = ResourcePath {
-        plural: "serviceaccounts".into(),
-        namespace: Some(namespace.into()),
-        name: Some(name.into()),
-        ..ResourcePath::default()
-    };
-    let apiserver = User::new("system:apiserver", &["system:masters"]);
-    let found = shared
-        .client
-        .call_as(apiserver, ApiRequest::new(Verb::Get, path))
-        .await;
-    let live_uid = found
-        .ok()
-        .and_then(|(_, body)| serde_json::from_slice::<Value>(&body).ok())
-        .and_then(|account| account["metadata"]["uid"].as_str().map(str::to_string));
-    match live_uid {
-        Some(live) if &live == uid => Ok(()),
-        _ => Err(authn::unauthorized()),
+/// A path the shell cannot route: the gateway still decides who asks first, so a request
+/// without good credentials gets kube's 401 for any path, as kube-apiserver's filters
+/// answer before its router.
+async fn unroutable(
+    shared: &Shared,
+    user: Requester,
+    path: &str,
+    error: &ApiError,
+) -> Response<Body> {
+    let check = ApiRequest::new(
+        Verb::GetPath,
+        ResourcePath {
+            name: Some(path.trim_end_matches('/').to_string()),
+            ..ResourcePath::default()
+        },
+    );
+    match shared.client.call_as(user, check).await {
+        Err(refused) if refused.code == 401 => status_response(&refused),
+        _ => status_response(error),
     }
 }
 
@@ -300,7 +274,7 @@ async fn read_body(body: Incoming) -> Result<Vec<u8>, ApiError> {
 /// Discovery and health: RBAC decides (through the gateway), the shell answers.
 async fn serve_document(
     shared: &Shared,
-    user: User,
+    user: Requester,
     document: &Document,
     path: &str,
     accept: &str,
@@ -444,7 +418,7 @@ fn aggregated_response(value: Value) -> Response<Body> {
 
 async fn serve_resource(
     shared: &Shared,
-    user: User,
+    user: Requester,
     call: ResourceCall,
     body: Vec<u8>,
     content_type: &str,

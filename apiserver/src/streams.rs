@@ -21,7 +21,7 @@ use kactor_actors::gateway::streams::{
     ExecOptions, StreamKind, StreamRequest, StreamStatus, CHANNEL_ERROR, CHANNEL_RESIZE,
     CHANNEL_STDERR, CHANNEL_STDIN, CHANNEL_STDOUT, STREAM_DATA_BYTES_MAX,
 };
-use kactor_actors::gateway::{ApiError, User};
+use kactor_actors::gateway::{ApiError, Requester};
 use tokio::sync::mpsc;
 use tokio_stream::wrappers::ReceiverStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -52,7 +52,7 @@ const CLOSE_SIGNAL: u8 = 255;
 
 pub(super) async fn serve(
     shared: &Shared,
-    user: User,
+    user: Requester,
     stream: StreamRequest,
     request: Request<Incoming>,
 ) -> Response<Body> {
@@ -69,7 +69,7 @@ pub(super) async fn serve(
     .await
 }
 
-async fn serve_log(shared: &Shared, user: User, stream: StreamRequest) -> Response<Body> {
+async fn serve_log(shared: &Shared, user: Requester, stream: StreamRequest) -> Response<Body> {
     let port = match shared.client.open_stream(user, stream).await {
         Ok(port) => port,
         Err(error) => return status_response(&error),
@@ -149,7 +149,7 @@ fn websocket_upgrade(headers: &HeaderMap) -> Option<Result<(String, &'static str
 
 async fn serve_exec(
     shared: &Shared,
-    user: User,
+    user: Requester,
     stream: StreamRequest,
     mut request: Request<Incoming>,
 ) -> Response<Body> {

@@ -13,6 +13,12 @@
 //!   Properties: a list started after the delete was acknowledged never shows the
 //!   object (Kubernetes #59848); the watch is ordered, unique and reliable (its events
 //!   are exactly the store's changes of those revisions), and resumable.
+//! - `Identity`: three HTTPS clients write through gateway 1, each with the credentials
+//!   its shell verified: jane's client certificate impersonating `system:masters`
+//!   (which RBAC does not let her), a service account token of an earlier account of
+//!   the same name (the uid differs from the live account's, which RBAC would let write),
+//!   and an administrator's static token. Properties: only an authenticated, authorized
+//!   identity writes; sometimes the administrator's write commits.
 //!
 //! The network delivers each sender's messages to a receiver in order, as the mesh's one
 //! ordered stream per peer does, and loses none. The gateways' store retries may fire at any
@@ -23,8 +29,8 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use kactor_actors::gateway::{
-    ApiOutcome, ApiRequest, Gateway, GatewayConfig, GatewayMsg, GatewayTimer, ResourcePath, Stamp,
-    User, Verb, WatchEventType,
+    ApiOutcome, ApiRequest, Credentials, Gateway, GatewayConfig, GatewayMsg, GatewayTimer,
+    Impersonation, Requester, ResourcePath, Stamp, User, Verb, WatchEventType,
 };
 use kactor_actors::kernel::{Actor, Effect, Input, NoOperation, NodeId, Outbox};
 use kactor_actors::raft::{
@@ -84,6 +90,74 @@ pub enum Scenario {
     LostUpdate,
     Quota,
     FreshList,
+    Identity,
+}
+
+/// The HTTPS clients of the identity scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Caller {
+    /// jane's certificate, impersonating a `system:masters` member: RBAC refuses.
+    Impersonator,
+    /// A service account token whose account was deleted and made again (another uid).
+    Revoked,
+    /// An administrator's token from the static token file.
+    Administrator,
+}
+
+impl Caller {
+    pub const ALL: [Caller; 3] = [Caller::Impersonator, Caller::Revoked, Caller::Administrator];
+
+    /// The ConfigMap this caller tries to create.
+    pub fn configmap(self) -> &'static str {
+        match self {
+            Caller::Impersonator => "impersonated",
+            Caller::Revoked => "revoked",
+            Caller::Administrator => "administered",
+        }
+    }
+
+    /// The credentials its HTTPS shell verified.
+    pub fn credentials(self) -> Credentials {
+        match self {
+            Caller::Impersonator => Credentials {
+                certificate: Some(User::new("jane", &["dev"])),
+                impersonation: Impersonation {
+                    user: Some("root".into()),
+                    groups: vec!["system:masters".into()],
+                    uid_or_extra: false,
+                },
+                ..Credentials::default()
+            },
+            Caller::Revoked => Credentials {
+                bearer_token: Some(REVOKED_TOKEN),
+                service_account: Some((robot(), "an-earlier-robot".into())),
+                ..Credentials::default()
+            },
+            Caller::Administrator => Credentials {
+                bearer_token: Some(ADMINISTRATOR_TOKEN),
+                ..Credentials::default()
+            },
+        }
+    }
+}
+
+/// The static token file's one administrator (as its digest), and a service account
+/// token's digest.
+pub const ADMINISTRATOR_TOKEN: [u8; 32] = [0xad; 32];
+const REVOKED_TOKEN: [u8; 32] = [0x5a; 32];
+/// The live service account's uid.
+const ROBOT_UID: &str = "robot-now";
+
+/// The service account user a token of `default/robot` names.
+pub fn robot() -> User {
+    User::new(
+        "system:serviceaccount:default:robot",
+        &[
+            "system:serviceaccounts",
+            "system:serviceaccounts:default",
+            "system:authenticated",
+        ],
+    )
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -96,6 +170,8 @@ pub enum ClientRole {
     DeleteThenList,
     /// Watches ConfigMaps through gateway 2 from the initial revision.
     Watcher,
+    /// An HTTPS client creating a ConfigMap through gateway 1.
+    Https(Caller),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -135,7 +211,10 @@ pub enum NodeState<G: GatewayReplica> {
 #[derive(Clone, Debug)]
 pub enum Node<G: GatewayReplica> {
     Store(StoreConfig, RaftDurable<Mvcc>),
-    Gateway(GatewayConfig, std::marker::PhantomData<G>),
+    /// A gateway, and whether its store retries fire: not in the identity scenario,
+    /// whose six cache fills would each give up after their retries (refilling waits for
+    /// a tick, which never fires), on a network that loses nothing.
+    Gateway(GatewayConfig, bool, std::marker::PhantomData<G>),
     Client(ClientRole),
 }
 
@@ -194,6 +273,7 @@ pub fn initial_store() -> RaftDurable<Mvcc> {
         "spec": {"hard": {"pods": QUOTA_PODS.to_string()}},
         "status": {"hard": {"pods": QUOTA_PODS.to_string()}, "used": {"pods": "0"}}}),
     );
+    put_identities(&mut machine);
     let membership = Membership {
         voters: [(STORE, String::new())].into(),
     };
@@ -210,6 +290,32 @@ pub fn initial_store() -> RaftDurable<Mvcc> {
         }),
         entries: Vec::new(),
     }
+}
+
+/// The identity scenario's objects: the live `robot` account, which RBAC lets do
+/// anything (so only authentication stands between a stale token and a write).
+fn put_identities(machine: &mut Mvcc) {
+    put(
+        machine,
+        "/registry/core/serviceaccounts/default/robot",
+        json!({"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "robot",
+        "namespace": "default", "uid": ROBOT_UID, "creationTimestamp": "2026-01-01T00:00:00Z"}}),
+    );
+    put(
+        machine,
+        "/registry/rbac.authorization.k8s.io/clusterroles/everything",
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": "everything", "uid": "cr1"},
+        "rules": [{"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]}]}),
+    );
+    put(
+        machine,
+        "/registry/rbac.authorization.k8s.io/clusterrolebindings/robot",
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "robot", "uid": "crb1"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "everything"},
+        "subjects": [{"kind": "ServiceAccount", "name": "robot", "namespace": "default"}]}),
+    );
 }
 
 /// The store's revision as the scenarios begin: the watcher starts there.
@@ -270,6 +376,12 @@ fn client_request(role: ClientRole, client: &ClientState) -> Option<(NodeId, Api
             request.list.resource_version = initial_revision().to_string();
             Some((GATEWAYS[1], request))
         }
+        (ClientRole::Https(caller), 0) => {
+            let mut request = ApiRequest::new(Verb::Create, path("configmaps", None));
+            request.body = stored(json!({"apiVersion": "v1", "kind": "ConfigMap",
+                "metadata": {"name": caller.configmap()}, "data": {}}));
+            Some((GATEWAYS[0], request))
+        }
         // Resumes from the last revision it saw, as an informer does after a break.
         (ClientRole::Watcher, 2) => {
             let mut request = ApiRequest::new(Verb::Watch, path("configmaps", None));
@@ -294,10 +406,14 @@ fn send_step<G: GatewayReplica>(role: ClientRole, client: &mut ClientState, o: &
         unix_ms: 1_800_000_000_000,
         entropy: u128::from(client.request) << 8 | u128::from(client.step),
     };
+    let user = match role {
+        ClientRole::Https(caller) => Requester::from(caller.credentials()),
+        _ => Requester::Peer(admin()),
+    };
     let msg = GatewayMsg::Request {
         id: client.request,
         request,
-        user: admin(),
+        user,
         stamp,
     };
     o.send(model_id(gateway), msg);
@@ -453,11 +569,12 @@ fn store_timer(leader: bool) -> impl Fn(StoreTimer) -> Option<ModelTimer> {
 }
 
 /// The gateway's store retries may fire at any moment (a retry repeats a request id,
-/// which the store's sessions answer once); its tick is dropped (see the module comment).
-fn gateway_timer(timer: GatewayTimer) -> Option<ModelTimer> {
-    match timer {
-        GatewayTimer::StoreAttempt(_) => Some(ModelTimer::Gateway(timer)),
-        GatewayTimer::Tick => None,
+/// which the store's sessions answer once), unless `retries` is off; its tick is dropped
+/// (see the module comment).
+fn gateway_timer(retries: bool) -> impl Fn(GatewayTimer) -> Option<ModelTimer> {
+    move |timer| match timer {
+        GatewayTimer::StoreAttempt(_) if retries => Some(ModelTimer::Gateway(timer)),
+        GatewayTimer::StoreAttempt(_) | GatewayTimer::Tick => None,
     }
 }
 
@@ -491,9 +608,10 @@ impl<G: GatewayReplica> stateright::actor::Actor for Node<G> {
                 );
                 NodeState::Store(Some(store))
             }
-            Node::Gateway(config, _) => {
+            Node::Gateway(config, retries, _) => {
                 let mut outbox = Outbox::new();
                 let gateway = G::start(config.clone(), (), &mut outbox);
+                let gateway_timer = gateway_timer(*retries);
                 for effect in outbox.into_effects() {
                     match effect {
                         Effect::Send { to, msg } => o.send(model_id(to), msg),
@@ -550,11 +668,11 @@ impl<G: GatewayReplica> stateright::actor::Actor for Node<G> {
                     o,
                 )
             }
-            (Node::Gateway(..), NodeState::Gateway(gateway)) => step(
+            (Node::Gateway(_, retries, _), NodeState::Gateway(gateway)) => step(
                 gateway,
                 |g, out| g.handle(Input::Message { from, msg }, out),
                 |m| m,
-                gateway_timer,
+                gateway_timer(*retries),
                 o,
             ),
             (Node::Client(role), NodeState::Client(client)) => {
@@ -575,6 +693,7 @@ impl<G: GatewayReplica> stateright::actor::Actor for Node<G> {
         timer: &ModelTimer,
         o: &mut Out<Self>,
     ) {
+        let retries = matches!(self, Node::Gateway(_, true, _));
         let failure = match (state.to_mut(), *timer) {
             (NodeState::Store(store), ModelTimer::Store(timer)) => {
                 let mut failure = step(
@@ -598,7 +717,7 @@ impl<G: GatewayReplica> stateright::actor::Actor for Node<G> {
                 gateway,
                 |g, out| g.handle(Input::Timer(timer), out),
                 |m| m,
-                gateway_timer,
+                gateway_timer(retries),
                 o,
             ),
             _ => None,
@@ -832,6 +951,23 @@ fn watchers<'a, G: GatewayReplica>(
         })
 }
 
+fn configmap_stored<G: GatewayReplica>(state: &GatewayState<G>, name: &str) -> bool {
+    let key = format!("/registry/core/configmaps/default/{name}");
+    store_of(state).is_some_and(|store| stored_value(store, &key).is_some())
+}
+
+/// The impersonator and the revoked token never write: authentication and impersonation
+/// refused them (the revoked account's RBAC would have let it).
+fn only_authorized_write<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+    [Caller::Impersonator, Caller::Revoked]
+        .iter()
+        .all(|caller| !configmap_stored(state, caller.configmap()))
+}
+
+fn administrator_writes<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
+    configmap_stored(state, Caller::Administrator.configmap())
+}
+
 fn assertions_hold<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
     state
         .actor_states
@@ -867,6 +1003,8 @@ pub mod property {
     pub const QUOTA_REFUSES: &str = "sometimes the quota refuses a pod";
     pub const LIST_SERVED: &str = "sometimes the list is served after the delete";
     pub const WATCH_DELIVERS: &str = "sometimes the watch delivers the delete";
+    pub const ONLY_AUTHORIZED_WRITE: &str = "only authenticated, authorized identities write";
+    pub const ADMINISTRATOR_WRITES: &str = "sometimes the administrator's write commits";
 }
 
 impl GatewayModelCfg {
@@ -885,6 +1023,7 @@ impl GatewayModelCfg {
                 })
                 .collect(),
             Scenario::FreshList => vec![ClientRole::DeleteThenList, ClientRole::Watcher],
+            Scenario::Identity => Caller::ALL.into_iter().map(ClientRole::Https).collect(),
         }
     }
 
@@ -897,8 +1036,22 @@ impl GatewayModelCfg {
         config.store_attempts_max = 2;
         config.cached_kinds = match (self.scenario, id) {
             (Scenario::FreshList, 2) => vec!["ConfigMap"],
+            // What authentication and RBAC read; gateway 2 serves no one here.
+            (Scenario::Identity, 1) => {
+                vec![
+                    "ServiceAccount",
+                    "ClusterRole",
+                    "ClusterRoleBinding",
+                    "RoleBinding",
+                ]
+            }
             _ => Vec::new(),
         };
+        if self.scenario == Scenario::Identity {
+            config.authorize = true;
+            let ops = User::new("ops", &["system:masters"]);
+            config.static_tokens.insert(ADMINISTRATOR_TOKEN, ops);
+        }
         config
     }
 
@@ -913,7 +1066,10 @@ impl GatewayModelCfg {
         );
         let gateways: Vec<Node<G>> = GATEWAYS
             .iter()
-            .map(|id| Node::Gateway(self.gateway_config(*id), std::marker::PhantomData))
+            .map(|id| {
+                let retries = self.scenario != Scenario::Identity;
+                Node::Gateway(self.gateway_config(*id), retries, std::marker::PhantomData)
+            })
             .collect();
         let client_nodes: Vec<Node<G>> = self.roles().into_iter().map(Node::Client).collect();
         use property::*;
@@ -943,6 +1099,15 @@ impl GatewayModelCfg {
                 ))
                 .property(Property::sometimes(LIST_SERVED, list_served))
                 .property(Property::sometimes(WATCH_DELIVERS, watch_delivers)),
+            Scenario::Identity => sorted
+                .property(Property::always(
+                    ONLY_AUTHORIZED_WRITE,
+                    only_authorized_write,
+                ))
+                .property(Property::sometimes(
+                    ADMINISTRATOR_WRITES,
+                    administrator_writes,
+                )),
         }
     }
 }
@@ -953,13 +1118,19 @@ pub fn action_weight(_: &ActorModelAction<GatewayMsg, ModelTimer, ()>) -> u32 {
 }
 
 impl Scenario {
-    pub const ALL: [Scenario; 3] = [Scenario::LostUpdate, Scenario::Quota, Scenario::FreshList];
+    pub const ALL: [Scenario; 4] = [
+        Scenario::LostUpdate,
+        Scenario::Quota,
+        Scenario::FreshList,
+        Scenario::Identity,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Scenario::LostUpdate => "gateway-lost-update",
             Scenario::Quota => "gateway-quota",
             Scenario::FreshList => "gateway-fresh-list",
+            Scenario::Identity => "gateway-identity",
         }
     }
 }

@@ -9,7 +9,7 @@ use common::{assert_violated, Mutant, Mutation};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use kactor_actors::gateway::{Gateway, GatewayMsg, Verb};
+use kactor_actors::gateway::{Gateway, GatewayMsg, Requester, User, Verb};
 use kactor_actors::kernel::{Actor, Effect, Input, Outbox};
 use kactor_actors::raft::{ClientReply, ClientRequest, RaftMsg};
 use kactor_actors::store::{StoreCommand, StoreMsg, StoreOutput};
@@ -217,4 +217,67 @@ fn watch_property_catches_a_late_resume() {
         property::WATCH_MATCHES_HISTORY,
     );
     assert_violated(&report, property::WATCH_MATCHES_HISTORY);
+}
+
+/// Trusts the `Impersonate-*` headers: acts as whom they name without asking RBAC whether
+/// the real user may impersonate them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ImpersonationUnchecked;
+impl Mutation<Gateway> for ImpersonationUnchecked {
+    fn handle(gateway: &mut Gateway, mut input: Input<Gateway>, out: &mut Outbox<Gateway>) {
+        if let Input::Message {
+            msg: GatewayMsg::Request { user, .. },
+            ..
+        } = &mut input
+        {
+            if let Requester::Http(credentials) = user {
+                let asked = &credentials.impersonation;
+                if let Some(name) = asked.user.clone() {
+                    let mut groups = asked.groups.clone();
+                    groups.push("system:authenticated".into());
+                    *user = Requester::Peer(User { name, groups });
+                }
+            }
+        }
+        gateway.handle(input, out)
+    }
+}
+
+#[test]
+fn identity_catches_an_unchecked_impersonation() {
+    let report = find::<Mutant<Gateway, ImpersonationUnchecked>>(
+        Scenario::Identity,
+        property::ONLY_AUTHORIZED_WRITE,
+    );
+    assert_violated(&report, property::ONLY_AUTHORIZED_WRITE);
+}
+
+/// Takes a service account token's signature as enough: acts as its account without
+/// checking that the account still lives with the uid the token names.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ServiceAccountNotRechecked;
+impl Mutation<Gateway> for ServiceAccountNotRechecked {
+    fn handle(gateway: &mut Gateway, mut input: Input<Gateway>, out: &mut Outbox<Gateway>) {
+        if let Input::Message {
+            msg: GatewayMsg::Request { user, .. },
+            ..
+        } = &mut input
+        {
+            if let Requester::Http(credentials) = user {
+                if let Some((account, _uid)) = credentials.service_account.clone() {
+                    *user = Requester::Peer(account);
+                }
+            }
+        }
+        gateway.handle(input, out)
+    }
+}
+
+#[test]
+fn identity_catches_a_token_of_a_deleted_account() {
+    let report = find::<Mutant<Gateway, ServiceAccountNotRechecked>>(
+        Scenario::Identity,
+        property::ONLY_AUTHORIZED_WRITE,
+    );
+    assert_violated(&report, property::ONLY_AUTHORIZED_WRITE);
 }

@@ -14,7 +14,7 @@ use kactor_actors::gateway::streams::{
 };
 use kactor_actors::gateway::{
     ApiError, ApiOutcome, ApiRequest, ApiRequestId, DeleteOptions, GatewayMsg, ListOptions,
-    ResourcePath, Stamp, User, Verb, WatchEvent, WatchEventType,
+    Requester, ResourcePath, Stamp, User, Verb, WatchEvent, WatchEventType,
 };
 use kactor_actors::kernel::NodeId;
 use kactor_kube::k8s_openapi::{apimachinery::pkg::apis::meta::v1::ObjectMeta, Metadata, Resource};
@@ -102,9 +102,9 @@ impl Link {
 
     /// The user a message names: over the mesh the gateway's host sets it from our
     /// certificate; in process the caller says whom it authenticated.
-    fn user(&self, user: User) -> User {
+    fn user(&self, user: Requester) -> Requester {
         match self {
-            Link::Mesh { .. } => User::default(),
+            Link::Mesh { .. } => Requester::default(),
             Link::Local(_) => user,
         }
     }
@@ -167,7 +167,7 @@ impl GatewayClient {
         *next
     }
 
-    fn send(&self, id: ApiRequestId, request: ApiRequest, user: User) -> anyhow::Result<()> {
+    fn send(&self, id: ApiRequestId, request: ApiRequest, user: Requester) -> anyhow::Result<()> {
         // Either host stamps when the request arrived.
         self.transmit(GatewayMsg::Request {
             id,
@@ -188,11 +188,15 @@ impl GatewayClient {
 
     /// `request`, on behalf of `user` (a local client only; over the mesh the
     /// certificate decides).
-    pub async fn request_as(&self, user: User, request: ApiRequest) -> anyhow::Result<ApiOutcome> {
+    pub async fn request_as(
+        &self,
+        user: impl Into<Requester>,
+        request: ApiRequest,
+    ) -> anyhow::Result<ApiOutcome> {
         let (tx, rx) = oneshot::channel();
         let id = self.next_id();
         lock(&self.routes.waiters).insert(id, tx);
-        if let Err(e) = self.send(id, request, user) {
+        if let Err(e) = self.send(id, request, user.into()) {
             lock(&self.routes.waiters).remove(&id);
             return Err(e);
         }
@@ -215,7 +219,7 @@ impl GatewayClient {
     /// `call`, on behalf of `user` (see `request_as`).
     pub async fn call_as(
         &self,
-        user: User,
+        user: impl Into<Requester>,
         request: ApiRequest,
     ) -> Result<(u16, Vec<u8>), ApiError> {
         match self.request_as(user, request).await {
@@ -300,14 +304,18 @@ impl GatewayClient {
     }
 
     /// `watch`, on behalf of `user` (see `request_as`).
-    pub async fn watch_as(&self, user: User, request: ApiRequest) -> Result<WatchStream, ApiError> {
+    pub async fn watch_as(
+        &self,
+        user: impl Into<Requester>,
+        request: ApiRequest,
+    ) -> Result<WatchStream, ApiError> {
         assert_eq!(request.verb, Verb::Watch, "a watch request");
         let (tx, rx) = mpsc::channel(WATCH_QUEUE_MESSAGES_MAX);
         let (answer_tx, answer_rx) = oneshot::channel();
         let id = self.next_id();
         lock(&self.routes.waiters).insert(id, answer_tx);
         lock(&self.routes.watches).insert(id, tx);
-        if let Err(e) = self.send(id, request, user) {
+        if let Err(e) = self.send(id, request, user.into()) {
             lock(&self.routes.waiters).remove(&id);
             lock(&self.routes.watches).remove(&id);
             return Err(ApiError::unavailable(e.to_string()));
@@ -339,7 +347,7 @@ impl GatewayClient {
     /// the kubelet took it, or why not (Forbidden, NotFound, no kubelet, ...).
     pub async fn open_stream(
         &self,
-        user: User,
+        user: impl Into<Requester>,
         request: StreamRequest,
     ) -> Result<StreamPort, ApiError> {
         let port = self.open_inner(user, request, false).await?;
@@ -347,13 +355,17 @@ impl GatewayClient {
     }
 
     /// Whether the gateway would open the stream, without starting it on the kubelet.
-    pub async fn check_stream(&self, user: User, request: StreamRequest) -> Result<(), ApiError> {
+    pub async fn check_stream(
+        &self,
+        user: impl Into<Requester>,
+        request: StreamRequest,
+    ) -> Result<(), ApiError> {
         self.open_inner(user, request, true).await.map(|_| ())
     }
 
     async fn open_inner(
         &self,
-        user: User,
+        user: impl Into<Requester>,
         request: StreamRequest,
         dry_run: bool,
     ) -> Result<Option<StreamPort>, ApiError> {
@@ -371,7 +383,7 @@ impl GatewayClient {
         );
         let open = StreamMsg::Open {
             id,
-            user: self.link.user(user),
+            user: self.link.user(user.into()),
             request,
             dry_run,
         };

@@ -18,7 +18,9 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use kactor_actors::gateway::streams::{StreamMsg, STREAM_WINDOW_MESSAGES};
-use kactor_actors::gateway::{Gateway, GatewayConfig, GatewayMsg, GatewayTimer, Stamp, User};
+use kactor_actors::gateway::{
+    Gateway, GatewayConfig, GatewayMsg, GatewayTimer, Requester, Stamp, User,
+};
 use kactor_actors::kernel::{Actor, Effect, Input, NodeId, Outbox};
 use kactor_actors::store::StoreMsg;
 use rand::Rng;
@@ -201,10 +203,13 @@ impl GatewayHost {
         }
         match &mut msg {
             GatewayMsg::Request { user, stamp, .. } => {
-                *user = (self.identify)(from, &subject);
+                *user = Requester::Peer((self.identify)(from, &subject));
                 *stamp = stamp_now();
             }
-            GatewayMsg::Stream(StreamMsg::Open { user, .. } | StreamMsg::Hello { user }) => {
+            GatewayMsg::Stream(StreamMsg::Open { user, .. }) => {
+                *user = Requester::Peer((self.identify)(from, &subject));
+            }
+            GatewayMsg::Stream(StreamMsg::Hello { user }) => {
                 *user = (self.identify)(from, &subject);
             }
             _ => {}

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::api::*;
+use super::authn::Requester;
 use super::cache::{CachedObject, ObjectSummary, WatchCache};
 use super::calls::{Call, Step};
 use super::health;
@@ -34,13 +35,13 @@ pub type CallId = u64;
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum GatewayMsg {
-    /// An API request. `user` and `stamp` are set by the host that received it (from the
-    /// peer's certificate or token, and from its clock and random source), never taken
-    /// from the sender.
+    /// An API request. `user` and `stamp` are set by the host that received it (a mesh
+    /// peer's user from its certificate, an HTTPS request's verified credentials, and the
+    /// host's clock and random source), never taken from the sender.
     Request {
         id: ApiRequestId,
         request: ApiRequest,
-        user: User,
+        user: Requester,
         stamp: Stamp,
     },
     Response {
@@ -171,6 +172,11 @@ pub struct GatewayConfig {
     /// The Ed25519 seed that signs service account tokens (`tokens.rs`); empty: token
     /// requests answer 503.
     pub service_account_key: Vec<u8>,
+    /// kube-apiserver's static token file, as digests (`authn.rs`).
+    pub static_tokens: super::authn::StaticTokens,
+    /// HTTPS requests without credentials act as `system:anonymous` (kube's
+    /// `--anonymous-auth`); without it only the health endpoints take them.
+    pub anonymous_auth: bool,
 }
 
 impl GatewayConfig {
@@ -207,6 +213,8 @@ impl GatewayConfig {
             store_probe_ticks: 10,
             store_answer_ticks_max: 50,
             service_account_key: Vec::new(),
+            static_tokens: Default::default(),
+            anonymous_auth: false,
         }
     }
 }
@@ -427,7 +435,7 @@ impl Gateway {
         &mut self,
         caller: Caller,
         request: ApiRequest,
-        user: User,
+        requester: Requester,
         stamp: Stamp,
         out: &mut Outbox<Self>,
     ) {
@@ -438,6 +446,14 @@ impl Gateway {
             let error = ApiError::too_many_requests("too many requests in progress".into());
             return self.reply(caller, ApiOutcome::Err(error), out);
         }
+        let non_resource_path = match request.verb {
+            Verb::GetPath => request.path.name.as_deref(),
+            _ => None,
+        };
+        let user = match self.requester_user(requester, non_resource_path) {
+            Ok(user) => user,
+            Err(error) => return self.reply(caller, ApiOutcome::Err(error), out),
+        };
         if request.verb == Verb::GetPath {
             let path = request.path.name.as_deref().unwrap_or("");
             let outcome = match (self.authorize_path(&user, path), health::checks_of(path)) {

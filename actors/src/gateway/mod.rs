@@ -7,6 +7,9 @@ mod actor;
 pub mod admission;
 pub mod allocation;
 pub mod api;
+pub mod authn;
+#[cfg(test)]
+mod authn_tests;
 pub mod bootstrap;
 pub mod cache;
 mod calls;
@@ -28,3 +31,4 @@ pub mod tokens;
 
 pub use self::actor::*;
 pub use self::api::*;
+pub use self::authn::{Credentials, Impersonation, Requester};

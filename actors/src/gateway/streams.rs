@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 use super::actor::{Gateway, GatewayMsg};
 use super::api::*;
+use super::authn::Requester;
 use super::object;
 use super::rbac;
 use crate::kernel::{NodeId, Outbox};
@@ -190,7 +191,7 @@ pub enum StreamMsg {
     /// nothing on the kubelet.
     Open {
         id: StreamId,
-        user: User,
+        user: Requester,
         request: StreamRequest,
         dry_run: bool,
     },
@@ -443,7 +444,7 @@ impl Gateway {
     fn open_stream(
         &mut self,
         caller: Caller,
-        user: User,
+        requester: Requester,
         mut request: StreamRequest,
         dry_run: bool,
         out: &mut Outbox<Self>,
@@ -453,6 +454,10 @@ impl Gateway {
         if self.streams.by_caller.contains_key(&caller) {
             return; // a repeated open: the first one answers
         }
+        let user = match self.requester_user(requester, None) {
+            Ok(user) => user,
+            Err(error) => return self.refuse_stream(caller, error, out),
+        };
         if self.streams.relays.len() >= self.config.streams_max {
             let error = ApiError::too_many_requests("too many streams in progress".into());
             return self.refuse_stream(caller, error, out);

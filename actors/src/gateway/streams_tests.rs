@@ -61,7 +61,7 @@ fn hello(h: &mut Harness, from: NodeId, node: &str) {
 fn open_as(h: &mut Harness, id: StreamId, user: User, request: StreamRequest) {
     let msg = StreamMsg::Open {
         id,
-        user,
+        user: user.into(),
         request,
         dry_run: false,
     };
@@ -288,7 +288,7 @@ fn a_node_without_a_kubelet_is_unavailable_until_its_kubelet_says_hello() {
     // A dry run checks everything and starts nothing.
     let dry = StreamMsg::Open {
         id: 2,
-        user: tests::admin(),
+        user: tests::admin().into(),
         request: exec("p2", &["ls"]),
         dry_run: true,
     };

@@ -165,7 +165,7 @@ impl Harness {
     }
 
     /// Sends a request as `user` and returns its id.
-    pub fn send(&mut self, request: ApiRequest, user: User) -> ApiRequestId {
+    pub fn send(&mut self, request: ApiRequest, user: impl Into<Requester>) -> ApiRequestId {
         self.next_request += 1;
         self.entropy = self
             .entropy
@@ -179,7 +179,7 @@ impl Harness {
         let msg = GatewayMsg::Request {
             id,
             request,
-            user,
+            user: user.into(),
             stamp,
         };
         let mut out = Outbox::new();
@@ -205,7 +205,11 @@ impl Harness {
         self.call_as(request, admin())
     }
 
-    pub fn call_as(&mut self, request: ApiRequest, user: User) -> Result<(u16, Value), ApiError> {
+    pub fn call_as(
+        &mut self,
+        request: ApiRequest,
+        user: impl Into<Requester>,
+    ) -> Result<(u16, Value), ApiError> {
         let (id, outcome) = self.answer_as(request, user);
         match outcome {
             ApiOutcome::Ok { code, body, .. } => {
@@ -217,7 +221,11 @@ impl Harness {
     }
 
     /// Sends a request as `user`, lets it run, and returns its whole outcome.
-    pub fn answer_as(&mut self, request: ApiRequest, user: User) -> (ApiRequestId, ApiOutcome) {
+    pub fn answer_as(
+        &mut self,
+        request: ApiRequest,
+        user: impl Into<Requester>,
+    ) -> (ApiRequestId, ApiOutcome) {
         let id = self.send(request, user);
         self.settle();
         for _ in 0..5 {
