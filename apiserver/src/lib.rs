@@ -238,6 +238,15 @@ async fn answer(
     .await
 }
 
+/// Asks the gateway whether the requester may GET the non-resource URL `path`.
+fn path_check(path: &str) -> ApiRequest {
+    let path = ResourcePath {
+        name: Some(path.trim_end_matches('/').to_string()),
+        ..ResourcePath::default()
+    };
+    ApiRequest::new(Verb::GetPath, path)
+}
+
 /// A path the shell cannot route: the gateway still decides who asks first, so a request
 /// without good credentials gets kube's 401 for any path, as kube-apiserver's filters
 /// answer before its router.
@@ -247,14 +256,7 @@ async fn unroutable(
     path: &str,
     error: &ApiError,
 ) -> Response<Body> {
-    let check = ApiRequest::new(
-        Verb::GetPath,
-        ResourcePath {
-            name: Some(path.trim_end_matches('/').to_string()),
-            ..ResourcePath::default()
-        },
-    );
-    match shared.client.call_as(user, check).await {
+    match shared.client.call_as(user, path_check(path)).await {
         Err(refused) if refused.code == 401 => status_response(&refused),
         _ => status_response(error),
     }
@@ -279,14 +281,7 @@ async fn serve_document(
     path: &str,
     accept: &str,
 ) -> Response<Body> {
-    let check = ApiRequest::new(
-        Verb::GetPath,
-        ResourcePath {
-            name: Some(path.trim_end_matches('/').to_string()),
-            ..ResourcePath::default()
-        },
-    );
-    let answer = match shared.client.call_as(user, check).await {
+    let answer = match shared.client.call_as(user, path_check(path)).await {
         Ok((_, answer)) => answer,
         Err(error) => return status_response(&error),
     };
