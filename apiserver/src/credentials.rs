@@ -98,6 +98,7 @@ pub fn token_digest(token: &str) -> TokenDigest {
 
 /// The user a verified client certificate names: a mesh certificate's OU user (see
 /// `pki::Subject::kube_user`), else Kubernetes' convention, CN the user and O the groups.
+/// The gateway adds `system:authenticated` when it takes the certificate.
 pub fn user_of_certificate(der: &[u8]) -> Option<User> {
     let subject = pki::subject_of(der)?;
     let (name, groups) = match subject.kube_user() {
@@ -107,11 +108,7 @@ pub fn user_of_certificate(der: &[u8]) -> Option<User> {
     if name.is_empty() {
         return None;
     }
-    let mut user = User { name, groups };
-    if !user.in_group("system:authenticated") {
-        user.groups.push("system:authenticated".into());
-    }
-    Some(user)
+    Some(User { name, groups })
 }
 
 /// The static token file as the gateway keeps it: each token's digest and user.
@@ -254,13 +251,13 @@ mod tests {
             rustls_pki_types::CertificateDer::from_pem_slice(mesh.cert_pem.as_bytes()).unwrap();
         let found = user_of_certificate(&der).unwrap();
         assert_eq!(found.name, "system:node:w1");
-        assert!(found.in_group("system:nodes") && found.in_group("system:authenticated"));
+        assert_eq!(found.groups, ["system:nodes"]);
         let client = ca.issue_client(&KubeUser::new("jane", &["dev"])).unwrap();
         let der =
             rustls_pki_types::CertificateDer::from_pem_slice(client.cert_pem.as_bytes()).unwrap();
         assert_eq!(
             user_of_certificate(&der).unwrap(),
-            User::new("jane", &["dev", "system:authenticated"])
+            User::new("jane", &["dev"])
         );
     }
 }

@@ -95,7 +95,7 @@ pub enum Scenario {
 
 /// The HTTPS clients of the identity scenario.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Caller {
+pub enum HttpsClient {
     /// jane's certificate, impersonating a `system:masters` member: RBAC refuses.
     Impersonator,
     /// A service account token whose account was deleted and made again (another uid).
@@ -104,22 +104,26 @@ pub enum Caller {
     Administrator,
 }
 
-impl Caller {
-    pub const ALL: [Caller; 3] = [Caller::Impersonator, Caller::Revoked, Caller::Administrator];
+impl HttpsClient {
+    pub const ALL: [HttpsClient; 3] = [
+        HttpsClient::Impersonator,
+        HttpsClient::Revoked,
+        HttpsClient::Administrator,
+    ];
 
     /// The ConfigMap this caller tries to create.
     pub fn configmap(self) -> &'static str {
         match self {
-            Caller::Impersonator => "impersonated",
-            Caller::Revoked => "revoked",
-            Caller::Administrator => "administered",
+            HttpsClient::Impersonator => "impersonated",
+            HttpsClient::Revoked => "revoked",
+            HttpsClient::Administrator => "administered",
         }
     }
 
     /// The credentials its HTTPS shell verified.
     pub fn credentials(self) -> Credentials {
         match self {
-            Caller::Impersonator => Credentials {
+            HttpsClient::Impersonator => Credentials {
                 certificate: Some(User::new("jane", &["dev"])),
                 impersonation: Impersonation {
                     user: Some("root".into()),
@@ -128,12 +132,12 @@ impl Caller {
                 },
                 ..Credentials::default()
             },
-            Caller::Revoked => Credentials {
+            HttpsClient::Revoked => Credentials {
                 bearer_token: Some(REVOKED_TOKEN),
                 service_account: Some((robot(), "an-earlier-robot".into())),
                 ..Credentials::default()
             },
-            Caller::Administrator => Credentials {
+            HttpsClient::Administrator => Credentials {
                 bearer_token: Some(ADMINISTRATOR_TOKEN),
                 ..Credentials::default()
             },
@@ -171,7 +175,7 @@ pub enum ClientRole {
     /// Watches ConfigMaps through gateway 2 from the initial revision.
     Watcher,
     /// An HTTPS client creating a ConfigMap through gateway 1.
-    Https(Caller),
+    Https(HttpsClient),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -959,13 +963,13 @@ fn configmap_stored<G: GatewayReplica>(state: &GatewayState<G>, name: &str) -> b
 /// The impersonator and the revoked token never write: authentication and impersonation
 /// refused them (the revoked account's RBAC would have let it).
 fn only_authorized_write<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
-    [Caller::Impersonator, Caller::Revoked]
+    [HttpsClient::Impersonator, HttpsClient::Revoked]
         .iter()
         .all(|caller| !configmap_stored(state, caller.configmap()))
 }
 
 fn administrator_writes<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
-    configmap_stored(state, Caller::Administrator.configmap())
+    configmap_stored(state, HttpsClient::Administrator.configmap())
 }
 
 fn assertions_hold<G: GatewayReplica>(_: &GatewayCheck<G>, state: &GatewayState<G>) -> bool {
@@ -1023,7 +1027,10 @@ impl GatewayModelCfg {
                 })
                 .collect(),
             Scenario::FreshList => vec![ClientRole::DeleteThenList, ClientRole::Watcher],
-            Scenario::Identity => Caller::ALL.into_iter().map(ClientRole::Https).collect(),
+            Scenario::Identity => HttpsClient::ALL
+                .into_iter()
+                .map(ClientRole::Https)
+                .collect(),
         }
     }
 
