@@ -12,3 +12,4 @@ mod kv;
 pub mod raft;
 pub mod sim;
 pub mod store;
+pub mod timers;

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::kernel::{Actor, Effect, Input, NodeId, Outbox};
+use crate::timers::TimerWheel;
 
 /// A small deterministic PRNG (SplitMix64): no dependency, and stable across versions.
 #[derive(Clone, Debug)]
@@ -52,7 +53,6 @@ enum Event<A: Actor> {
     Timer {
         node: NodeId,
         timer: A::Timer,
-        generation: u64,
     },
 }
 
@@ -60,15 +60,11 @@ pub struct SimNode<A: Actor> {
     pub actor: Option<A>,
     pub config: A::Config,
     pub durable: A::Durable,
-    timers: BTreeMap<A::Timer, u64>,
 }
 
 /// The simulated cluster. Nodes that are not actors (clients) just collect what is sent
 /// to them in `inbox`.
-pub struct Sim<A: Actor>
-where
-    A::Timer: Ord,
-{
+pub struct Sim<A: Actor> {
     pub now_ms: u64,
     pub rng: SimRng,
     pub faults: SimFaults,
@@ -76,15 +72,14 @@ where
     /// Pairs of nodes that cannot reach each other.
     pub partitions: BTreeSet<(NodeId, NodeId)>,
     pub inbox: Vec<(NodeId, NodeId, A::Msg)>,
+    /// Messages in flight, by delivery time and then the order they were sent.
     queue: BTreeMap<(u64, u64), Event<A>>,
     sequence: u64,
-    generation: u64,
+    /// Every node's armed timers, by virtual deadline.
+    timers: TimerWheel<(NodeId, A::Timer)>,
 }
 
-impl<A: Actor> Sim<A>
-where
-    A::Timer: Ord,
-{
+impl<A: Actor> Sim<A> {
     pub fn new(seed: u64, faults: SimFaults) -> Self {
         Sim {
             now_ms: 0,
@@ -95,7 +90,7 @@ where
             inbox: Vec::new(),
             queue: BTreeMap::new(),
             sequence: 0,
-            generation: 0,
+            timers: TimerWheel::new(),
         }
     }
 
@@ -104,7 +99,6 @@ where
             actor: None,
             config,
             durable: A::Durable::default(),
-            timers: BTreeMap::new(),
         };
         assert!(
             self.nodes.insert(id, node).is_none(),
@@ -115,8 +109,8 @@ where
 
     /// Starts (or restarts) a node from its durable image.
     pub fn restart(&mut self, id: NodeId) {
+        self.timers.cancel_where(|(node, _)| *node == id);
         let node = self.nodes.get_mut(&id).expect("known node");
-        node.timers.clear();
         let mut out = Outbox::new();
         let actor = A::start(node.config.clone(), node.durable.clone(), &mut out);
         node.actor = Some(actor);
@@ -127,7 +121,7 @@ where
     pub fn crash(&mut self, id: NodeId) {
         let node = self.nodes.get_mut(&id).expect("known node");
         node.actor = None;
-        node.timers.clear();
+        self.timers.cancel_where(|(node, _)| *node == id);
     }
 
     pub fn partition(&mut self, a: NodeId, b: NodeId) {
@@ -149,36 +143,35 @@ where
 
     /// Runs until the virtual clock passes `until_ms` or nothing is left to do.
     pub fn run_until(&mut self, until_ms: u64) {
-        while let Some((&(at, seq), _)) = self.queue.first_key_value() {
-            if at > until_ms {
-                break;
-            }
-            let event = self.queue.remove(&(at, seq)).expect("present");
+        while let Some((at, event)) = self.next_event(until_ms) {
             self.now_ms = at;
             self.dispatch(event);
         }
         self.now_ms = self.now_ms.max(until_ms);
     }
 
+    /// Takes the earliest event due by `until_ms`: a delivery, or a timer (a delivery
+    /// first when both fall on the same millisecond).
+    fn next_event(&mut self, until_ms: u64) -> Option<(u64, Event<A>)> {
+        let delivery = self.queue.first_key_value().map(|(&key, _)| key);
+        let timer = self.timers.next_deadline();
+        match (delivery, timer) {
+            (Some((at, seq)), timer) if at <= until_ms && timer.is_none_or(|t| at <= t) => {
+                let event = self.queue.remove(&(at, seq)).expect("present");
+                Some((at, event))
+            }
+            (_, Some(at)) if at <= until_ms => {
+                let (node, timer) = self.timers.expire(at).expect("a timer is due");
+                Some((at, Event::Timer { node, timer }))
+            }
+            _ => None,
+        }
+    }
+
     fn dispatch(&mut self, event: Event<A>) {
         let (id, input) = match event {
             Event::Deliver { to, from, msg } => (to, Input::Message { from, msg }),
-            Event::Timer {
-                node,
-                timer,
-                generation,
-            } => {
-                let current = self.nodes.get(&node).and_then(|n| n.timers.get(&timer));
-                if current != Some(&generation) {
-                    return; // cancelled or re-set since
-                }
-                self.nodes
-                    .get_mut(&node)
-                    .expect("known")
-                    .timers
-                    .remove(&timer);
-                (node, Input::Timer(timer))
-            }
+            Event::Timer { node, timer } => (node, Input::Timer(timer)),
         };
         let Some(node) = self.nodes.get_mut(&id) else {
             if let Input::Message { from, msg } = input {
@@ -199,25 +192,10 @@ where
             match effect {
                 Effect::Send { to, msg } => self.schedule_delivery(id, to, msg),
                 Effect::SetTimer { timer, span } => {
-                    self.generation += 1;
-                    let generation = self.generation;
                     let delay = self.rng.range(span.ms_min.into(), span.ms_max.into());
-                    let node = self.nodes.get_mut(&id).expect("known");
-                    node.timers.insert(timer.clone(), generation);
-                    let event = Event::Timer {
-                        node: id,
-                        timer,
-                        generation,
-                    };
-                    self.push(self.now_ms + delay, event);
+                    self.timers.set((id, timer), self.now_ms + delay);
                 }
-                Effect::CancelTimer { timer } => {
-                    self.nodes
-                        .get_mut(&id)
-                        .expect("known")
-                        .timers
-                        .remove(&timer);
-                }
+                Effect::CancelTimer { timer } => self.timers.cancel(&(id, timer)),
                 Effect::Persist(record) => {
                     let node = self.nodes.get_mut(&id).expect("known");
                     A::apply_persist(&mut node.durable, &record);
@@ -247,7 +225,10 @@ where
     }
 
     fn push(&mut self, at: u64, event: Event<A>) {
-        assert!(self.queue.len() < SIM_EVENTS_MAX, "simulation event storm");
+        assert!(
+            self.queue.len() + self.timers.len() < SIM_EVENTS_MAX,
+            "simulation event storm"
+        );
         self.sequence += 1;
         self.queue.insert((at, self.sequence), event);
     }

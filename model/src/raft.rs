@@ -155,11 +155,9 @@ impl<R: Replica> stateright::actor::Actor for Node<R> {
                         body,
                     },
                 );
-                NodeState::Client(ClientState {
-                    request: WRITE,
-                    target,
-                    attempts: 1,
-                })
+                let mut client = ClientState::new(WRITE, target);
+                client.attempt();
+                NodeState::Client(client)
             }
         }
     }
@@ -239,7 +237,7 @@ fn send_request<R: Replica>(client: &mut ClientState, value: u8, o: &mut Out<Nod
         _ => ClientRequest::Read(()),
     };
     o.send(
-        model_id(client.target),
+        model_id(client.target()),
         RaftMsg::Request {
             request: client.request,
             body,

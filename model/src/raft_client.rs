@@ -1,9 +1,10 @@
-//! The models' Raft clients: one request in flight, sent again to the leader a refusal
-//! names (or the next member), or to the same member when it was busy, a bounded number
-//! of times.
+//! The models' Raft clients: one request in flight, retried under the shared policy
+//! ([`RaftRetry`], which the gateway and the transport's client follow too) a bounded
+//! number of times. The model has no client clock, so a retry after a pause is sent at
+//! once: the checker explores every interleaving a pause could produce anyway.
 
 use kactor_actors::kernel::NodeId;
-use kactor_actors::raft::{ClientReply, Refusal, RequestId, StateMachine};
+use kactor_actors::raft::{ClientReply, NextAttempt, RaftRetry, RequestId, StateMachine};
 
 /// Times a client tries one request before giving up (bounds the state space).
 pub const CLIENT_ATTEMPTS_MAX: u8 = 2;
@@ -12,7 +13,7 @@ pub const CLIENT_ATTEMPTS_MAX: u8 = 2;
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct RaftClient {
     pub request: RequestId,
-    pub target: NodeId,
+    pub retry: RaftRetry,
     pub attempts: u8,
 }
 
@@ -28,6 +29,19 @@ pub enum AfterReply {
 }
 
 impl RaftClient {
+    pub fn new(request: RequestId, target: NodeId) -> RaftClient {
+        RaftClient {
+            request,
+            retry: RaftRetry::new(target),
+            attempts: 0,
+        }
+    }
+
+    /// The member the request in flight goes to.
+    pub fn target(&self) -> NodeId {
+        self.retry.target()
+    }
+
     /// Counts one more attempt at the request in flight, which the caller sends.
     pub fn attempt(&mut self) {
         self.attempts += 1;
@@ -42,17 +56,20 @@ impl RaftClient {
         if request != self.request {
             return AfterReply::Ignore;
         }
-        let retry_left = self.attempts < CLIENT_ATTEMPTS_MAX;
         match body {
             ClientReply::Output(_) => {
                 self.attempts = 0;
                 AfterReply::Answered
             }
-            ClientReply::Refused(Refusal::NotLeader { leader }) if retry_left => {
-                self.target = leader.unwrap_or((self.target + 1) % servers as NodeId);
-                AfterReply::Resend
+            ClientReply::Refused(_) if self.attempts >= CLIENT_ATTEMPTS_MAX => AfterReply::Ignore,
+            ClientReply::Refused(refusal) => {
+                let members: Vec<NodeId> = (0..servers as NodeId).collect();
+                let target = self.retry.target();
+                match self.retry.on_refusal(&members, target, refusal) {
+                    NextAttempt::Now | NextAttempt::AfterPause => AfterReply::Resend,
+                    NextAttempt::GiveUp => AfterReply::Ignore,
+                }
             }
-            ClientReply::Refused(Refusal::Busy { .. }) if retry_left => AfterReply::Resend,
             _ => AfterReply::Ignore,
         }
     }

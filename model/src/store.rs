@@ -218,7 +218,7 @@ fn send_request<R: StoreReplica>(role: Role, client: &mut ClientState, o: &mut O
         request: client.raft.request,
         body,
     };
-    o.send(model_id(client.raft.target), StoreMsg::Raft(msg));
+    o.send(model_id(client.raft.target()), StoreMsg::Raft(msg));
 }
 
 impl<R: StoreReplica> stateright::actor::Actor for Node<R> {
@@ -235,15 +235,11 @@ impl<R: StoreReplica> stateright::actor::Actor for Node<R> {
             }
             Node::Client { servers, role } => {
                 let mut client = ClientState {
-                    raft: RaftClient {
-                        request: 1,
-                        target: (usize::from(id) % servers) as NodeId,
-                        attempts: 0,
-                    },
+                    raft: RaftClient::new(1, (usize::from(id) % servers) as NodeId),
                     covered: 0,
                 };
                 if *role == Role::Watcher {
-                    client.raft.target = 0;
+                    client.raft = RaftClient::new(client.raft.request, 0);
                     let watch = WatchRequest {
                         watch: WATCH,
                         span: KeySpan::Key(KEY.to_vec()),
@@ -339,7 +335,7 @@ fn watcher_on_msg<R: StoreReplica>(client: &mut ClientState, msg: StoreMsg, o: &
             watch: WATCH,
             revision,
         };
-        o.send(model_id(client.raft.target), ack);
+        o.send(model_id(client.raft.target()), ack);
     }
 }
 

@@ -13,7 +13,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{anyhow, bail};
 use kactor_actors::kernel::NodeId;
 use kactor_actors::raft::{
-    ClientReply, ClientRequest, RaftMsg, RaftStatus, Refusal, RequestId, StateMachine,
+    ClientReply, ClientRequest, NextAttempt, RaftMsg, RaftRetry, RaftStatus, Refusal, RequestId,
+    StateMachine,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -78,8 +79,14 @@ impl<S: StateMachine, E: Envelope<S>> Clone for RaftClient<S, E> {
 
 struct ClientState {
     next_request: RequestId,
-    target: NodeId,
+    retry: RaftRetry,
     addresses: BTreeMap<NodeId, SocketAddr>,
+}
+
+impl ClientState {
+    fn members(&self) -> Vec<NodeId> {
+        self.addresses.keys().copied().collect()
+    }
 }
 
 impl<S: StateMachine> RaftClient<S> {
@@ -114,7 +121,7 @@ impl<S: StateMachine, E: Envelope<S>> RaftClient<S, E> {
             .map_or(1, |d| d.as_nanos() as u64);
         let state = ClientState {
             next_request: epoch_ns,
-            target: server,
+            retry: RaftRetry::new(server),
             addresses: BTreeMap::from([(server, addr)]),
         };
         Ok(RaftClient {
@@ -132,7 +139,7 @@ impl<S: StateMachine, E: Envelope<S>> RaftClient<S, E> {
 
     /// The member requests go to now (the leader, as far as the client knows).
     pub fn target(&self) -> NodeId {
-        lock(&self.state).target
+        lock(&self.state).retry.target()
     }
 
     /// A fresh request id (ids grow across runs of one identity, as sessions require).
@@ -140,11 +147,6 @@ impl<S: StateMachine, E: Envelope<S>> RaftClient<S, E> {
         let mut state = lock(&self.state);
         state.next_request += 1;
         state.next_request
-    }
-
-    /// Points requests at the named leader, or at the next known member.
-    pub async fn follow(&self, leader: Option<NodeId>) {
-        self.redirect(leader).await
     }
 
     /// Sends one request to `node` and waits for its reply (no retry, no redirection).
@@ -185,59 +187,59 @@ impl<S: StateMachine, E: Envelope<S>> RaftClient<S, E> {
         let request = self.next_request();
         let mut last_error = anyhow!("no attempt made");
         for attempt in 0..REQUEST_ATTEMPTS_MAX {
-            let target = lock(&self.state).target;
-            match self.attempt(target, request, &body).await {
-                Ok(ClientReply::Refused(Refusal::NotLeader { leader })) => {
-                    debug!(target, ?leader, attempt, "redirected");
-                    self.redirect(leader).await;
-                    last_error = anyhow!("{target} is not the leader");
-                }
-                Ok(ClientReply::Refused(Refusal::Unavailable { reason })) => {
-                    debug!(target, reason, attempt, "member unavailable");
-                    last_error = anyhow!("member {target}: {reason}");
-                    self.redirect(None).await;
-                }
-                Ok(ClientReply::Refused(Refusal::Busy { reason })) => {
-                    tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
-                    last_error = anyhow!("busy: {reason}");
-                }
+            let target = self.target();
+            let refusal = match self.attempt(target, request, &body).await {
+                Ok(ClientReply::Refused(refusal)) => refusal,
                 Ok(reply) => return Ok(reply),
                 Err(e) => {
-                    self.redirect(None).await;
+                    debug!(target, attempt, error = %e, "no answer");
+                    {
+                        let mut state = lock(&self.state);
+                        let members = state.members();
+                        state.retry.on_silence(&members, target);
+                    }
+                    tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
                     last_error = e;
+                    continue;
                 }
+            };
+            if let Refusal::NotLeader {
+                leader: Some(leader),
+            } = refusal
+            {
+                if !lock(&self.state).addresses.contains_key(&leader) {
+                    self.learn_addresses(target).await;
+                }
+            }
+            let next = {
+                let mut state = lock(&self.state);
+                let members = state.members();
+                state.retry.on_refusal(&members, target, &refusal)
+            };
+            debug!(target, ?refusal, attempt, ?next, "refused");
+            last_error = anyhow!("member {target} refused: {refusal:?}");
+            match next {
+                NextAttempt::Now => {}
+                NextAttempt::AfterPause => {
+                    tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
+                }
+                NextAttempt::GiveUp => return Ok(ClientReply::Refused(refusal)),
             }
         }
         Err(last_error.context(format!("gave up after {REQUEST_ATTEMPTS_MAX} attempts")))
     }
 
-    /// Points the client at `leader`, or at the next known server if none is named.
-    async fn redirect(&self, leader: Option<NodeId>) {
-        if leader.is_none() {
-            tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
-        }
-        let (addresses, current) = {
-            let state = lock(&self.state);
-            (state.addresses.clone(), state.target)
-        };
+    /// Points requests at the named leader, or at the next known member.
+    pub async fn follow(&self, leader: Option<NodeId>) {
         if let Some(leader) = leader {
-            if !addresses.contains_key(&leader) {
+            if !lock(&self.state).addresses.contains_key(&leader) {
+                let current = self.target();
                 self.learn_addresses(current).await;
             }
         }
         let mut state = lock(&self.state);
-        let next = match leader {
-            Some(leader) if state.addresses.contains_key(&leader) => leader,
-            _ => {
-                let ids: Vec<NodeId> = state.addresses.keys().copied().collect();
-                let at = ids
-                    .iter()
-                    .position(|id| *id == current)
-                    .map_or(0, |i| i + 1);
-                ids[at % ids.len()]
-            }
-        };
-        state.target = next;
+        let members = state.members();
+        state.retry.follow(&members, leader);
     }
 
     /// Learns member addresses from a server's status.

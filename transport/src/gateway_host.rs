@@ -12,7 +12,7 @@
 //! not loopback QUIC: they authenticate their own clients, so their requests arrive with
 //! the user set, under the reserved caller id [`LOCAL_CALLER_ID`].
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -23,6 +23,7 @@ use kactor_actors::gateway::{
 };
 use kactor_actors::kernel::{Actor, Effect, Input, NodeId, Outbox};
 use kactor_actors::store::StoreMsg;
+use kactor_actors::timers::TimerWheel;
 use rand::Rng;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
@@ -31,8 +32,6 @@ use crate::codec;
 use crate::mesh::{Inbound, Mesh};
 use crate::pki::Subject;
 
-/// Timer firings queued for the gateway task: far more than the gateway ever has set.
-pub const TIMER_QUEUE_MAX: usize = 65_536;
 /// Inputs handled per wakeup before the task yields, so one busy peer cannot starve the
 /// timers.
 pub const INPUTS_PER_WAKEUP_MAX: usize = 256;
@@ -63,9 +62,9 @@ pub struct GatewayHost {
     mesh: Mesh,
     store_members: BTreeSet<NodeId>,
     identify: Identify,
-    timers: HashMap<GatewayTimer, u64>,
-    timer_generation: u64,
-    timer_tx: mpsc::Sender<(GatewayTimer, u64)>,
+    /// The gateway's armed timers, in milliseconds since `started`.
+    timers: TimerWheel<GatewayTimer>,
+    started: tokio::time::Instant,
     local_answers: mpsc::Sender<GatewayMsg>,
 }
 
@@ -100,7 +99,6 @@ pub fn launch(
     config.request_id_base = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(1, |d| d.as_nanos() as u64);
-    let (timer_tx, timer_rx) = mpsc::channel(TIMER_QUEUE_MAX);
     let (requests, local_requests) = mpsc::channel(LOCAL_QUEUE_MAX);
     let (local_answers, answers) = mpsc::channel(LOCAL_QUEUE_MAX);
     let mut outbox = Outbox::new();
@@ -110,13 +108,12 @@ pub fn launch(
         mesh,
         store_members: store.keys().copied().collect(),
         identify,
-        timers: HashMap::new(),
-        timer_generation: 0,
-        timer_tx,
+        timers: TimerWheel::new(),
+        started: tokio::time::Instant::now(),
         local_answers,
     };
     host.carry_out(outbox);
-    tokio::spawn(host.run(inbound, timer_rx, local_requests));
+    tokio::spawn(host.run(inbound, local_requests));
     LocalLink { requests, answers }
 }
 
@@ -124,10 +121,19 @@ impl GatewayHost {
     async fn run(
         mut self,
         mut inbound: mpsc::Receiver<Inbound>,
-        mut timers: mpsc::Receiver<(GatewayTimer, u64)>,
         mut local: mpsc::Receiver<GatewayMsg>,
     ) {
         loop {
+            let next_deadline = self.timers.next_deadline();
+            let started = self.started;
+            let wakeup = async move {
+                match next_deadline {
+                    Some(ms) => {
+                        tokio::time::sleep_until(started + Duration::from_millis(ms)).await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 frame = inbound.recv() => {
                     let Some(first) = frame else { return };
@@ -140,16 +146,25 @@ impl GatewayHost {
                     }
                 }
                 Some(request) = local.recv() => self.on_local(request),
-                Some((timer, generation)) = timers.recv() => {
-                    if self.timers.get(&timer) == Some(&generation) {
-                        self.timers.remove(&timer);
-                        let _span = tracing::debug_span!("timer", actor = "gateway", ?timer).entered();
-                        let clock = GatewayMsg::Clock { stamp: stamp_now() };
-                        self.step(Input::Message { from: LOCAL_CALLER_ID, msg: clock });
-                        self.step(Input::Timer(timer));
-                    }
-                }
+                () = wakeup => self.fire_due_timers(),
             }
+        }
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn fire_due_timers(&mut self) {
+        let now = self.elapsed_ms();
+        while let Some(timer) = self.timers.expire(now) {
+            let _span = tracing::debug_span!("timer", actor = "gateway", ?timer).entered();
+            let clock = GatewayMsg::Clock { stamp: stamp_now() };
+            self.step(Input::Message {
+                from: LOCAL_CALLER_ID,
+                msg: clock,
+            });
+            self.step(Input::Timer(timer));
         }
     }
 
@@ -230,19 +245,10 @@ impl GatewayHost {
             match effect {
                 Effect::Send { to, msg } => self.transmit(to, msg),
                 Effect::SetTimer { timer, span } => {
-                    self.timer_generation += 1;
-                    let generation = self.timer_generation;
-                    self.timers.insert(timer, generation);
                     let ms = rand::thread_rng().gen_range(span.ms_min..=span.ms_max);
-                    let tx = self.timer_tx.clone();
-                    tokio::spawn(async move {
-                        tokio::time::sleep(Duration::from_millis(ms.into())).await;
-                        let _ = tx.send((timer, generation)).await;
-                    });
+                    self.timers.set(timer, self.elapsed_ms() + u64::from(ms));
                 }
-                Effect::CancelTimer { timer } => {
-                    self.timers.remove(&timer);
-                }
+                Effect::CancelTimer { timer } => self.timers.cancel(&timer),
                 Effect::Persist(never) => match never {},
                 Effect::Run(never) => match never {},
             }

@@ -6,15 +6,16 @@
 //! follows a record is held until that record is durable. The host decides nothing about
 //! the protocol.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Debug;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use actix::prelude::*;
 use kactor_actors::kernel::{Actor as Kernel, Effect, Input, NodeId, Outbox};
 use kactor_actors::raft::{Raft, Role, StateMachine};
 use kactor_actors::store::Store;
+use kactor_actors::timers::TimerWheel;
 use rand::Rng;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -156,8 +157,11 @@ pub struct Host<A: Hostable> {
     name: &'static str,
     mesh: Mesh,
     wal: Arc<Wal>,
-    timers: HashMap<A::Timer, u64>,
-    timer_generation: u64,
+    /// The actor's armed timers, in milliseconds since `started`.
+    timers: TimerWheel<A::Timer>,
+    started: Instant,
+    /// The one wake-up scheduled for the earliest deadline, and that deadline.
+    wakeup: Option<(u64, SpawnHandle)>,
     /// WAL appends issued and made durable, counted; a held send waits for its number.
     appends_issued: u64,
     appends_durable: u64,
@@ -190,8 +194,9 @@ where
             name,
             mesh: mesh.clone(),
             wal,
-            timers: HashMap::new(),
-            timer_generation: 0,
+            timers: TimerWheel::new(),
+            started: Instant::now(),
+            wakeup: None,
             appends_issued: 0,
             appends_durable: 0,
             held_sends: VecDeque::new(),
@@ -240,6 +245,37 @@ where
         self.export_metrics();
     }
 
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Keeps one wake-up scheduled, at the earliest armed deadline.
+    fn schedule_wakeup(&mut self, ctx: &mut Context<Self>) {
+        let next = self.timers.next_deadline();
+        if next == self.wakeup.as_ref().map(|(deadline, _)| *deadline) {
+            return;
+        }
+        if let Some((_, handle)) = self.wakeup.take() {
+            ctx.cancel_future(handle);
+        }
+        let Some(deadline) = next else { return };
+        let delay = Duration::from_millis(deadline.saturating_sub(self.elapsed_ms()));
+        let handle = ctx.run_later(delay, |host, ctx| {
+            host.wakeup = None;
+            host.fire_due_timers(ctx);
+        });
+        self.wakeup = Some((deadline, handle));
+    }
+
+    fn fire_due_timers(&mut self, ctx: &mut Context<Self>) {
+        let now = self.elapsed_ms();
+        while let Some(timer) = self.timers.expire(now) {
+            let _span = tracing::debug_span!("timer", actor = self.name, ?timer).entered();
+            self.handle_input(Input::Timer(timer), ctx);
+        }
+        self.schedule_wakeup(ctx);
+    }
+
     fn export_metrics(&mut self) {
         let held = i64::try_from(self.held_sends.len()).unwrap_or(i64::MAX);
         metrics().kactor_host_held_sends.set(held);
@@ -283,16 +319,18 @@ where
                         self.held_sends.push_back((self.appends_issued, to, msg));
                     }
                 }
-                Effect::SetTimer { timer, span } => self.set_timer(timer, span, ctx),
-                Effect::CancelTimer { timer } => {
-                    self.timers.remove(&timer);
+                Effect::SetTimer { timer, span } => {
+                    let ms = rand::thread_rng().gen_range(span.ms_min..=span.ms_max);
+                    self.timers.set(timer, self.elapsed_ms() + u64::from(ms));
                 }
+                Effect::CancelTimer { timer } => self.timers.cancel(&timer),
                 Effect::Run(operation) => warn!(?operation, "no executor for this operation"),
             }
         }
         if !batch.is_empty() {
             self.append(batch, batch_rebase, ctx);
         }
+        self.schedule_wakeup(ctx);
     }
 
     fn append(&mut self, records: Vec<Vec<u8>>, rebase: bool, ctx: &mut Context<Self>) {
@@ -342,26 +380,6 @@ where
             debug!(error = ?e, "send failed");
             self.stats.sends_failed += 1;
         }
-    }
-
-    fn set_timer(
-        &mut self,
-        timer: A::Timer,
-        span: kactor_actors::kernel::TimerSpan,
-        ctx: &mut Context<Self>,
-    ) {
-        self.timer_generation += 1;
-        let generation = self.timer_generation;
-        self.timers.insert(timer.clone(), generation);
-        let ms = rand::thread_rng().gen_range(span.ms_min..=span.ms_max);
-        ctx.run_later(Duration::from_millis(ms.into()), move |host, ctx| {
-            if host.timers.get(&timer) != Some(&generation) {
-                return; // cancelled or re-set since
-            }
-            host.timers.remove(&timer);
-            let _span = tracing::debug_span!("timer", actor = host.name, ?timer).entered();
-            host.handle_input(Input::Timer(timer), ctx);
-        });
     }
 
     /// Keeps the mesh's peer table in step with the actor's membership.

@@ -20,7 +20,7 @@ use super::object;
 use super::secrets::Encryption;
 use super::streams::{StreamMsg, Streams};
 use crate::kernel::{Actor, Input, NoOperation, NodeId, Outbox, TimerSpan};
-use crate::raft::{ClientReply, ClientRequest, RaftMsg, Refusal, RequestId};
+use crate::raft::{ClientReply, ClientRequest, NextAttempt, RaftMsg, RaftRetry, RequestId};
 use crate::store::{
     EventKind, KeySpan, KeyValue, Mvcc, RangeRequest, Revision, StoreMsg, StoreOutput, StoreQuery,
     WatchEnd, WatchId, WatchRequest,
@@ -277,7 +277,8 @@ pub(crate) struct ClientWatch {
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Gateway {
     pub(crate) config: GatewayConfig,
-    store_target: NodeId,
+    /// The store member the next request goes to.
+    store_retry: RaftRetry,
     next_store_request: RequestId,
     store_calls: BTreeMap<RequestId, StoreCall>,
     pub(crate) calls: BTreeMap<CallId, Call>,
@@ -332,7 +333,7 @@ impl Actor for Gateway {
             })
             .collect();
         let mut gateway = Gateway {
-            store_target: config.store_members[0],
+            store_retry: RaftRetry::new(config.store_members[0]),
             next_store_request: config.request_id_base,
             store_calls: BTreeMap::new(),
             calls: BTreeMap::new(),
@@ -544,14 +545,14 @@ impl Gateway {
             purpose,
             body,
             attempts: 0,
-            target: self.store_target,
+            target: self.store_retry.target(),
         };
         self.store_calls.insert(request, call);
         self.store_attempt(request, out);
     }
 
     fn store_attempt(&mut self, request: RequestId, out: &mut Outbox<Self>) {
-        let target = self.store_target;
+        let target = self.store_retry.target();
         let Some(call) = self.store_calls.get_mut(&request) else {
             return;
         };
@@ -566,15 +567,6 @@ impl Gateway {
         );
     }
 
-    fn next_member(&mut self, after: NodeId) {
-        let members = &self.config.store_members;
-        let at = members
-            .iter()
-            .position(|m| *m == after)
-            .map_or(0, |i| i + 1);
-        self.store_target = members[at % members.len()];
-    }
-
     fn on_store_timeout(&mut self, request: RequestId, out: &mut Outbox<Self>) {
         let Some(call) = self.store_calls.get(&request) else {
             return; // answered since
@@ -587,9 +579,8 @@ impl Gateway {
             ));
             return self.store_failed(call.purpose, error, out);
         }
-        if target == self.store_target {
-            self.next_member(target);
-        }
+        self.store_retry
+            .on_silence(&self.config.store_members, target);
         self.store_attempt(request, out);
     }
 
@@ -607,30 +598,26 @@ impl Gateway {
         let output = match body {
             ClientReply::Output(output) => output,
             ClientReply::Refused(refusal) => {
-                let retry = attempts < self.config.store_attempts_max;
-                match refusal {
-                    Refusal::NotLeader { leader } if retry => {
-                        match leader.filter(|l| self.config.store_members.contains(l)) {
-                            Some(leader) => {
-                                self.store_target = leader;
-                                return self.store_attempt(request, out);
-                            }
-                            // No leader yet (an election): ask the next member after a pause.
-                            None => self.next_member(from),
-                        }
+                let members = &self.config.store_members;
+                let next = if attempts < self.config.store_attempts_max {
+                    self.store_retry.on_refusal(members, from, &refusal)
+                } else {
+                    NextAttempt::GiveUp
+                };
+                match next {
+                    NextAttempt::Now => return self.store_attempt(request, out),
+                    // The attempt timer, shortened to a pause, sends it again.
+                    NextAttempt::AfterPause => {
+                        let pause = GatewayTimer::StoreAttempt(request);
+                        return out.set_timer(pause, self.config.store_retry_span);
                     }
-                    Refusal::Unavailable { .. } if retry => self.next_member(from),
-                    Refusal::Busy { .. } if retry => {}
-                    refusal => {
+                    NextAttempt::GiveUp => {
                         let call = self.store_calls.remove(&request).expect("present");
                         let error =
                             ApiError::unavailable(format!("the store refused: {refusal:?}"));
                         return self.store_failed(call.purpose, error, out);
                     }
                 }
-                // The attempt timer, shortened to a pause, sends it again.
-                let pause = GatewayTimer::StoreAttempt(request);
-                return out.set_timer(pause, self.config.store_retry_span);
             }
             other => {
                 let call = self.store_calls.remove(&request).expect("present");
@@ -789,7 +776,7 @@ impl Gateway {
 
     /// Starts (or resumes) the store watch from just after what the cache has.
     fn watch_store(&mut self, feed: usize, out: &mut Outbox<Self>) {
-        let target = self.store_target;
+        let target = self.store_retry.target();
         let state = &mut self.feeds[feed];
         state.member = target;
         state.silent_ticks = 0;
@@ -871,7 +858,8 @@ impl Gateway {
                 self.relist(feed, out);
             }
             _ => {
-                self.next_member(from);
+                self.store_retry
+                    .on_silence(&self.config.store_members, from);
                 self.watch_store(feed, out);
             }
         }
@@ -953,7 +941,8 @@ impl Gateway {
                     "store watch silent; resuming"
                 );
                 let member = state.member;
-                self.next_member(member);
+                self.store_retry
+                    .on_silence(&self.config.store_members, member);
                 self.watch_store(feed, out);
             }
         }

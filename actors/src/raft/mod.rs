@@ -8,6 +8,7 @@
 
 mod log;
 mod node;
+mod retry;
 #[cfg(test)]
 mod tests;
 
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 pub use self::log::{LogPosition, RaftLog};
 pub use self::node::{Progress, Raft, Role};
+pub use self::retry::{NextAttempt, RaftRetry};
 use crate::kernel::{NodeId, TimerSpan};
 
 pub type Term = u64;
