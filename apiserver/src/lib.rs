@@ -535,9 +535,11 @@ fn watch_response(
                         events,
                     }) => {
                         if last_revision.is_some_and(|last| from_revision > last + 1) {
-                            let error =
-                                ApiError::expired("the watch stream has a gap; relist".into());
-                            (vec![error_line(&error)], true)
+                            // A message was lost on the way: end the stream as a broken
+                            // connection would. The client watches again from the last
+                            // resourceVersion it got, and the gateway decides whether its
+                            // cache still reaches it (or answers 410).
+                            return;
                         } else {
                             last_revision = Some(revision);
                             if let Some(counter) = &counted {

@@ -9,7 +9,7 @@ use common::{assert_violated, Mutant, Mutation};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use kactor_actors::gateway::{Gateway, GatewayMsg, Requester, User, Verb};
+use kactor_actors::gateway::{ApiOutcome, Gateway, GatewayMsg, Requester, User, Verb};
 use kactor_actors::kernel::{Actor, Effect, Input, Outbox};
 use kactor_actors::raft::{ClientReply, ClientRequest, RaftMsg};
 use kactor_actors::store::{StoreCommand, StoreMsg, StoreOutput};
@@ -213,6 +213,39 @@ impl Mutation<Gateway> for WatchResumesLate {
 #[test]
 fn watch_property_catches_a_late_resume() {
     let report = find::<Mutant<Gateway, WatchResumesLate>>(
+        Scenario::FreshList,
+        property::WATCH_MATCHES_HISTORY,
+    );
+    assert_violated(&report, property::WATCH_MATCHES_HISTORY);
+}
+
+/// Accepts a watch its cache no longer reaches: answers "watching" where the real gateway
+/// answers 410 Expired (the decision that makes a client relist instead of missing what
+/// the cache window dropped).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct ExpiredWatchAccepted;
+impl Mutation<Gateway> for ExpiredWatchAccepted {
+    fn handle(gateway: &mut Gateway, input: Input<Gateway>, out: &mut Outbox<Gateway>) {
+        let mut inner = Outbox::new();
+        gateway.handle(input, &mut inner);
+        for mut effect in inner.into_effects() {
+            if let Effect::Send {
+                msg: GatewayMsg::Response { outcome, .. },
+                ..
+            } = &mut effect
+            {
+                if matches!(outcome, ApiOutcome::Err(error) if error.code == 410) {
+                    *outcome = ApiOutcome::Watching;
+                }
+            }
+            out.push(effect);
+        }
+    }
+}
+
+#[test]
+fn watch_property_catches_an_expired_watch_accepted() {
+    let report = find::<Mutant<Gateway, ExpiredWatchAccepted>>(
         Scenario::FreshList,
         property::WATCH_MATCHES_HISTORY,
     );

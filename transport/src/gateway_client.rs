@@ -513,10 +513,11 @@ fn route(msg: GatewayMsg, routes: &Routes) {
                 .get(&id)
                 .is_some_and(|queue| queue.try_send(message).is_err());
             if full {
-                // A consumer that fell this far behind relists.
-                let queue = watches.remove(&id).expect("present");
-                let error = ApiError::expired("the watch consumer fell behind".into());
-                let _ = queue.try_send(WatchMessage::Ended(Some(error)));
+                // A consumer this far behind loses the stream, as over a broken
+                // connection (it ends once drained): it watches again from the last
+                // revision it has, and the gateway decides whether that is still served
+                // or answers 410. The gateway's side ends at its watch timeout.
+                watches.remove(&id);
             }
         }
         GatewayMsg::WatchEnded { id, error } => {
