@@ -314,6 +314,34 @@ fn anonymous_requests_when_enabled_are_only_what_rbac_grants() {
     );
 }
 
+/// kube-apiserver's limits, as kubectl meets them over HTTP/2 (its default): a body over
+/// 3 MiB gets the 413 Status (not a reset stream), headers up to 1 MiB are read (here a
+/// 200 KB bearer token, refused for what it is), and larger ones get 431.
+#[test]
+fn oversized_bodies_and_headers_get_kube_apiservers_answers() {
+    let api = Api::start(&[]);
+    api.admin.run_ok(&["get", "namespace", "default"]).unwrap();
+    let huge = serde_json::json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "huge", "namespace": "default"},
+        "data": {"blob": "x".repeat(10_000_000)}});
+    let path = api.manifest("huge.json", &huge.to_string());
+    let refused = stderr(
+        &api.admin
+            .run(&["create", "-f", path.to_str().unwrap()])
+            .unwrap(),
+    );
+    assert!(
+        refused.contains("(RequestEntityTooLarge)") && refused.contains("3145728 bytes"),
+        "{refused}"
+    );
+    let long = api.kubectl_with_token(&"a".repeat(200_000));
+    let refused = stderr(&long.run(&["get", "namespaces"]).unwrap());
+    assert!(refused.contains("Unauthorized"), "{refused}");
+    let too_long = api.kubectl_with_token(&"a".repeat(1_200_000));
+    let refused = stderr(&too_long.run(&["get", "namespaces"]).unwrap());
+    assert!(refused.contains("431"), "{refused}");
+}
+
 /// The families an operator's dashboards read, under Kubernetes' and etcd's names.
 const METRIC_FAMILIES: &[&str] = &[
     "apiserver_request_total",

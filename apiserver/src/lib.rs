@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::{combinators::BoxBody, BodyExt, Full, Limited, StreamBody};
+use http_body_util::{combinators::BoxBody, BodyExt, Full, StreamBody};
 use hyper::body::{Frame, Incoming};
 use hyper::header::{HeaderValue, ACCEPT, CONTENT_TYPE, USER_AGENT, VARY, WARNING};
 use hyper::{Request, Response, StatusCode};
@@ -51,6 +51,16 @@ pub const TLS_HANDSHAKE_MS_MAX: u64 = 10_000;
 /// A client must send a request's headers within this long, or its HTTP/1.1 connection
 /// is closed: an idle or trickling client must not hold a connection slot for ever.
 pub const HEADER_READ_MS_MAX: u64 = 30_000;
+/// Bytes of a request's headers: kube-apiserver's (Go's `DefaultMaxHeaderBytes`, 1 MiB).
+/// Past it, 431 Request Header Fields Too Large.
+pub const HEADER_BYTES_MAX: usize = 1024 * 1024;
+/// HTTP/1.1 reads headers into one buffer that also holds the request line and what
+/// follows the head in the same read: this much beyond `HEADER_BYTES_MAX`.
+pub const HEADER_BUFFER_SLACK_BYTES: usize = 64 * 1024;
+/// Bytes of an oversized request body read and dropped so its client gets the 413 (a
+/// kubectl apply of a large file sends it whole over HTTP/2); past this the stream is
+/// reset without an answer, so a client cannot make the shell read forever.
+pub const REQUEST_BODY_DRAIN_BYTES_MAX: usize = 64 * 1024 * 1024;
 /// A watch lasts at most this long unless the client asks for less (kube-apiserver's
 /// `--min-request-timeout` default); the client then re-watches from its last revision.
 pub const WATCH_SECONDS_MAX: u64 = 1800;
@@ -151,7 +161,11 @@ async fn serve_connection(
     builder
         .http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_millis(HEADER_READ_MS_MAX));
+        .header_read_timeout(Duration::from_millis(HEADER_READ_MS_MAX))
+        .max_buf_size(HEADER_BYTES_MAX + HEADER_BUFFER_SLACK_BYTES);
+    builder
+        .http2()
+        .max_header_list_size(HEADER_BYTES_MAX as u32);
     // Upgrades carry `pods/exec`'s WebSockets.
     let served = builder
         .serve_connection_with_upgrades(TokioIo::new(stream), service)
@@ -262,15 +276,42 @@ async fn unroutable(
     }
 }
 
-async fn read_body(body: Incoming) -> Result<Vec<u8>, ApiError> {
-    match Limited::new(body, REQUEST_BODY_BYTES_MAX).collect().await {
-        Ok(collected) => Ok(collected.to_bytes().to_vec()),
-        Err(e) => Err(ApiError::new(
+/// Reads a request body of at most `REQUEST_BODY_BYTES_MAX` bytes. A longer one is read
+/// on and dropped, up to `REQUEST_BODY_DRAIN_BYTES_MAX`, so that its client gets the 413:
+/// over HTTP/2, a body left unread resets the stream, and the answer is lost with it.
+async fn read_body(mut body: Incoming) -> Result<Vec<u8>, ApiError> {
+    let mut collected: Vec<u8> = Vec::new();
+    let mut received: usize = 0;
+    let too_large = || {
+        ApiError::new(
             413,
             "RequestEntityTooLarge",
-            format!("the request body is over {REQUEST_BODY_BYTES_MAX} bytes or unreadable: {e}"),
-        )),
+            format!("the request body is over {REQUEST_BODY_BYTES_MAX} bytes"),
+        )
+    };
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            ApiError::new(
+                400,
+                "BadRequest",
+                format!("the request body is unreadable: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        received = received.saturating_add(data.len());
+        if received > REQUEST_BODY_DRAIN_BYTES_MAX {
+            return Err(too_large()); // dropped unread: the stream resets
+        }
+        if received <= REQUEST_BODY_BYTES_MAX {
+            collected.extend_from_slice(&data);
+        }
     }
+    if received > REQUEST_BODY_BYTES_MAX {
+        return Err(too_large());
+    }
+    Ok(collected)
 }
 
 /// Discovery and health: RBAC decides (through the gateway), the shell answers.
