@@ -5,6 +5,7 @@
 //! of a point inside a [`kernel::TimerSpan`]. The same code runs under the stateright model
 //! checker (`kactor-model`) and in production (`kactor-transport`'s actix host).
 
+pub mod cluster;
 pub mod gateway;
 pub mod kernel;
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub mod rbac;
 mod reviews;
 pub mod secrets;
 mod serve;
+#[cfg(test)]
+mod sim_tests;
 pub mod streams;
 #[cfg(test)]
 mod streams_tests;
