@@ -6,6 +6,7 @@ pub mod cluster;
 #[cfg(feature = "etcd")]
 mod etcd_peer;
 pub mod gateway_bench;
+pub mod gateway_verify;
 pub mod kubectl;
 pub mod kubectl_bench;
 pub mod kubelet_double;

@@ -119,10 +119,10 @@ fn value_of(bytes: &[u8]) -> Option<u64> {
 }
 
 /// A small deterministic generator (SplitMix64): the same seed makes the same choices.
-struct Choices(u64);
+pub(crate) struct Choices(pub(crate) u64);
 
 impl Choices {
-    fn next(&mut self, below: u64) -> u64 {
+    pub(crate) fn next(&mut self, below: u64) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -169,7 +169,7 @@ pub async fn run(cfg: &VerifyConfig) -> anyhow::Result<VerifyReport> {
             tokio::spawn(async move { work(c, &client, keys, seed, deadline, &history).await })
         })
         .collect();
-    let faults = nemesis(&mut cluster, cfg, deadline).await?;
+    let faults = nemesis(&mut cluster, &cfg.faults, cfg.seed, deadline).await?;
     for worker in workers {
         worker.await?;
     }
@@ -332,18 +332,21 @@ async fn swap(c: usize, client: &StoreClient, key: usize, from: u64, to: u64, hi
     );
 }
 
-async fn nemesis(
+/// Injects `faults` one at a time, each for `FAULT_MS` after a `FAULT_GAP_MS` gap, on
+/// members the `seed` chooses, until `deadline`; returns what it did, with times.
+pub(crate) async fn nemesis(
     cluster: &mut LocalCluster,
-    cfg: &VerifyConfig,
+    faults: &[Fault],
+    seed: u64,
     deadline: Instant,
 ) -> anyhow::Result<Vec<String>> {
-    let mut choices = Choices(cfg.seed);
+    let mut choices = Choices(seed);
     let mut log = Vec::new();
     let started = Instant::now();
-    while !cfg.faults.is_empty() && Instant::now() + Duration::from_millis(FAULT_MS) < deadline {
+    while !faults.is_empty() && Instant::now() + Duration::from_millis(FAULT_MS) < deadline {
         tokio::time::sleep(Duration::from_millis(FAULT_GAP_MS)).await;
         let member = choices.next(cluster.len() as u64) as usize;
-        let fault = cfg.faults[choices.next(cfg.faults.len() as u64) as usize];
+        let fault = faults[choices.next(faults.len() as u64) as usize];
         let at = started.elapsed().as_secs_f64();
         let line = format!("{at:6.1} s: {fault:?} n{}", member + 1);
         eprintln!("verify: {line}");
