@@ -14,3 +14,4 @@ pub mod raft;
 pub mod sim;
 pub mod store;
 pub mod timers;
+pub mod watcher;

@@ -19,6 +19,9 @@ use crate::kernel::NodeId;
 use crate::raft::{Membership, RaftConfig};
 use crate::sim::{Sim, SimFaults, SimRng};
 use crate::store::StoreConfig;
+use crate::watcher::{
+    WatchEnding, Watcher, WatcherAction, WatcherInput, WatcherLimits, WatcherPhase,
+};
 
 const MEMBERS: [NodeId; 3] = [1, 2, 3];
 const GATEWAYS: [NodeId; 2] = [10, 11];
@@ -28,6 +31,16 @@ const WRITERS: [NodeId; 3] = [100, 101, 102];
 const CREATORS: [NodeId; 2] = [110, 111];
 /// The client that sets the world up and reads the outcome.
 const ADMIN: NodeId = 120;
+/// The client that watches the ledger through one gateway, then the other.
+const WATCHER: NodeId = 130;
+/// A watch silent this long is taken for dead and resumed.
+const WATCH_SILENCE_MS_MAX: u64 = 3_000;
+const WATCHER_LIMITS: WatcherLimits = WatcherLimits {
+    resumes_max: u32::MAX,
+    pause_ms_min: 50,
+    pause_ms_max: 1_000,
+    can_list: true,
+};
 /// ConfigMaps the quota namespace may hold.
 const QUOTA_CONFIGMAPS: usize = 4;
 /// Seeds the test command runs: about a second in all (300 take five).
@@ -93,6 +106,8 @@ struct World {
     /// Gateway restarts so far: each restart starts the gateway's store request ids
     /// above the last run's, as its host's clock does.
     gateway_restarts: u64,
+    /// Watch messages for the watcher, since it last looked.
+    watch_inbox: Vec<GatewayMsg>,
 }
 
 impl World {
@@ -113,6 +128,7 @@ impl World {
             sim,
             next_request: 0,
             gateway_restarts: 0,
+            watch_inbox: Vec::new(),
         }
     }
 
@@ -133,15 +149,18 @@ impl World {
         id
     }
 
-    /// The answers that reached clients since the last call, as (client, id, outcome).
+    /// The answers that reached clients since the last call, as (client, id, outcome);
+    /// the watcher's watch messages go to `watch_inbox`.
     fn answers(&mut self) -> Vec<(NodeId, ApiRequestId, ApiOutcome)> {
-        std::mem::take(&mut self.sim.inbox)
-            .into_iter()
-            .filter_map(|(_, to, msg)| match msg {
-                GatewayMsg::Response { id, outcome } => Some((to, id, outcome)),
-                _ => None,
-            })
-            .collect()
+        let mut answers = Vec::new();
+        for (_, to, msg) in std::mem::take(&mut self.sim.inbox) {
+            match msg {
+                GatewayMsg::Response { id, outcome } => answers.push((to, id, outcome)),
+                msg if to == WATCHER => self.watch_inbox.push(msg),
+                _ => {}
+            }
+        }
+        answers
     }
 
     /// Sends `request` through alternating gateways until it succeeds: setup and the
@@ -370,6 +389,186 @@ impl Client {
     }
 }
 
+/// A client that follows the ledger ConfigMap through the gateways with the shared
+/// [`Watcher`], and checks what it is shown: the ledger's log only grows, and a MODIFIED
+/// event adds exactly one token to what it had (no update skipped or shown twice).
+struct LedgerWatcher {
+    watcher: Watcher,
+    gateway: NodeId,
+    /// The list or watch call in flight, and when the watch last said something.
+    call: Option<ApiRequestId>,
+    heard_ms: u64,
+    pause_until: Option<u64>,
+    /// The ledger's log as last shown.
+    log: Option<Vec<String>>,
+    events: u64,
+    relists: u64,
+}
+
+impl LedgerWatcher {
+    fn start(world: &mut World) -> LedgerWatcher {
+        let (watcher, first) = Watcher::start(WATCHER_LIMITS, None);
+        let mut this = LedgerWatcher {
+            watcher,
+            gateway: GATEWAYS[1],
+            call: None,
+            heard_ms: world.sim.now_ms,
+            pause_until: None,
+            log: None,
+            events: 0,
+            relists: 0,
+        };
+        this.act(world, first);
+        this
+    }
+
+    fn act(&mut self, world: &mut World, action: WatcherAction) {
+        match action {
+            WatcherAction::List => {
+                self.relists += 1;
+                let list = ApiRequest::new(Verb::List, configmaps("default", None));
+                self.call = Some(world.send(WATCHER, self.gateway, list));
+            }
+            WatcherAction::Watch { after } => {
+                let mut watch = ApiRequest::new(Verb::Watch, configmaps("default", None));
+                watch.list.resource_version = after.unwrap_or(0).to_string();
+                self.call = Some(world.send(WATCHER, self.gateway, watch));
+            }
+            WatcherAction::Pause { ms } => {
+                self.call = None;
+                // Resume through the other gateway: this one may be down.
+                self.gateway = if self.gateway == GATEWAYS[0] {
+                    GATEWAYS[1]
+                } else {
+                    GATEWAYS[0]
+                };
+                self.pause_until = Some(world.sim.now_ms + ms);
+            }
+            WatcherAction::Accept | WatcherAction::Skip => {}
+            WatcherAction::End { reason } => panic!("the watcher gave up: {reason:?}"),
+        }
+        self.heard_ms = world.sim.now_ms;
+    }
+
+    fn step(&mut self, world: &mut World, input: WatcherInput) {
+        let action = self.watcher.step(input);
+        self.act(world, action);
+    }
+
+    fn shown(&mut self, object: &Value, from_event: bool) {
+        if object["metadata"]["name"] != "ledger" {
+            return;
+        }
+        let log: Vec<String> = object["data"]["log"]
+            .as_str()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if let Some(before) = &self.log {
+            assert!(
+                log.starts_with(before),
+                "the ledger went back: {before:?} then {log:?}"
+            );
+            if from_event {
+                assert_eq!(
+                    log.len(),
+                    before.len() + 1,
+                    "a MODIFIED event skipped or repeated updates: {before:?} then {log:?}"
+                );
+            }
+        }
+        self.log = Some(log);
+    }
+
+    /// Handles what arrived and what time did.
+    fn drive(&mut self, world: &mut World, answers: &[(NodeId, ApiRequestId, ApiOutcome)]) {
+        if let Some(until) = self.pause_until {
+            if world.sim.now_ms >= until {
+                self.pause_until = None;
+                self.step(world, WatcherInput::PauseOver);
+            }
+            world.watch_inbox.clear();
+            return;
+        }
+        for (to, id, outcome) in answers {
+            if *to != WATCHER || Some(*id) != self.call {
+                continue;
+            }
+            match (self.watcher.phase(), outcome) {
+                (WatcherPhase::Listing, ApiOutcome::Ok { body, .. }) => {
+                    let listed: Value = serde_json::from_slice(body).expect("JSON");
+                    self.log = None;
+                    for item in listed["items"].as_array().into_iter().flatten() {
+                        self.shown(item, false);
+                    }
+                    let revision = listed["metadata"]["resourceVersion"]
+                        .as_str()
+                        .and_then(|r| r.parse().ok())
+                        .expect("a list has a resourceVersion");
+                    self.step(world, WatcherInput::Listed { revision });
+                }
+                (_, ApiOutcome::Watching) => self.heard_ms = world.sim.now_ms,
+                (_, ApiOutcome::Err(error)) if error.code == 410 => {
+                    self.step(world, WatcherInput::Ended(WatchEnding::Expired))
+                }
+                _ => self.step(world, WatcherInput::Failed),
+            }
+        }
+        for msg in std::mem::take(&mut world.watch_inbox) {
+            if self.pause_until.is_some() {
+                break;
+            }
+            match msg {
+                GatewayMsg::WatchEvents {
+                    id,
+                    from_revision,
+                    revision,
+                    events,
+                } if Some(id) == self.call => {
+                    self.heard_ms = world.sim.now_ms;
+                    let first = from_revision.max(1);
+                    let input = WatcherInput::Span {
+                        first,
+                        last: revision,
+                    };
+                    if self.watcher.step(input) == WatcherAction::Accept {
+                        for event in &events {
+                            if event.kind == WatchEventType::Modified {
+                                self.events += 1;
+                                let object: Value =
+                                    serde_json::from_slice(&event.object).expect("JSON");
+                                self.shown(&object, true);
+                            }
+                        }
+                    } else if self.watcher.phase() != WatcherPhase::Watching {
+                        let action = WatcherAction::Pause {
+                            ms: WATCHER_LIMITS.pause_ms_min,
+                        };
+                        self.act(world, action);
+                    }
+                }
+                GatewayMsg::WatchEnded { id, error } if Some(id) == self.call => {
+                    let ending = match error {
+                        Some(error) if error.code == 410 => WatchEnding::Expired,
+                        _ => WatchEnding::Resumable,
+                    };
+                    self.step(world, WatcherInput::Ended(ending));
+                }
+                _ => {}
+            }
+        }
+        let silent = world.sim.now_ms >= self.heard_ms + WATCH_SILENCE_MS_MAX;
+        if silent && self.pause_until.is_none() {
+            let input = match self.watcher.phase() {
+                WatcherPhase::Watching => WatcherInput::Silent,
+                _ => WatcherInput::Failed,
+            };
+            self.step(world, input);
+        }
+    }
+}
+
 /// One seeded run; panics with what went wrong. With `skip_precondition`, the writers
 /// are broken: their updates overwrite whatever is there.
 fn run(seed: u64, skip_precondition: bool) {
@@ -404,6 +603,7 @@ fn run(seed: u64, skip_precondition: bool) {
     }
     let mut acknowledged = Acknowledged::default();
     let mut nemesis_rng = SimRng::new(seed ^ 0x5eed_0f_4e4e_5155);
+    let mut watcher = LedgerWatcher::start(&mut world);
     world.sim.faults = rough();
     let chaos_end = world.sim.now_ms + CHAOS_MS;
     let mut next_nemesis = world.sim.now_ms + NEMESIS_EVERY_MS;
@@ -417,7 +617,9 @@ fn run(seed: u64, skip_precondition: bool) {
         }
         let step = world.sim.now_ms + 10;
         world.sim.run_until(step);
-        for (to, id, outcome) in world.answers() {
+        let answers = world.answers();
+        watcher.drive(&mut world, &answers);
+        for (to, id, outcome) in answers {
             if let Some(client) = clients.get_mut(&to) {
                 client.on_answer(&mut world, id, outcome, &mut acknowledged);
             }
@@ -472,10 +674,12 @@ fn run(seed: u64, skip_precondition: bool) {
         .collect();
     assert!(missing.is_empty(), "acknowledged creates lost: {missing:?}");
     eprintln!(
-        "seed {seed}: {} updates and {} creates acknowledged, {} refused by the quota, {} ms simulated",
+        "seed {seed}: {} updates and {} creates acknowledged, {} refused by the quota, {} ledger events watched ({} lists), {} ms simulated",
         acknowledged.tokens.len(),
         acknowledged.creates.len(),
         acknowledged.quota_refusals,
+        watcher.events,
+        watcher.relists,
         world.sim.now_ms
     );
 }

@@ -684,7 +684,10 @@ impl Store {
         for (key, watcher) in self.watchers.iter_mut() {
             match watcher.waiting_since {
                 Some(since) if since + ack_ticks_max <= ticks => slow.push(*key),
-                None if bookmark && watcher.next_revision > revision => {
+                // Only a watcher at this member's head: one that starts ahead of a
+                // lagging member has nothing to confirm yet (a notice would move its
+                // sent revision back, below what its client acknowledged).
+                None if bookmark && watcher.next_revision == revision + 1 => {
                     let from_revision = watcher.sent_revision + 1;
                     watcher.sent_revision = revision;
                     watcher.waiting_since = Some(ticks);

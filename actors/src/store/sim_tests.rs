@@ -378,6 +378,52 @@ fn odd_watch_requests_are_answered_without_harm() {
     );
 }
 
+/// A watch that starts ahead of a member (its client saw a later revision through
+/// another) gets no progress notice while the member lags: a notice would claim
+/// revisions before the watch's start, and once moved the watch's sent revision back below
+/// what its client acknowledged (an assertion the whole-cluster simulator hit).
+#[test]
+fn a_watch_ahead_of_its_member_gets_no_progress_until_the_member_reaches_it() {
+    let mut sim = cluster(5, calm());
+    command(&mut sim, 1, put("k", "v", 0));
+    let node = await_leader(&mut sim);
+    let revision = sim.actor(node).unwrap().raft.machine.revision;
+    let start_revision = revision + 3;
+    let request = WatchRequest {
+        watch: 1,
+        span: KeySpan::Prefix(Vec::new()),
+        start_revision,
+        prev_kv: false,
+    };
+    sim.inject(CLIENT, node, StoreMsg::Watch(request));
+    sim.inject(
+        CLIENT,
+        node,
+        StoreMsg::WatchAck {
+            watch: 1,
+            revision: start_revision - 1,
+        },
+    );
+    let config = sim.actor(node).unwrap().config.clone();
+    let bookmarks_ms = 3 * config.watch_progress_ticks * u64::from(config.tick_ms);
+    let until = sim.now_ms + bookmarks_ms;
+    sim.run_until(until);
+    let early = sim.inbox.iter().any(|(_, _, msg)| {
+        matches!(msg, StoreMsg::WatchProgress { revision: r, .. } if *r < start_revision)
+    });
+    assert!(!early, "a progress notice before the watch's start");
+    for request in 2..=4 {
+        command(&mut sim, request, put("k", "w", 0));
+    }
+    let events = sim.inbox.iter().any(|(_, _, msg)| {
+        matches!(msg, StoreMsg::WatchEvents { from_revision, .. } if *from_revision == start_revision)
+    });
+    assert!(
+        events,
+        "the watch delivers once the member reaches its start"
+    );
+}
+
 #[test]
 fn a_watcher_that_stops_acknowledging_is_cut_off() {
     let mut sim = cluster(4, calm());
