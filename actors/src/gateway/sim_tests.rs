@@ -712,12 +712,15 @@ fn no_lost_update_and_no_quota_overshoot_under_faults() {
     }
 }
 
-/// The check can fail: writers whose updates skip the resourceVersion precondition
-/// overwrite each other, and the run reports the acknowledged updates it lost.
+/// The checks can fail: writers whose updates skip the resourceVersion precondition
+/// overwrite each other, and the run reports the updates it lost.
 #[test]
 fn updates_that_skip_the_precondition_are_caught_losing_updates() {
     let outcome = std::panic::catch_unwind(|| run(0, true));
     let panic = outcome.expect_err("blind overwrites must lose an acknowledged update");
     let message = panic.downcast_ref::<String>().cloned().unwrap_or_default();
-    assert!(message.contains("acknowledged updates lost"), "{message}");
+    // Seen at the end as a missing token, or sooner by the watcher: an overwrite
+    // takes tokens out of the log it was shown.
+    let caught = ["acknowledged updates lost", "the ledger went back"];
+    assert!(caught.iter().any(|c| message.contains(c)), "{message}");
 }
