@@ -17,6 +17,7 @@ use kactor_actors::gateway::{
     Requester, ResourcePath, Stamp, User, Verb, WatchEvent, WatchEventType,
 };
 use kactor_actors::kernel::NodeId;
+use kactor_actors::watcher::{WatchEnding, Watcher, WatcherAction, WatcherInput, WatcherLimits};
 use kactor_kube::k8s_openapi::{apimachinery::pkg::apis::meta::v1::ObjectMeta, Metadata, Resource};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -35,8 +36,14 @@ pub const CALL_MS_MAX: u64 = 60_000;
 /// Watch messages queued for a consumer; past it the watch ends (the consumer relists),
 /// as kube-apiserver ends a watcher that cannot keep up.
 pub const WATCH_QUEUE_MESSAGES_MAX: usize = 1024;
-/// Pause before an informer relists or re-watches after a failure.
+/// Pause before an informer relists or re-watches after a failure; it doubles while
+/// attempts bring nothing.
 pub const INFORMER_RETRY_MS: u64 = 500;
+/// Informer pauses stop doubling here (client-go's reflector: about 30 s).
+pub const INFORMER_RETRY_MS_MAX: u64 = 30_000;
+/// A watch silent this long is taken for dead and resumed: more than the gateway's
+/// bookmark period (a minute), as a connection's idle timeout would.
+pub const INFORMER_WATCH_SILENCE_MS_MAX: u64 = 90_000;
 /// How long opening a stream may take: past the gateway's own wait for the kubelet
 /// (`GatewayConfig::stream_start_ticks_max`, 30 s), whose answer normally comes first.
 pub const STREAM_OPEN_MS_MAX: u64 = 35_000;
@@ -690,6 +697,17 @@ fn keyed<K: Metadata<Ty = ObjectMeta>>(items: Vec<K>) -> BTreeMap<String, Arc<K>
         .collect()
 }
 
+/// The informer's watcher: it lists, so an expired revision relists; it never gives up
+/// (client-go's reflector backs off between attempts up to about 30 s).
+const INFORMER_WATCHER_LIMITS: WatcherLimits = WatcherLimits {
+    resumes_max: u32::MAX,
+    pause_ms_min: INFORMER_RETRY_MS,
+    pause_ms_max: INFORMER_RETRY_MS_MAX,
+    can_list: true,
+};
+
+/// Runs the shared [`Watcher`]: it decides when to list, watch, resume or relist; this
+/// does the calls and keeps the store and the handlers in step.
 async fn run_informer<K>(
     client: GatewayClient,
     namespace: Option<String>,
@@ -699,92 +717,147 @@ async fn run_informer<K>(
 ) where
     K: Resource + Metadata<Ty = ObjectMeta> + DeserializeOwned + Send + Sync + 'static,
 {
+    let (mut watcher, mut action) = Watcher::start(INFORMER_WATCHER_LIMITS, None);
+    let mut next_resync = resync.map(|every| tokio::time::Instant::now() + every);
     loop {
-        // List (consistent), then watch from the list's revision; relist on any break.
-        let listed = client
-            .list::<K>(namespace.as_deref(), ListOptions::default())
-            .await;
-        let (items, revision) = match listed {
-            Ok(listed) => listed,
-            Err(error) => {
-                debug!(?error, "informer list failed; retrying");
-                tokio::time::sleep(Duration::from_millis(INFORMER_RETRY_MS)).await;
-                continue;
+        action = match action {
+            WatcherAction::List => {
+                let listed = client
+                    .list::<K>(namespace.as_deref(), ListOptions::default())
+                    .await;
+                match listed {
+                    Ok((items, revision)) => match revision.parse() {
+                        Ok(at) => {
+                            replace_listed(&store, &handler, items, revision);
+                            watcher.step(WatcherInput::Listed { revision: at })
+                        }
+                        Err(_) => watcher.step(WatcherInput::Failed),
+                    },
+                    Err(error) => {
+                        debug!(?error, "informer list failed");
+                        watcher.step(WatcherInput::Failed)
+                    }
+                }
+            }
+            WatcherAction::Watch { after } => {
+                let mut request =
+                    ApiRequest::new(Verb::Watch, path_of::<K>(namespace.as_deref(), None));
+                request.list.resource_version = after.unwrap_or(0).to_string();
+                request.list.allow_watch_bookmarks = true;
+                match client.watch(request).await {
+                    Ok(mut stream) => {
+                        let follow = InformerFollow {
+                            store: &store,
+                            handler: &handler,
+                            resync,
+                            next_resync: &mut next_resync,
+                        };
+                        follow.run(&mut watcher, &mut stream).await
+                    }
+                    Err(error) if error.code == 410 => {
+                        watcher.step(WatcherInput::Ended(WatchEnding::Expired))
+                    }
+                    Err(_) => watcher.step(WatcherInput::Failed),
+                }
+            }
+            WatcherAction::Pause { ms } => {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                watcher.step(WatcherInput::PauseOver)
+            }
+            WatcherAction::End { reason } => {
+                debug!(?reason, "informer stops");
+                return;
+            }
+            WatcherAction::Accept | WatcherAction::Skip => {
+                unreachable!("deliveries are handled while following the watch")
             }
         };
-        let fresh = keyed(items);
-        let old = store.replace(fresh.clone(), revision);
-        for (key, object) in &fresh {
-            match old.get(key) {
-                Some(before) => handler(InformerEvent::Updated {
-                    old: before.clone(),
-                    new: object.clone(),
-                }),
-                None => handler(InformerEvent::Added(object.clone())),
-            }
-        }
-        for (key, object) in old {
-            if !fresh.contains_key(&key) {
-                handler(InformerEvent::Deleted(object));
-            }
-        }
-        watch_until_broken(&client, namespace.as_deref(), &store, &handler, resync).await;
-        tokio::time::sleep(Duration::from_millis(INFORMER_RETRY_MS)).await;
     }
 }
 
-/// Follows the watch (re-watching after timeouts) until it needs a relist.
-async fn watch_until_broken<K>(
-    client: &GatewayClient,
-    namespace: Option<&str>,
+/// Replaces the store with a list, and tells the handlers what changed.
+fn replace_listed<K>(
     store: &InformerStore<K>,
     handler: &Handler<K>,
-    resync: Option<Duration>,
+    items: Vec<K>,
+    revision: String,
 ) where
+    K: Metadata<Ty = ObjectMeta>,
+{
+    let fresh = keyed(items);
+    let old = store.replace(fresh.clone(), revision);
+    for (key, object) in &fresh {
+        match old.get(key) {
+            Some(before) => handler(InformerEvent::Updated {
+                old: before.clone(),
+                new: object.clone(),
+            }),
+            None => handler(InformerEvent::Added(object.clone())),
+        }
+    }
+    for (key, object) in old {
+        if !fresh.contains_key(&key) {
+            handler(InformerEvent::Deleted(object));
+        }
+    }
+}
+
+struct InformerFollow<'a, K> {
+    store: &'a InformerStore<K>,
+    handler: &'a Handler<K>,
+    resync: Option<Duration>,
+    next_resync: &'a mut Option<tokio::time::Instant>,
+}
+
+impl<K> InformerFollow<'_, K>
+where
     K: Resource + Metadata<Ty = ObjectMeta> + DeserializeOwned,
 {
-    let mut next_resync = resync.map(|every| tokio::time::Instant::now() + every);
-    loop {
-        let mut request = ApiRequest::new(Verb::Watch, path_of::<K>(namespace, None));
-        request.list.resource_version = store.revision();
-        request.list.allow_watch_bookmarks = true;
-        let Ok(mut stream) = client.watch(request).await else {
-            return;
-        };
+    /// Follows one watch, applying what the watcher accepts (and resyncing on time),
+    /// until the watcher decides something else.
+    async fn run(self, watcher: &mut Watcher, stream: &mut WatchStream) -> WatcherAction {
+        let silence = Duration::from_millis(INFORMER_WATCH_SILENCE_MS_MAX);
         loop {
-            let resync_at = next_resync
+            let resync_at = self
+                .next_resync
                 .unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_secs(3600));
             let message = tokio::select! {
-                message = stream.recv() => message,
+                message = tokio::time::timeout(silence, stream.recv()) => message,
                 _ = tokio::time::sleep_until(resync_at) => {
-                    for object in store.list().unwrap_or_default() {
-                        handler(InformerEvent::Resync(object));
+                    for object in self.store.list().unwrap_or_default() {
+                        (self.handler)(InformerEvent::Resync(object));
                     }
-                    next_resync = resync.map(|every| tokio::time::Instant::now() + every);
+                    *self.next_resync = self.resync.map(|every| tokio::time::Instant::now() + every);
                     continue;
                 }
             };
-            match message {
-                Some(WatchMessage::Events {
+            let input = match message {
+                Err(_) => WatcherInput::Silent,
+                Ok(Some(WatchMessage::Events {
                     from_revision,
                     revision,
                     events,
-                }) => {
-                    let covered: u64 = store.revision().parse().unwrap_or(0);
-                    if revision <= covered {
-                        continue; // already applied
+                })) => match watcher.step(WatcherInput::Span {
+                    first: from_revision,
+                    last: revision,
+                }) {
+                    WatcherAction::Accept => {
+                        for event in events {
+                            apply_event(self.store, self.handler, event);
+                        }
+                        self.store.advance(revision.to_string());
+                        continue;
                     }
-                    if from_revision > covered + 1 {
-                        break; // a lost message: re-watch from what the cache has
-                    }
-                    for event in events {
-                        apply_event(store, handler, event);
-                    }
-                    store.advance(revision.to_string());
+                    WatcherAction::Skip => continue,
+                    next => return next,
+                },
+                Ok(Some(WatchMessage::Ended(None))) => WatcherInput::Ended(WatchEnding::Resumable),
+                Ok(Some(WatchMessage::Ended(Some(error)))) if error.code == 410 => {
+                    WatcherInput::Ended(WatchEnding::Expired)
                 }
-                Some(WatchMessage::Ended(None)) => break, // re-watch from the last revision
-                Some(WatchMessage::Ended(Some(_))) | None => return, // relist
-            }
+                Ok(Some(WatchMessage::Ended(Some(_)))) | Ok(None) => WatcherInput::Failed,
+            };
+            return watcher.step(input);
         }
     }
 }

@@ -15,6 +15,9 @@ use kactor_actors::store::{
     KeySpan, LocalReply, LocalRequest, Mvcc, Revision, StoreCommand, StoreMsg, StoreOutput,
     StoreQuery, WatchEnd, WatchId, WatchRequest,
 };
+use kactor_actors::watcher::{
+    WatchEnding, Watcher, WatcherAction, WatcherEndReason, WatcherInput, WatcherLimits,
+};
 use tokio::sync::{mpsc, oneshot};
 use tracing::debug;
 
@@ -35,8 +38,10 @@ pub const WATCH_ITEMS_MAX: usize = 64;
 pub const WATCH_SILENCE_MS_MAX: u64 = 15_000;
 /// Resumes in a row without any delivery before a watch gives up.
 pub const WATCH_RESUMES_MAX: u32 = 30;
-/// Pause before a watch resumes.
+/// Pause before a watch resumes; it doubles while resumes deliver nothing.
 pub const WATCH_RESUME_PAUSE_MS: u64 = 200;
+/// Resume pauses stop doubling here: a member back from a restart is found within it.
+pub const WATCH_RESUME_PAUSE_MS_MAX: u64 = 3_200;
 
 impl Envelope<Mvcc> for StoreMsg {
     fn request(request: RequestId, body: ClientRequest<Mvcc>) -> Self {
@@ -193,8 +198,7 @@ impl StoreClient {
         let watch = Watch {
             span,
             prev_kv,
-            covered: start_revision.checked_sub(1),
-            delivered: false,
+            start: start_revision.checked_sub(1),
         };
         tokio::spawn(async move {
             let reason = client.run_watch(watch, &items).await;
@@ -203,37 +207,72 @@ impl StoreClient {
         receiver
     }
 
-    async fn run_watch(&self, mut watch: Watch, items: &mpsc::Sender<WatchItem>) -> String {
-        let mut resumes = 0;
+    /// Runs the shared [`Watcher`] against the members: it decides when to resume and
+    /// from where; this does the sends, the waits and the deliveries.
+    async fn run_watch(&self, watch: Watch, items: &mpsc::Sender<WatchItem>) -> String {
+        let (mut watcher, mut action) = Watcher::start(WATCHER_LIMITS, watch.start);
+        let mut ending = String::from("no reason given");
         loop {
-            let node = self.raft.target();
-            let (id, mut inbox) = self.open_route();
-            let request = WatchRequest {
-                watch: id,
-                span: watch.span.clone(),
-                start_revision: watch.covered.map_or(0, |c| c + 1),
-                prev_kv: watch.prev_kv,
-            };
-            let outcome = match self.send(node, &StoreMsg::Watch(request)) {
-                Ok(()) => watch.follow(self, node, id, &mut inbox, items).await,
-                Err(e) => Outcome::Resume(format!("{e}")),
-            };
-            lock(&self.routes).watches.remove(&id);
-            let _ = self.send(node, &StoreMsg::WatchCancel { watch: id });
-            match outcome {
-                Outcome::End(reason) => return reason,
-                Outcome::Resume(reason) if resumes >= WATCH_RESUMES_MAX => {
-                    return format!("gave up after {resumes} resumes: {reason}")
+            match action {
+                WatcherAction::Watch { after } => {
+                    let node = self.raft.target();
+                    let (id, mut inbox) = self.open_route();
+                    let request = WatchRequest {
+                        watch: id,
+                        span: watch.span.clone(),
+                        start_revision: after.map_or(0, |covered| covered + 1),
+                        prev_kv: watch.prev_kv,
+                    };
+                    action = match self.send(node, &StoreMsg::Watch(request)) {
+                        Ok(()) => {
+                            let followed =
+                                follow(self, &mut watcher, node, id, &mut inbox, items).await;
+                            match followed {
+                                Followed::Next(next, reason) => {
+                                    ending = reason;
+                                    next
+                                }
+                                Followed::ConsumerGone => {
+                                    self.close_watch(node, id);
+                                    return "the consumer went away".into();
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            ending = e.to_string();
+                            watcher.step(WatcherInput::Failed)
+                        }
+                    };
+                    self.close_watch(node, id);
                 }
-                Outcome::Resume(reason) => {
-                    debug!(node, reason, resumes, "watch resumes");
-                    resumes = if watch.delivered { 0 } else { resumes + 1 };
-                    watch.delivered = false;
+                WatcherAction::Pause { ms } => {
+                    debug!(
+                        reason = ending,
+                        resumes = watcher.resumes(),
+                        "watch resumes"
+                    );
                     self.raft.follow(None).await;
-                    tokio::time::sleep(Duration::from_millis(WATCH_RESUME_PAUSE_MS)).await;
+                    tokio::time::sleep(Duration::from_millis(ms)).await;
+                    action = watcher.step(WatcherInput::PauseOver);
+                }
+                WatcherAction::End { reason } => {
+                    return match reason {
+                        WatcherEndReason::NoProgress => {
+                            format!("gave up after {} resumes: {ending}", watcher.resumes())
+                        }
+                        WatcherEndReason::Expired | WatcherEndReason::Final => ending,
+                    };
+                }
+                WatcherAction::List | WatcherAction::Accept | WatcherAction::Skip => {
+                    unreachable!("a store watch cannot list, and follow handles deliveries")
                 }
             }
         }
+    }
+
+    fn close_watch(&self, node: NodeId, id: WatchId) {
+        lock(&self.routes).watches.remove(&id);
+        let _ = self.send(node, &StoreMsg::WatchCancel { watch: id });
     }
 
     fn open_route(&self) -> (WatchId, mpsc::Receiver<(NodeId, StoreMsg)>) {
@@ -257,92 +296,110 @@ impl StoreClient {
 struct Watch {
     span: KeySpan,
     prev_kv: bool,
-    /// Every revision up to this one was delivered (`None`: not known yet).
-    covered: Option<Revision>,
-    /// Something was delivered since the last resume.
-    delivered: bool,
+    /// Every revision up to this one is delivered already (`None`: from now on).
+    start: Option<Revision>,
 }
 
-enum Outcome {
-    Resume(String),
-    End(String),
+/// The store client's watches: they cannot list, so an expired revision ends them.
+const WATCHER_LIMITS: WatcherLimits = WatcherLimits {
+    resumes_max: WATCH_RESUMES_MAX,
+    pause_ms_min: WATCH_RESUME_PAUSE_MS,
+    pause_ms_max: WATCH_RESUME_PAUSE_MS_MAX,
+    can_list: false,
+};
+
+enum Followed {
+    /// What the watcher does next, and why the watch was left.
+    Next(WatcherAction, String),
+    ConsumerGone,
 }
 
-impl Watch {
-    /// Follows one server-side watch until it must be resumed or has ended.
-    async fn follow(
-        &mut self,
-        client: &StoreClient,
-        node: NodeId,
-        id: WatchId,
-        inbox: &mut mpsc::Receiver<(NodeId, StoreMsg)>,
-        items: &mpsc::Sender<WatchItem>,
-    ) -> Outcome {
-        loop {
-            let silence = Duration::from_millis(WATCH_SILENCE_MS_MAX);
-            let Ok(Some((from, msg))) = tokio::time::timeout(silence, inbox.recv()).await else {
-                return Outcome::Resume("silence".into());
-            };
-            if from != node {
+/// Follows one server-side watch, delivering what the watcher accepts, until the watcher
+/// decides something else.
+async fn follow(
+    client: &StoreClient,
+    watcher: &mut Watcher,
+    node: NodeId,
+    id: WatchId,
+    inbox: &mut mpsc::Receiver<(NodeId, StoreMsg)>,
+    items: &mpsc::Sender<WatchItem>,
+) -> Followed {
+    loop {
+        let silence = Duration::from_millis(WATCH_SILENCE_MS_MAX);
+        let Ok(Some((from, msg))) = tokio::time::timeout(silence, inbox.recv()).await else {
+            return Followed::Next(watcher.step(WatcherInput::Silent), "silence".into());
+        };
+        if from != node {
+            continue;
+        }
+        let (first, last, item) = match msg {
+            StoreMsg::WatchCreated { start_revision, .. } => {
+                watcher.step(WatcherInput::Created {
+                    start: start_revision,
+                });
                 continue;
             }
-            let (first, last, item) = match msg {
-                StoreMsg::WatchCreated { start_revision, .. } => {
-                    self.covered.get_or_insert(start_revision - 1);
-                    continue;
-                }
-                StoreMsg::WatchEvents {
-                    from_revision,
-                    revision,
-                    events,
-                    ..
-                } => (
-                    from_revision,
-                    revision,
-                    WatchItem::Events { revision, events },
-                ),
-                StoreMsg::WatchProgress {
-                    from_revision,
-                    revision,
-                    ..
-                } => (from_revision, revision, WatchItem::Progress { revision }),
-                StoreMsg::WatchEnded { end, .. } => return ended(end),
-                _ => continue,
-            };
-            let Some(covered) = self.covered else {
-                return Outcome::Resume("events before the watch was created".into());
-            };
-            if last <= covered && first <= covered {
-                continue; // a duplicate
+            StoreMsg::WatchEvents {
+                from_revision,
+                revision,
+                events,
+                ..
+            } => (
+                from_revision,
+                revision,
+                WatchItem::Events { revision, events },
+            ),
+            StoreMsg::WatchProgress {
+                from_revision,
+                revision,
+                ..
+            } => (from_revision, revision, WatchItem::Progress { revision }),
+            StoreMsg::WatchEnded { end, .. } => {
+                let (ending, reason) = ended(end);
+                return Followed::Next(watcher.step(WatcherInput::Ended(ending)), reason);
             }
-            if first != covered + 1 {
-                return Outcome::Resume(format!("gap: have {covered}, got {first}..={last}"));
+            _ => continue,
+        };
+        match watcher.step(WatcherInput::Span { first, last }) {
+            WatcherAction::Accept => {}
+            WatcherAction::Skip => continue,
+            next => {
+                let reason = format!("gap: got {first}..={last}");
+                return Followed::Next(next, reason);
             }
-            if items.send(item).await.is_err() {
-                return Outcome::End("the consumer went away".into());
-            }
-            self.covered = Some(last);
-            self.delivered = true;
-            let ack = StoreMsg::WatchAck {
-                watch: id,
-                revision: last,
-            };
-            if let Err(e) = client.send(node, &ack) {
-                return Outcome::Resume(format!("{e}"));
-            }
+        }
+        if items.send(item).await.is_err() {
+            return Followed::ConsumerGone;
+        }
+        let ack = StoreMsg::WatchAck {
+            watch: id,
+            revision: last,
+        };
+        if let Err(e) = client.send(node, &ack) {
+            return Followed::Next(watcher.step(WatcherInput::Failed), e.to_string());
         }
     }
 }
 
-fn ended(end: WatchEnd) -> Outcome {
+fn ended(end: WatchEnd) -> (WatchEnding, String) {
     match end {
-        WatchEnd::Compacted { compact_revision } => Outcome::End(format!(
-            "required revision has been compacted (compact revision {compact_revision})"
-        )),
-        WatchEnd::Cancelled => Outcome::End("cancelled".into()),
-        WatchEnd::Slow => Outcome::Resume("the member cut off a slow watch".into()),
-        WatchEnd::TooManyWatchers => Outcome::Resume("the member has too many watchers".into()),
-        WatchEnd::Unavailable => Outcome::Resume("the member cannot write to its disk".into()),
+        WatchEnd::Compacted { compact_revision } => (
+            WatchEnding::Expired,
+            format!("required revision has been compacted (compact revision {compact_revision})"),
+        ),
+        WatchEnd::Cancelled => (WatchEnding::Final, "cancelled".into()),
+        WatchEnd::Slow => (
+            WatchEnding::Resumable,
+            "the member cut off a slow watch".into(),
+        ),
+        WatchEnd::TooManyWatchers => (
+            WatchEnding::Resumable,
+            "the member has too many watchers".into(),
+        ),
+        WatchEnd::Unavailable => (
+            WatchEnding::Resumable,
+            "the member cannot write to its disk".into(),
+        ),
     }
 }
 

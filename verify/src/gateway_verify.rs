@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use kactor_actors::gateway::{ApiError, ApiRequest, ResourcePath, Verb, WatchEventType};
-use kactor_transport::gateway_client::{GatewayClient, WatchMessage};
+use kactor_actors::watcher::{WatchEnding, Watcher, WatcherAction, WatcherInput, WatcherLimits};
+use kactor_transport::gateway_client::{GatewayClient, WatchMessage, WatchStream};
 use serde_json::{json, Value};
 
 use crate::cluster::{gateway_client, LocalCluster};
@@ -628,103 +629,132 @@ pub struct Watched {
     pub latest: BTreeMap<String, Vec<String>>,
 }
 
-/// Follows the ledger objects through member `member`'s gateway into `seen`, until
-/// aborted.
+/// The verifier's watchers resume forever; a short pause, since faults last seconds.
+const WATCHER_LIMITS: WatcherLimits = WatcherLimits {
+    resumes_max: u32::MAX,
+    pause_ms_min: 100,
+    pause_ms_max: 2_000,
+    can_list: true,
+};
+
+/// Follows the ledger objects through member `member`'s gateway into `seen`, with the
+/// shared [`Watcher`] deciding when to list, resume or relist, until aborted.
 async fn watcher(root: &Path, member: usize, seen: &Mutex<Watched>) {
-    let mut revision: Option<u64> = None;
+    let (mut watcher, mut action) = Watcher::start(WATCHER_LIMITS, None);
+    let mut client = None;
     loop {
-        let Ok(client) = gateway_client(root, member).await else {
+        if client.is_none() {
+            client = gateway_client(root, member).await.ok();
+        }
+        let Some(connected) = &client else {
             tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
             continue;
         };
-        // No revision yet, or the last one expired: list, then watch from the list's.
-        if revision.is_none() {
-            let list = ApiRequest::new(Verb::List, configmaps(LEDGER_NAMESPACE, None));
-            let Ok(listed) = call(&client, list).await else {
-                tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
-                continue;
-            };
-            let at = listed["metadata"]["resourceVersion"]
-                .as_str()
-                .and_then(|r| r.parse().ok());
-            for item in listed["items"].as_array().into_iter().flatten() {
-                let name = item["metadata"]["name"].as_str().unwrap_or("").to_string();
-                let rv = item["metadata"]["resourceVersion"]
-                    .as_str()
-                    .and_then(|r| r.parse().ok())
-                    .unwrap_or(0);
-                seen.lock()
-                    .expect("watch lock")
-                    .observe(name, rv, tokens(item), true);
+        action = match action {
+            WatcherAction::List => {
+                let list = ApiRequest::new(Verb::List, configmaps(LEDGER_NAMESPACE, None));
+                match call(connected, list).await {
+                    Ok(listed) => {
+                        let at = listed["metadata"]["resourceVersion"]
+                            .as_str()
+                            .and_then(|r| r.parse().ok());
+                        let mut seen = seen.lock().expect("watch lock");
+                        seen.relists += 1;
+                        for item in listed["items"].as_array().into_iter().flatten() {
+                            let name = item["metadata"]["name"].as_str().unwrap_or("").to_string();
+                            let rv = item["metadata"]["resourceVersion"]
+                                .as_str()
+                                .and_then(|r| r.parse().ok())
+                                .unwrap_or(0);
+                            seen.observe(name, rv, tokens(item), true);
+                        }
+                        match at {
+                            Some(revision) => watcher.step(WatcherInput::Listed { revision }),
+                            None => watcher.step(WatcherInput::Failed),
+                        }
+                    }
+                    Err(_) => watcher.step(WatcherInput::Failed),
+                }
             }
-            revision = at;
-            if revision.is_none() {
-                continue;
+            WatcherAction::Watch { after } => {
+                let mut request = ApiRequest::new(Verb::Watch, configmaps(LEDGER_NAMESPACE, None));
+                request.list.resource_version = after.unwrap_or(0).to_string();
+                request.list.allow_watch_bookmarks = true;
+                let opened = tokio::time::timeout(
+                    Duration::from_millis(CALL_MS_MAX),
+                    connected.watch(request),
+                );
+                match opened.await {
+                    Ok(Ok(mut stream)) => follow(&mut watcher, &mut stream, seen).await,
+                    Ok(Err(error)) if error.code == 410 => {
+                        watcher.step(WatcherInput::Ended(WatchEnding::Expired))
+                    }
+                    _ => watcher.step(WatcherInput::Failed),
+                }
             }
-            seen.lock().expect("watch lock").relists += 1;
-        }
-        let mut request = ApiRequest::new(Verb::Watch, configmaps(LEDGER_NAMESPACE, None));
-        request.list.resource_version = revision.unwrap_or(0).to_string();
-        request.list.allow_watch_bookmarks = true;
-        let stream =
-            tokio::time::timeout(Duration::from_millis(CALL_MS_MAX), client.watch(request)).await;
-        let mut stream = match stream {
-            Ok(Ok(stream)) => stream,
-            Ok(Err(error)) if error.code == 410 => {
-                revision = None;
-                continue;
+            WatcherAction::Pause { ms } => {
+                seen.lock().expect("watch lock").resumes += 1;
+                client = None; // its gateway may have restarted on another port
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                watcher.step(WatcherInput::PauseOver)
             }
-            _ => {
-                tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS)).await;
-                continue;
+            WatcherAction::End { .. } | WatcherAction::Accept | WatcherAction::Skip => {
+                unreachable!("this watcher never gives up, and follow handles deliveries")
             }
         };
-        loop {
-            let message =
-                tokio::time::timeout(Duration::from_millis(WATCH_SILENCE_MS_MAX), stream.recv());
-            let Ok(message) = message.await else {
-                break; // silent: its connection may be gone (a restarted gateway); resume
-            };
-            match message {
-                Some(WatchMessage::Events {
-                    from_revision,
-                    revision: to,
-                    events,
-                }) => {
-                    let covered = revision.unwrap_or(0);
-                    if to <= covered {
+    }
+}
+
+/// Follows one watch, recording what the watcher accepts, until it decides otherwise.
+async fn follow(
+    watcher: &mut Watcher,
+    stream: &mut WatchStream,
+    seen: &Mutex<Watched>,
+) -> WatcherAction {
+    loop {
+        let message =
+            tokio::time::timeout(Duration::from_millis(WATCH_SILENCE_MS_MAX), stream.recv());
+        let input = match message.await {
+            Err(_) => WatcherInput::Silent,
+            Ok(Some(WatchMessage::Events {
+                from_revision,
+                revision,
+                events,
+            })) => {
+                match watcher.step(WatcherInput::Span {
+                    first: from_revision,
+                    last: revision,
+                }) {
+                    WatcherAction::Accept => {}
+                    WatcherAction::Skip => continue,
+                    next => return next,
+                }
+                let mut seen = seen.lock().expect("watch lock");
+                for event in events {
+                    if event.kind == WatchEventType::Bookmark {
                         continue;
                     }
-                    if from_revision > covered + 1 {
-                        break; // a message lost on the way: resume from what we have
+                    let object: Value =
+                        serde_json::from_slice(&event.object).unwrap_or(Value::Null);
+                    let name = object["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
+                    if event.kind == WatchEventType::Modified {
+                        seen.events += 1;
+                        seen.check_one_more(&name, event.revision, &tokens(&object));
                     }
-                    let mut seen = seen.lock().expect("watch lock");
-                    for event in events {
-                        if event.kind == WatchEventType::Bookmark {
-                            continue;
-                        }
-                        let object: Value =
-                            serde_json::from_slice(&event.object).unwrap_or(Value::Null);
-                        let name = object["metadata"]["name"]
-                            .as_str()
-                            .unwrap_or("")
-                            .to_string();
-                        if event.kind == WatchEventType::Modified {
-                            seen.events += 1;
-                            seen.check_one_more(&name, event.revision, &tokens(&object));
-                        }
-                        seen.observe(name, event.revision, tokens(&object), false);
-                    }
-                    revision = Some(to);
+                    seen.observe(name, event.revision, tokens(&object), false);
                 }
-                Some(WatchMessage::Ended(Some(error))) if error.code == 410 => {
-                    revision = None;
-                    break;
-                }
-                Some(WatchMessage::Ended(_)) | None => break,
+                continue;
             }
-        }
-        seen.lock().expect("watch lock").resumes += 1;
+            Ok(Some(WatchMessage::Ended(Some(error)))) if error.code == 410 => {
+                WatcherInput::Ended(WatchEnding::Expired)
+            }
+            Ok(Some(WatchMessage::Ended(None))) => WatcherInput::Ended(WatchEnding::Resumable),
+            Ok(Some(WatchMessage::Ended(Some(_)))) | Ok(None) => WatcherInput::Failed,
+        };
+        return watcher.step(input);
     }
 }
 
