@@ -18,6 +18,32 @@ use serde::{Deserialize, Serialize};
 /// A revision of the store (etcd's; a resourceVersion).
 pub type Revision = u64;
 
+/// How a watch message's span relates to what its receiver has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpanVerdict {
+    /// It starts right after what the receiver has: deliver it.
+    Continues,
+    /// It adds nothing: a repeat, or a keepalive (the store's idle notice covers the
+    /// empty span after what it sent).
+    Repeats,
+    /// It does not start right after what the receiver has: a message was lost or
+    /// overtaken (or overlaps what was delivered), so what follows would not continue it.
+    Gap,
+}
+
+/// Where a span `first..=last` stands against `covered` (every revision up to it
+/// delivered): the one rule of every watch receiver, the [`Watcher`] and the gateway's
+/// cache feed alike.
+pub fn classify_span(covered: Revision, first: Revision, last: Revision) -> SpanVerdict {
+    if last <= covered || last < first {
+        SpanVerdict::Repeats
+    } else if first != covered + 1 {
+        SpanVerdict::Gap
+    } else {
+        SpanVerdict::Continues
+    }
+}
+
 /// How a watch ended, as the watcher's caller reads it from its protocol.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum WatchEnding {
@@ -213,17 +239,14 @@ impl Watcher {
                     // Events before the watch said where it starts: start again.
                     return self.resume(false);
                 };
-                if last <= covered || last < first {
-                    // A repeat, or a keepalive (the store's idle notice covers the empty
-                    // span after what it sent).
-                    WatcherAction::Skip
-                } else if first > covered + 1 {
-                    // A message lost or overtaken: what follows would not continue it.
-                    self.resume(false)
-                } else {
-                    self.covered = Some(last);
-                    self.resumes = 0;
-                    WatcherAction::Accept
+                match classify_span(covered, first, last) {
+                    SpanVerdict::Repeats => WatcherAction::Skip,
+                    SpanVerdict::Gap => self.resume(false),
+                    SpanVerdict::Continues => {
+                        self.covered = Some(last);
+                        self.resumes = 0;
+                        WatcherAction::Accept
+                    }
                 }
             }
             (WatcherPhase::Watching, WatcherInput::Ended(WatchEnding::Expired)) => self.expired(),
@@ -276,10 +299,26 @@ mod tests {
             WatcherAction::Skip
         );
         assert_eq!(
-            w.step(WatcherInput::Span { first: 8, last: 12 }),
+            w.step(WatcherInput::Span {
+                first: 10,
+                last: 12
+            }),
             WatcherAction::Accept
         );
         assert_eq!(w.covered(), Some(12));
+    }
+
+    #[test]
+    fn a_span_continues_repeats_or_leaves_a_gap() {
+        assert_eq!(classify_span(9, 10, 12), SpanVerdict::Continues);
+        assert_eq!(classify_span(9, 5, 9), SpanVerdict::Repeats);
+        assert_eq!(classify_span(9, 10, 9), SpanVerdict::Repeats, "a keepalive");
+        assert_eq!(classify_span(9, 11, 12), SpanVerdict::Gap);
+        assert_eq!(
+            classify_span(9, 8, 12),
+            SpanVerdict::Gap,
+            "an overlap would repeat events"
+        );
     }
 
     #[test]

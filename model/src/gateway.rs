@@ -40,6 +40,7 @@ use kactor_actors::raft::{
 use kactor_actors::store::{
     EventKind, Mvcc, PutRequest, Revision, Store, StoreCommand, StoreConfig, StoreTimer,
 };
+use kactor_actors::watcher::{classify_span, SpanVerdict};
 use serde_json::{json, Value};
 use stateright::actor::{
     ActorModel, ActorModelAction, ActorModelState, Envelope, Id, Network, Out,
@@ -505,15 +506,16 @@ impl<G: GatewayReplica> Node<G> {
                 revision,
                 events,
             } if role == ClientRole::Watcher && id == client.request => {
-                let covered = client.covered;
-                if revision <= covered {
-                    return; // a duplicate, a stale span, or an idle bookmark
-                }
-                if from_revision > covered + 1 {
+                match classify_span(client.covered, from_revision, revision) {
+                    // A duplicate, a stale span, or an idle bookmark.
+                    SpanVerdict::Repeats => return,
                     // A gap (a message overtaken by a later one): resume from what it has.
-                    o.send(model_id(GATEWAYS[1]), GatewayMsg::WatchCancel { id });
-                    client.step = 2;
-                    return send_step(role, client, o);
+                    SpanVerdict::Gap => {
+                        o.send(model_id(GATEWAYS[1]), GatewayMsg::WatchCancel { id });
+                        client.step = 2;
+                        return send_step(role, client, o);
+                    }
+                    SpanVerdict::Continues => {}
                 }
                 let delivered = !events.is_empty();
                 for event in events {

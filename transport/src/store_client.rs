@@ -382,25 +382,16 @@ async fn follow(
 }
 
 fn ended(end: WatchEnd) -> (WatchEnding, String) {
-    match end {
-        WatchEnd::Compacted { compact_revision } => (
-            WatchEnding::Expired,
-            format!("required revision has been compacted (compact revision {compact_revision})"),
-        ),
-        WatchEnd::Cancelled => (WatchEnding::Final, "cancelled".into()),
-        WatchEnd::Slow => (
-            WatchEnding::Resumable,
-            "the member cut off a slow watch".into(),
-        ),
-        WatchEnd::TooManyWatchers => (
-            WatchEnding::Resumable,
-            "the member has too many watchers".into(),
-        ),
-        WatchEnd::Unavailable => (
-            WatchEnding::Resumable,
-            "the member cannot write to its disk".into(),
-        ),
-    }
+    let reason = match &end {
+        WatchEnd::Compacted { compact_revision } => {
+            format!("required revision has been compacted (compact revision {compact_revision})")
+        }
+        WatchEnd::Cancelled => "cancelled".into(),
+        WatchEnd::Slow => "the member cut off a slow watch".into(),
+        WatchEnd::TooManyWatchers => "the member has too many watchers".into(),
+        WatchEnd::Unavailable => "the member cannot write to its disk".into(),
+    };
+    (end.ending(), reason)
 }
 
 fn output(reply: ClientReply<Mvcc>) -> anyhow::Result<StoreOutput> {

@@ -25,6 +25,7 @@ use crate::store::{
     EventKind, KeySpan, KeyValue, Mvcc, RangeRequest, Revision, StoreMsg, StoreOutput, StoreQuery,
     WatchEnd, WatchId, WatchRequest,
 };
+use crate::watcher::{classify_span, SpanVerdict, WatchEnding};
 use kactor_kube::registry::{ResourceType, RESOURCES};
 
 /// Identifies one API call inside the gateway.
@@ -806,13 +807,14 @@ impl Gateway {
             return; // from a watch this feed has left
         }
         let ack = StoreMsg::WatchAck { watch, revision };
-        if revision <= state.cache.revision() {
-            out.send(from, GatewayMsg::Store(ack));
-            return; // a duplicate
-        }
-        if from_revision != state.cache.revision() + 1 {
+        match classify_span(state.cache.revision(), from_revision, revision) {
+            SpanVerdict::Repeats => {
+                out.send(from, GatewayMsg::Store(ack));
+                return;
+            }
             // A lost message: resume from what the cache has.
-            return self.watch_store(feed, out);
+            SpanVerdict::Gap => return self.watch_store(feed, out),
+            SpanVerdict::Continues => {}
         }
         for (deleted, kv) in changes {
             let key = kv.key.clone();
@@ -848,16 +850,18 @@ impl Gateway {
         if from != self.feeds[feed].member || self.feeds[feed].phase != FeedPhase::Watching {
             return;
         }
-        match end {
-            WatchEnd::Compacted { compact_revision } => {
+        match end.ending() {
+            WatchEnding::Expired => {
                 tracing::info!(
                     kind = self.feeds[feed].resource.kind,
-                    compact_revision,
+                    ?end,
                     "cache overtaken by compaction; relisting"
                 );
                 self.relist(feed, out);
             }
-            _ => {
+            // A cache never stops following its store: even a cancel (which it never
+            // sends) is resumed, from another member.
+            WatchEnding::Resumable | WatchEnding::Final => {
                 self.store_retry
                     .on_silence(&self.config.store_members, from);
                 self.watch_store(feed, out);

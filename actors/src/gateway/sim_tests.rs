@@ -527,9 +527,8 @@ impl LedgerWatcher {
                     events,
                 } if Some(id) == self.call => {
                     self.heard_ms = world.sim.now_ms;
-                    let first = from_revision.max(1);
                     let input = WatcherInput::Span {
-                        first,
+                        first: from_revision,
                         last: revision,
                     };
                     if self.watcher.step(input) == WatcherAction::Accept {

@@ -23,6 +23,7 @@ use crate::raft::{
     ClientReply, ClientRequest, Raft, RaftConfig, RaftDurable, RaftMsg, RaftPersist, RaftTimer,
     Refusal, RequestId, Role,
 };
+use crate::watcher::WatchEnding;
 
 pub type StoreRaft = Raft<Mvcc>;
 /// Each revision's events, computed once per handler call for every watcher that needs
@@ -54,6 +55,20 @@ pub enum WatchEnd {
     Cancelled,
     /// This member cannot serve watches now (it cannot write to its disk).
     Unavailable,
+}
+
+impl WatchEnd {
+    /// What a watcher does about it: relist after a compaction, stop after a cancel,
+    /// and otherwise watch again (elsewhere) from what it has.
+    pub fn ending(&self) -> WatchEnding {
+        match self {
+            WatchEnd::Compacted { .. } => WatchEnding::Expired,
+            WatchEnd::Cancelled => WatchEnding::Final,
+            WatchEnd::Slow | WatchEnd::TooManyWatchers | WatchEnd::Unavailable => {
+                WatchEnding::Resumable
+            }
+        }
+    }
 }
 
 /// Requests a member answers from its own state, without a Raft round.
