@@ -56,8 +56,8 @@ fi
 
 step "format"
 cargo fmt --all -- --check
-step "clippy (as CI runs it, then with the etcd comparison)"
-cargo clippy --all-targets -- -D warnings
+step "clippy (every crate of the workspace, then with the etcd comparison)"
+cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p kactor-verify --features etcd -- -D warnings
 step "tests (release: the model checks explore more states per second)"
 cargo test --release --workspace --features kactor/etcd

@@ -203,7 +203,11 @@ impl Watcher {
             return self.end(WatcherEndReason::NoProgress);
         }
         let doublings = self.resumes.min(16);
-        let ms = (self.limits.pause_ms_min << doublings).min(self.limits.pause_ms_max);
+        let ms = self
+            .limits
+            .pause_ms_min
+            .saturating_mul(1 << doublings)
+            .min(self.limits.pause_ms_max);
         self.resumes += 1;
         self.phase = WatcherPhase::Paused { relist };
         WatcherAction::Pause { ms }

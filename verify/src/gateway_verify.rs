@@ -340,7 +340,7 @@ pub async fn run(cfg: &GatewayVerifyConfig) -> anyhow::Result<GatewayVerifyRepor
             let seen = seen.lock().expect("watch lock");
             finals
                 .iter()
-                .all(|(name, log)| seen.latest.get(name) == Some(log))
+                .all(|(name, log)| seen.latest.get(name).map(|(_, seen)| seen) == Some(log))
         })
     };
     while !watched_all(&watched) && Instant::now() < caught_up {
@@ -615,18 +615,15 @@ async fn lister(root: &Path, deadline: Instant, shared: &Shared) {
     }
 }
 
-/// What one watcher saw: per object, the logs it was shown in order (a relist's snapshot
-/// marked), and its counters.
+/// What one watcher saw: per object, the last resourceVersion and log it was shown, its
+/// counters and the problems found as it went.
 #[derive(Clone, Debug, Default)]
 pub struct Watched {
-    /// (object name, resourceVersion, log, whether it came from a relist).
-    pub observations: Vec<(String, u64, Vec<String>, bool)>,
+    pub latest: BTreeMap<String, (u64, Vec<String>)>,
     pub events: usize,
     pub resumes: usize,
     pub relists: usize,
     pub problems: Vec<String>,
-    /// The latest log per object.
-    pub latest: BTreeMap<String, Vec<String>>,
 }
 
 /// The verifier's watchers resume forever; a short pause, since faults last seconds.
@@ -761,9 +758,7 @@ async fn follow(
 impl Watched {
     /// Ordered and unique: an object's resourceVersions only grow; its log only grows.
     fn observe(&mut self, name: String, revision: u64, log: Vec<String>, relisted: bool) {
-        if let Some((_, last_revision, last_log, _)) =
-            self.observations.iter().rev().find(|(n, ..)| *n == name)
-        {
+        if let Some((last_revision, last_log)) = self.latest.get(&name) {
             let ordered = revision > *last_revision || (relisted && revision == *last_revision);
             if !ordered && self.problems.len() < 20 {
                 self.problems.push(format!(
@@ -776,13 +771,12 @@ impl Watched {
                 ));
             }
         }
-        self.latest.insert(name.clone(), log.clone());
-        self.observations.push((name, revision, log, relisted));
+        self.latest.insert(name, (revision, log));
     }
 
     /// No gap: a MODIFIED event adds exactly one token to what the watcher had.
     fn check_one_more(&mut self, name: &str, revision: u64, log: &[String]) {
-        let Some(before) = self.latest.get(name) else {
+        let Some((_, before)) = self.latest.get(name) else {
             return;
         };
         if log.len() != before.len() + 1 && self.problems.len() < 20 {
@@ -810,8 +804,9 @@ fn check_watch(
             .push(format!("watch through n{member}: {problem}"));
     }
     for (name, log) in finals {
-        if seen.latest.get(name) != Some(log) {
-            let had = seen.latest.get(name).map_or(0, Vec::len);
+        let had = seen.latest.get(name).map(|(_, seen)| seen);
+        if had != Some(log) {
+            let had = had.map_or(0, Vec::len);
             report.watch_problems.push(format!(
                 "watch through n{member} never caught up with {name}: {had} of {} tokens",
                 log.len()
